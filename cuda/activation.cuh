@@ -1,0 +1,93 @@
+// cuda/activation.cuh — the elementwise passes of the built-in ops: a Body per pass around an
+// ops.cuh functor, run through the one loop. Included once per element type by
+// activation_<type>.cu, so the four types compile in parallel.
+#pragma once
+
+#include "actlayer/ops.cuh"
+#include "elementwise.cuh"
+#include "launch.hpp"
+
+namespace actlayer::cuda_impl {
+
+template <class Op>
+struct ForwardBody {
+  Op op;
+  template <int W, class F>
+  __device__ __forceinline__ void operator()(std::size_t, const F (&in)[1][W], F (&r)[W]) const {
+#pragma unroll
+    for (int j = 0; j < W; ++j) r[j] = op.value(in[0][j]);
+  }
+};
+
+template <class Op>
+struct BackwardBody {
+  Op op;
+  template <int W, class F>
+  __device__ __forceinline__ void operator()(std::size_t, const F (&in)[2][W], F (&r)[W]) const {
+#pragma unroll
+    for (int j = 0; j < W; ++j) r[j] = ops::backward(op, in[0][j], in[1][j]);
+  }
+};
+
+template <class Op>
+struct BackwardFromOutputBody {
+  Op op;
+  template <int W, class F>
+  __device__ __forceinline__ void operator()(std::size_t, const F (&in)[2][W], F (&r)[W]) const {
+#pragma unroll
+    for (int j = 0; j < W; ++j) r[j] = ops::backward_from_output(op, in[0][j], in[1][j]);
+  }
+};
+
+/// Calls fn with the ops.cuh functor of an elementwise (non-training) activation.
+template <class Fn>
+CudaResult visit(const Activation& act, Fn&& fn) {
+  switch (act.op) {
+    case Op::identity: return fn(ops::Identity{});
+    case Op::step: return fn(ops::Step{});
+    case Op::sigmoid: return fn(ops::Sigmoid{});
+    case Op::tanh: return fn(ops::Tanh{});
+    case Op::relu: return fn(ops::Relu{});
+    case Op::leaky_relu: return fn(ops::LeakyRelu{act.slope, act.divisor});
+    case Op::rrelu: return fn(ops::LeakyRelu{act.eval_slope(), 0.0f});
+  }
+  // Unreachable: the host layer validated act.op.
+  return CudaResult{cudaErrorInvalidValue, "visit(act.op)", __FILE__, __LINE__};
+}
+
+template <class T>
+CudaResult launch_forward(const Activation& act, const T* x, T* y, std::size_t n,
+                          cudaStream_t stream, Blend blend) {
+  return visit(act, [&](auto op) {
+    return launch_elementwise<T, 1>(ForwardBody<decltype(op)>{op}, y, {x}, n, stream, blend);
+  });
+}
+
+template <class T>
+CudaResult launch_backward(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n,
+                           cudaStream_t stream, Blend blend) {
+  return visit(act, [&](auto op) {
+    return launch_elementwise<T, 2>(BackwardBody<decltype(op)>{op}, dx, {x, dy}, n, stream, blend);
+  });
+}
+
+template <class T>
+CudaResult launch_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
+                                       std::size_t n, cudaStream_t stream, Blend blend) {
+  return visit(act, [&](auto op) {
+    return launch_elementwise<T, 2>(BackwardFromOutputBody<decltype(op)>{op}, dx, {y, dy}, n,
+                                    stream, blend);
+  });
+}
+
+}  // namespace actlayer::cuda_impl
+
+#define ACTLAYER_INSTANTIATE_ACTIVATION(T)                                                     \
+  namespace actlayer::cuda_impl {                                                              \
+  template CudaResult launch_forward<T>(const Activation&, const T*, T*, std::size_t,          \
+                                        cudaStream_t, Blend);                                  \
+  template CudaResult launch_backward<T>(const Activation&, const T*, const T*, T*,            \
+                                         std::size_t, cudaStream_t, Blend);                    \
+  template CudaResult launch_backward_from_output<T>(const Activation&, const T*, const T*, T*, \
+                                                     std::size_t, cudaStream_t, Blend);        \
+  }

@@ -1,0 +1,4 @@
+// The elementwise passes for float (see activation.cuh).
+#include "activation.cuh"
+
+ACTLAYER_INSTANTIATE_ACTIVATION(float)

@@ -1,0 +1,4 @@
+// The elementwise passes for __half (see activation.cuh).
+#include "activation.cuh"
+
+ACTLAYER_INSTANTIATE_ACTIVATION(__half)

@@ -1,0 +1,196 @@
+// cuda/elementwise.cuh — the one elementwise loop of actlayer.
+//
+// Every elementwise pass (forward, backward, backward from the output, for every op and dtype)
+// is this kernel with a different Body. A Body computes the results of W consecutive elements
+// from their K widened inputs; the loop does everything else: 16-byte loads and stores where
+// the pointers allow, the scalar head and tail, size_t indexing, the blend, and the single
+// rounding to the storage type.
+//
+// ---- Bandwidth arithmetic ----------------------------------------------------------------
+// An elementwise pass is memory-bound. Forward moves 2 streams of n elements (read x, write y),
+// backward 3 (read x or y, read dy, write dx); a blend with beta != 0 reads the output too.
+// On an H100 SXM (HBM3, ~3.35 TB/s peak, ~3.0 TB/s reached by a device-to-device copy) a float
+// forward over 2^28 elements moves 2 GiB: >= ~0.7 ms. Even sigmoid's few dozen instructions
+// per element are far below what the SMs issue in that time, so the kernel's job is to keep
+// enough bytes in flight: by Little's law ~3 TB/s x ~0.7 us ~ 2 MB, ~16 KB per SM. A full SM
+// (2048 threads) with one 16-byte load per thread per stream has 32 KB in flight; kUnroll = 2
+// independent vectors per thread doubles that, as headroom for lower occupancy.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+#include "actlayer/element.hpp"
+#include "actlayer/ops.cuh"
+#include "launch.hpp"
+
+namespace actlayer::cuda_impl {
+
+constexpr int kThreads = 256;  // threads per block
+constexpr int kUnroll = 2;     // 16-byte vectors per thread and stream in flight
+
+/// Elements per 16-byte vector: 4 float, 2 double, 8 half or bfloat16.
+template <class T>
+constexpr int kVecWidth = 16 / static_cast<int>(sizeof(T));
+
+/// W consecutive elements, aligned to their size: one 16-byte access when W = kVecWidth<T>,
+/// a scalar access when W = 1.
+template <class T, int W>
+struct alignas(sizeof(T) * W) Chunk {
+  T v[W];
+};
+
+/// The kernel's arguments: K input streams, one output, and the split of [0, n) into a scalar
+/// head, `nvec` aligned vectors, and a scalar tail.
+template <class T, int K>
+struct Streams {
+  T* out;
+  const T* in[K];
+  std::size_t n;
+  std::size_t head;  // elements before the first 16-byte boundary (n if the pointers disagree)
+  std::size_t nvec;  // aligned vectors after the head
+  float alpha;
+  float beta;
+};
+
+// ============================================================================================
+// Device side
+// ============================================================================================
+
+template <class T, int W>
+__device__ __forceinline__ Chunk<T, W> load_chunk(const T* p) {
+  return *reinterpret_cast<const Chunk<T, W>*>(p);
+}
+
+template <class T, int W>
+__device__ __forceinline__ void store_chunk(T* p, const Chunk<T, W>& c) {
+  *reinterpret_cast<Chunk<T, W>*>(p) = c;
+}
+
+/// U chunks of W elements, at element indices i, i + step, ..., i + (U-1)*step: every load is
+/// issued before the first result is computed.
+template <int W, int U, class T, int K, class Body>
+__device__ __forceinline__ void run_chunks(const Streams<T, K>& s, const Body& body,
+                                           std::size_t i, std::size_t step) {
+  using F = compute_t<T>;
+  Chunk<T, W> in[U][K];
+  Chunk<T, W> old[U];
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+#pragma unroll
+    for (int k = 0; k < K; ++k) in[u][k] = load_chunk<T, W>(s.in[k] + i + u * step);
+  }
+  if (s.beta != 0.0f) {  // beta == 0 never reads the output
+#pragma unroll
+    for (int u = 0; u < U; ++u) old[u] = load_chunk<T, W>(s.out + i + u * step);
+  }
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    F a[K][W];
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+#pragma unroll
+      for (int j = 0; j < W; ++j) a[k][j] = ops::widen(in[u][k].v[j]);
+    }
+    F r[W];
+    body(i + u * step, a, r);
+    Chunk<T, W> result;
+#pragma unroll
+    for (int j = 0; j < W; ++j) {
+      F v = F(s.alpha) * r[j];
+      if (s.beta != 0.0f) v = v + F(s.beta) * ops::widen(old[u].v[j]);
+      result.v[j] = ops::narrow<T>(v);
+    }
+    store_chunk<T, W>(s.out + i + u * step, result);
+  }
+}
+
+template <class T, int K, class Body>
+__global__ void __launch_bounds__(kThreads) elementwise_kernel(const Streams<T, K> s, const Body body) {
+  constexpr int V = kVecWidth<T>;
+  const std::size_t tid = static_cast<std::size_t>(blockIdx.x) * kThreads + threadIdx.x;
+  const std::size_t threads = static_cast<std::size_t>(gridDim.x) * kThreads;
+
+  // Aligned vectors, grid-stride, kUnroll at a time, then one at a time.
+  std::size_t v = tid;
+  for (; v + (kUnroll - 1) * threads < s.nvec; v += kUnroll * threads)
+    run_chunks<V, kUnroll>(s, body, s.head + v * V, threads * V);
+  for (; v < s.nvec; v += threads) run_chunks<V, 1>(s, body, s.head + v * V, 0);
+
+  // Scalar head and tail: fewer than V elements each, or all n when the pointers' alignments
+  // differ and no vector access is possible.
+  for (std::size_t i = tid; i < s.head; i += threads) run_chunks<1, 1>(s, body, i, 0);
+  for (std::size_t i = s.head + s.nvec * V + tid; i < s.n; i += threads)
+    run_chunks<1, 1>(s, body, i, 0);
+}
+
+// ============================================================================================
+// Host side
+// ============================================================================================
+
+constexpr int kMaxCachedDevices = 64;
+
+/// How many blocks of `Kernel` fit on the current device at once (SMs x blocks per SM), cached
+/// per device id. Safe to call from several threads: a race only computes the value twice.
+template <auto Kernel>
+CudaResult resident_blocks(unsigned* blocks) {
+  static std::atomic<unsigned> cache[kMaxCachedDevices] = {};
+  int device = 0;
+  ACTLAYER_CUDA_RESULT(cudaGetDevice(&device));
+  if (device < kMaxCachedDevices) {
+    *blocks = cache[device].load(std::memory_order_relaxed);
+    if (*blocks != 0) return {};
+  }
+  int sms = 0;
+  int per_sm = 0;
+  ACTLAYER_CUDA_RESULT(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  ACTLAYER_CUDA_RESULT(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, Kernel, kThreads, 0));
+  *blocks = static_cast<unsigned>(std::max(1, sms * per_sm));
+  if (device < kMaxCachedDevices) cache[device].store(*blocks, std::memory_order_relaxed);
+  return {};
+}
+
+/// out[i] = alpha * body(i, in[0][i], ..., in[K-1][i]) + beta * out[i] for i < n (n > 0).
+template <class T, int K, class Body>
+CudaResult launch_elementwise(const Body& body, T* out, const std::array<const T*, K>& in,
+                              std::size_t n, cudaStream_t stream, Blend blend) {
+  constexpr int V = kVecWidth<T>;
+  Streams<T, K> s{};
+  s.out = out;
+  for (int k = 0; k < K; ++k) s.in[k] = in[k];
+  s.n = n;
+  s.alpha = blend.alpha;
+  s.beta = blend.beta;
+
+  // Vector accesses need every pointer at the same offset from a 16-byte boundary.
+  const auto offset = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16; };
+  bool same_offset = true;
+  for (int k = 0; k < K; ++k) same_offset = same_offset && offset(in[k]) == offset(out);
+  if (same_offset) {
+    s.head = std::min<std::size_t>(n, (16 - offset(out)) % 16 / sizeof(T));
+    s.nvec = (n - s.head) / V;
+  } else {
+    s.head = n;
+    s.nvec = 0;
+  }
+
+  constexpr auto kernel = elementwise_kernel<T, K, Body>;
+  unsigned limit = 0;
+  const CudaResult sized = resident_blocks<kernel>(&limit);
+  if (!sized.ok()) return sized;
+  const std::size_t scalar = n - s.nvec * V;
+  const std::size_t work = std::max<std::size_t>((s.nvec + kUnroll - 1) / kUnroll, scalar);
+  const auto blocks = static_cast<unsigned>(
+      std::min<std::size_t>(limit, std::max<std::size_t>(1, (work + kThreads - 1) / kThreads)));
+
+  kernel<<<blocks, kThreads, 0, stream>>>(s, body);
+  ACTLAYER_CUDA_RESULT(cudaGetLastError());
+  return {};
+}
+
+}  // namespace actlayer::cuda_impl

@@ -1,0 +1,43 @@
+// cuda/launch.hpp — what the CUDA layer offers the host layer: kernel launchers that assume
+// validated arguments and report the CUDA call that failed, if one did.
+//
+// Internal: not installed. The host layer (host/) turns a CudaResult into a Status and a
+// last_error() message; this layer knows nothing of Status messages.
+#pragma once
+
+#include <cstddef>
+
+#include <cuda_runtime_api.h>
+
+#include "actlayer/activation.hpp"
+
+namespace actlayer::cuda_impl {
+
+/// The outcome of a sequence of CUDA calls: success, or the first call that failed.
+struct CudaResult {
+  cudaError_t error = cudaSuccess;
+  const char* call = "";  ///< the failing call's source text
+  const char* file = "";
+  int line = 0;
+  bool ok() const { return error == cudaSuccess; }
+};
+
+#define ACTLAYER_CUDA_RESULT(expr)                                                       \
+  do {                                                                                   \
+    const cudaError_t actlayer_err_ = (expr);                                            \
+    if (actlayer_err_ != cudaSuccess)                                                    \
+      return ::actlayer::cuda_impl::CudaResult{actlayer_err_, #expr, __FILE__, __LINE__}; \
+  } while (0)
+
+// Elementwise passes. Arguments are validated and n > 0.
+template <class T>
+CudaResult launch_forward(const Activation& act, const T* x, T* y, std::size_t n,
+                          cudaStream_t stream, Blend blend);
+template <class T>
+CudaResult launch_backward(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n,
+                           cudaStream_t stream, Blend blend);
+template <class T>
+CudaResult launch_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
+                                       std::size_t n, cudaStream_t stream, Blend blend);
+
+}  // namespace actlayer::cuda_impl

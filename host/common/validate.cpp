@@ -1,0 +1,139 @@
+#include "validate.hpp"
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <limits>
+#include <utility>
+
+namespace actlayer {
+
+namespace {
+thread_local std::string g_last_error;
+}  // namespace
+
+const char* to_string(Status status) noexcept {
+  switch (status) {
+    case Status::success: return "success";
+    case Status::invalid_argument: return "invalid_argument";
+    case Status::not_supported: return "not_supported";
+    case Status::cuda_error: return "cuda_error";
+  }
+  return "unknown Status";
+}
+
+const char* last_error() noexcept { return g_last_error.c_str(); }
+
+namespace detail {
+
+Status fail(Status status, std::string message) {
+  g_last_error = std::move(message);
+  return status;
+}
+
+std::string format(const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  va_list copy;
+  va_copy(copy, args);
+  const int size = std::vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  std::string out(size > 0 ? static_cast<std::size_t>(size) : 0, '\0');
+  if (size > 0) std::vsnprintf(out.data(), out.size() + 1, fmt, args);
+  va_end(args);
+  return out;
+}
+
+ArgCheck& ArgCheck::require(bool ok, Status status, const std::string& message) {
+  if (ok || done()) return *this;
+  if (status_ == Status::success || status == Status::invalid_argument) {
+    status_ = fail(status, format("%s: %s", function_, message.c_str()));
+  }
+  return *this;
+}
+
+ArgCheck& ArgCheck::activation(const Activation& act, Pass pass) {
+  const bool from_output = pass == Pass::backward_from_output;
+  bool known = false;
+  switch (act.op) {
+    case Op::identity:
+    case Op::step:
+    case Op::sigmoid:
+    case Op::tanh:
+    case Op::relu: known = true; break;
+    case Op::leaky_relu:
+      known = true;
+      if (act.divisor != 0.0f) {
+        require(std::isfinite(act.divisor) && act.divisor > 1.0f, Status::invalid_argument,
+                format("activation.divisor (the a of y = z/a) must be finite and > 1 (got %.9g)",
+                       static_cast<double>(act.divisor)));
+      } else {
+        require(std::isfinite(act.slope) && act.slope >= 0.0f, Status::invalid_argument,
+                format("activation.slope must be finite and >= 0 (got %.9g)",
+                       static_cast<double>(act.slope)));
+        require(!from_output || act.slope > 0.0f, Status::not_supported,
+                "leaky_relu with slope 0 has no backward from the output (y = 0 for every z "
+                "<= 0): use backward from x");
+      }
+      break;
+    case Op::rrelu:
+      known = true;
+      require(std::isfinite(act.lower) && std::isfinite(act.upper), Status::invalid_argument,
+              format("activation.lower and activation.upper must be finite (got %.9g, %.9g)",
+                     static_cast<double>(act.lower), static_cast<double>(act.upper)));
+      require(act.lower >= 0.0f, Status::invalid_argument,
+              format("activation.lower must be >= 0 (got %.9g)", static_cast<double>(act.lower)));
+      require(act.lower <= act.upper, Status::invalid_argument,
+              format("activation.lower must be <= activation.upper (got %.9g > %.9g)",
+                     static_cast<double>(act.lower), static_cast<double>(act.upper)));
+      require(!act.training, Status::not_supported,
+              "rrelu in training mode is not available in this version");
+      require(act.training || !from_output || act.eval_slope() > 0.0f, Status::not_supported,
+              "rrelu with lower = upper = 0 has no backward from the output: use backward "
+              "from x");
+      break;
+  }
+  return require(known, Status::invalid_argument,
+                 format("activation.op = %d is not an actlayer::Op", static_cast<int>(act.op)));
+}
+
+ArgCheck& ArgCheck::blend(const Blend& blend) {
+  return require(std::isfinite(blend.alpha) && std::isfinite(blend.beta),
+                 Status::invalid_argument,
+                 format("blend.alpha and blend.beta must be finite (got %.9g, %.9g)",
+                        static_cast<double>(blend.alpha), static_cast<double>(blend.beta)));
+}
+
+ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::size_t size,
+                          std::size_t align, bool written) {
+  if (done() || n == 0) return *this;
+  const auto begin = reinterpret_cast<std::uintptr_t>(p);
+  require(p != nullptr, Status::invalid_argument, format("%s is null (n = %zu)", name, n));
+  require(n <= std::numeric_limits<std::size_t>::max() / size, Status::invalid_argument,
+          format("n = %zu elements of %zu bytes overflows size_t", n, size));
+  require(begin % align == 0, Status::invalid_argument,
+          format("%s = %p is not aligned to its %zu-byte element type", name, p, align));
+  if (done()) return *this;
+  const std::uintptr_t end = begin + n * size;
+  require(end > begin, Status::invalid_argument,
+          format("%s = %p plus n = %zu elements runs past the end of the address space", name, p,
+                 n));
+  for (std::size_t r = 0; r < region_count_ && !done(); ++r) {
+    const Region& other = regions_[r];
+    const bool same = other.begin == begin && other.end == end;
+    const bool disjoint = end <= other.begin || other.end <= begin;
+    require(!(written || other.written) || same || disjoint, Status::invalid_argument,
+            format("%s partially overlaps %s (an output must be the same array as an input, "
+                   "or disjoint from it)",
+                   name, other.name));
+    require(!(written && other.written) || disjoint, Status::invalid_argument,
+            format("outputs %s and %s overlap", name, other.name));
+  }
+  if (!done() && region_count_ < regions_.size()) {
+    regions_[region_count_++] = Region{name, begin, end, written};
+  }
+  return *this;
+}
+
+}  // namespace detail
+}  // namespace actlayer

@@ -1,0 +1,70 @@
+// host/common/validate.hpp — argument checking shared by the CUDA calls and the CPU reference,
+// and the last_error() record. Internal.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "actlayer/activation.hpp"
+
+namespace actlayer::detail {
+
+/// Records `message` as this thread's last_error() and returns `status`.
+Status fail(Status status, std::string message);
+
+/// printf-style formatting into a std::string.
+std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/// Which pass an activation is checked for (some ops have no backward from the output).
+enum class Pass { forward, backward, backward_from_output };
+
+/// Checks the arguments of one call, in the order given, and remembers the first problem (an
+/// invalid_argument found later still wins over a not_supported found earlier). Each check is
+/// a no-op once a problem is known; status() is success when there was none.
+///
+///   Status s = ArgCheck("actlayer::forward").activation(act, Pass::forward).blend(blend)
+///                  .input("x", x, n).output("y", y, n).status();
+class ArgCheck {
+ public:
+  explicit ArgCheck(const char* function) : function_(function) {}
+
+  ArgCheck& activation(const Activation& act, Pass pass);
+  ArgCheck& blend(const Blend& blend);
+
+  /// n elements read from p: p non-null when n > 0, aligned to T, no address overflow.
+  template <class T>
+  ArgCheck& input(const char* name, const T* p, std::size_t n) {
+    return array(name, p, n, sizeof(T), alignof(T), false);
+  }
+  /// n elements written to p: as input(), and either equal to or disjoint from every input
+  /// and output given before or after.
+  template <class T>
+  ArgCheck& output(const char* name, T* p, std::size_t n) {
+    return array(name, p, n, sizeof(T), alignof(T), true);
+  }
+  /// A check of the caller's own: `message` is reported (after the function name) when !ok.
+  ArgCheck& require(bool ok, Status status, const std::string& message);
+
+  Status status() const { return status_; }
+
+ private:
+  struct Region {
+    const char* name;
+    std::uintptr_t begin;
+    std::uintptr_t end;
+    bool written;
+  };
+
+  ArgCheck& array(const char* name, const void* p, std::size_t n, std::size_t size,
+                  std::size_t align, bool written);
+  bool done() const { return status_ == Status::invalid_argument; }
+
+  const char* function_;
+  Status status_ = Status::success;
+  std::array<Region, 6> regions_{};
+  std::size_t region_count_ = 0;
+};
+
+}  // namespace actlayer::detail

@@ -1,0 +1,87 @@
+// The raw CUDA entry points of actlayer/cuda.hpp: check the arguments, then launch.
+#include <cstring>
+
+#include "actlayer/cuda.hpp"
+#include "common/validate.hpp"
+#include "cuda_status.hpp"
+#include "../cuda/launch.hpp"
+
+namespace actlayer {
+namespace detail {
+
+Status launched(const cuda_impl::CudaResult& result, const char* function) {
+  if (result.ok()) return Status::success;
+  // Shorten the file to its last two components (cuda/elementwise.cuh).
+  const char* file = result.file;
+  int slashes = 0;
+  for (const char* p = result.file + std::strlen(result.file); p > result.file; --p) {
+    if (p[-1] == '/' && ++slashes == 2) {
+      file = p;
+      break;
+    }
+  }
+  return fail(Status::cuda_error,
+              format("%s: %s failed with %s (%s) at %s:%d", function, result.call,
+                     cudaGetErrorName(result.error), cudaGetErrorString(result.error), file,
+                     result.line));
+}
+
+template <class T>
+Status forward_impl(const Activation& act, const T* x, T* y, std::size_t n, cudaStream_t stream,
+                    Blend blend) {
+  const char* const fn = "actlayer::forward";
+  const Status s = ArgCheck(fn)
+                       .activation(act, Pass::forward)
+                       .blend(blend)
+                       .input("x", x, n)
+                       .output("y", y, n)
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(cuda_impl::launch_forward(act, x, y, n, stream, blend), fn);
+}
+
+template <class T>
+Status backward_impl(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n,
+                     cudaStream_t stream, Blend blend) {
+  const char* const fn = "actlayer::backward";
+  const Status s = ArgCheck(fn)
+                       .activation(act, Pass::backward)
+                       .blend(blend)
+                       .input("x", x, n)
+                       .input("dy", dy, n)
+                       .output("dx", dx, n)
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(cuda_impl::launch_backward(act, x, dy, dx, n, stream, blend), fn);
+}
+
+template <class T>
+Status backward_from_output_impl(const Activation& act, const T* y, const T* dy, T* dx,
+                                 std::size_t n, cudaStream_t stream, Blend blend) {
+  const char* const fn = "actlayer::backward_from_output";
+  const Status s = ArgCheck(fn)
+                       .activation(act, Pass::backward_from_output)
+                       .blend(blend)
+                       .input("y", y, n)
+                       .input("dy", dy, n)
+                       .output("dx", dx, n)
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(cuda_impl::launch_backward_from_output(act, y, dy, dx, n, stream, blend), fn);
+}
+
+#define ACTLAYER_INSTANTIATE(T)                                                                 \
+  template Status forward_impl<T>(const Activation&, const T*, T*, std::size_t, cudaStream_t,   \
+                                  Blend);                                                       \
+  template Status backward_impl<T>(const Activation&, const T*, const T*, T*, std::size_t,      \
+                                   cudaStream_t, Blend);                                        \
+  template Status backward_from_output_impl<T>(const Activation&, const T*, const T*, T*,       \
+                                               std::size_t, cudaStream_t, Blend);
+ACTLAYER_INSTANTIATE(float)
+ACTLAYER_INSTANTIATE(double)
+ACTLAYER_INSTANTIATE(__half)
+ACTLAYER_INSTANTIATE(__nv_bfloat16)
+#undef ACTLAYER_INSTANTIATE
+
+}  // namespace detail
+}  // namespace actlayer

@@ -1,0 +1,132 @@
+// actlayer/buffer.hpp — errors as exceptions, and Buffer<T>: n elements owned on the CPU or a
+// CUDA device.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <cuda_runtime_api.h>
+
+#include "actlayer/activation.hpp"
+
+namespace actlayer {
+
+/// Where a Buffer lives. Layers run the CUDA kernels on Device::cuda buffers and the CPU
+/// reference on Device::cpu buffers.
+enum class Device { cpu, cuda };
+
+/// "cpu" or "cuda".
+const char* to_string(Device device) noexcept;
+
+/// True when the CUDA runtime sees at least one device.
+bool cuda_available() noexcept;
+
+/// The exception the layers and buffers throw: a Status and a message that names the argument
+/// that was wrong, or the CUDA call that failed with its file:line.
+class Error : public std::runtime_error {
+ public:
+  Error(Status status, const std::string& message)
+      : std::runtime_error(message), status_(status) {}
+  Status status() const noexcept { return status_; }
+
+ private:
+  Status status_;
+};
+
+/// Throws Error(status, last_error()) unless status is success.
+void throw_if_failed(Status status);
+
+namespace detail {
+/// n elements of `size` bytes (an Error if n * size overflows); nullptr when n == 0.
+void* buffer_allocate(std::size_t n, std::size_t size, Device device, cudaStream_t stream,
+                      int* cuda_device);
+void buffer_free(void* p, Device device, cudaStream_t stream, int cuda_device) noexcept;
+/// Copies bytes between host memory and a buffer; synchronises `stream` when the destination
+/// is host memory (so the data is there on return).
+void buffer_copy(void* dst, const void* src, std::size_t bytes, Device buffer_device,
+                 bool to_buffer, cudaStream_t stream);
+[[noreturn]] void throw_buffer_size(const char* function, std::size_t expected,
+                                    std::size_t got);
+}  // namespace detail
+
+/// n elements of a trivially copyable T, owned on the CPU or on the CUDA device that was current
+/// at construction. Move-only; the destructor never throws.
+///
+/// CUDA buffers are allocated stream-ordered (cudaMallocAsync) on `stream` and freed the same
+/// way, so the stream must outlive the buffer. Contents start uninitialised.
+///
+/// @code
+///   actlayer::Buffer<float> x = actlayer::Buffer<float>::from_host(values, actlayer::Device::cuda);
+///   std::vector<float> back = x.to_host();
+/// @endcode
+template <class T>
+class Buffer {
+  static_assert(std::is_trivially_copyable_v<T>, "Buffer<T> needs a trivially copyable T");
+
+ public:
+  Buffer() = default;
+  explicit Buffer(std::size_t n, Device device = Device::cuda, cudaStream_t stream = nullptr)
+      : size_(n), device_(device), stream_(stream) {
+    data_ = static_cast<T*>(detail::buffer_allocate(n, sizeof(T), device, stream, &cuda_device_));
+  }
+  /// A buffer holding a copy of `values`.
+  static Buffer from_host(const std::vector<T>& values, Device device = Device::cuda,
+                          cudaStream_t stream = nullptr) {
+    Buffer b(values.size(), device, stream);
+    b.copy_from_host(values.data(), values.size());
+    return b;
+  }
+
+  Buffer(Buffer&& other) noexcept { swap(other); }
+  Buffer& operator=(Buffer&& other) noexcept {
+    Buffer(std::move(other)).swap(*this);
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { detail::buffer_free(data_, device_, stream_, cuda_device_); }
+
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  Device device() const noexcept { return device_; }
+  cudaStream_t stream() const noexcept { return stream_; }
+
+  /// Copies count == size() elements from host memory (enqueued on stream() for CUDA buffers;
+  /// `src` may be reused on return).
+  void copy_from_host(const T* src, std::size_t count) {
+    if (count != size_) detail::throw_buffer_size("Buffer::copy_from_host", size_, count);
+    detail::buffer_copy(data_, src, count * sizeof(T), device_, true, stream_);
+  }
+  /// Copies count == size() elements to host memory; waits for stream() first.
+  void copy_to_host(T* dst, std::size_t count) const {
+    if (count != size_) detail::throw_buffer_size("Buffer::copy_to_host", size_, count);
+    detail::buffer_copy(dst, data_, count * sizeof(T), device_, false, stream_);
+  }
+  std::vector<T> to_host() const {
+    std::vector<T> out(size_);
+    copy_to_host(out.data(), size_);
+    return out;
+  }
+
+  void swap(Buffer& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(device_, other.device_);
+    std::swap(stream_, other.stream_);
+    std::swap(cuda_device_, other.cuda_device_);
+  }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+  Device device_ = Device::cpu;
+  cudaStream_t stream_ = nullptr;
+  int cuda_device_ = -1;
+};
+
+}  // namespace actlayer

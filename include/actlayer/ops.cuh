@@ -1,0 +1,327 @@
+// actlayer/ops.cuh — THE definition of every built-in activation's math.
+//
+// One functor per op, usable on the host and the device, templated on the working precision F
+// (float for float/half/bfloat16 data, double for double). Each has
+//   value(z)                  f(z)
+//   derivative(z)             f'(z)
+// and where it helps accuracy or is allowed:
+//   grad(z, dy)               dy * f'(z), more accurate than the product of the two
+//   derivative_from_output(y) f'(z) written as a function of y = f(z)
+//   grad_from_output(y, dy)   dy * f'(z) written as a function of y
+// backward() and backward_from_output() below pick the right member for any functor, so the
+// kernels (and your own fused kernels) need only those two.
+//
+// Conventions, the same in every op (README "Conventions"):
+//   - NaN in z, y or dy gives NaN.
+//   - At z = 0 the derivative takes the left branch (relu'(0) = 0, leaky'(0) = slope).
+//   - A zero factor gives +0 even against an infinity: a zero slope times -inf is 0, and dy
+//     through a flat region (f'(z) = 0: step, relu for z <= 0, sigmoid and tanh at +-inf) is
+//     +0 for every non-NaN dy. Where f'(z) > 0, an infinite dy gives an infinite dx.
+//   - relu(-0) = +0; identity and leaky_relu keep -0 (z >= 0 branch).
+//
+// Accuracy (ulp of T against the exactly rounded result): piecewise-linear ops are exact in
+// float and double; sigmoid and tanh are within 4 ulp over the whole range (their gradients from
+// z within 8), and 1 ulp in half and bfloat16. Where f'(z) underflows F, grad() keeps dy's
+// precision by evaluating dy * e^-c without forming the subnormal e^-c (see mul_exp_neg).
+#pragma once
+
+#include <cfloat>
+#include <cmath>
+#include <type_traits>
+#include <utility>
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#if defined(__CUDACC__)
+#define ACTLAYER_HD __host__ __device__ __forceinline__
+#else
+#define ACTLAYER_HD inline
+#endif
+
+namespace actlayer::ops {
+
+// ============================================================================================
+// Scalar helpers
+// ============================================================================================
+
+namespace math {
+ACTLAYER_HD float exp(float x) { return ::expf(x); }
+ACTLAYER_HD double exp(double x) { return ::exp(x); }
+ACTLAYER_HD float tanh(float x) { return ::tanhf(x); }
+ACTLAYER_HD double tanh(double x) { return ::tanh(x); }
+ACTLAYER_HD float abs(float x) { return ::fabsf(x); }
+ACTLAYER_HD double abs(double x) { return ::fabs(x); }
+template <class F>
+ACTLAYER_HD bool is_nan(F x) {
+  return x != x;
+}
+template <class F>
+ACTLAYER_HD bool is_inf(F x) {
+  return abs(x) > (sizeof(F) == sizeof(float) ? F(FLT_MAX) : F(DBL_MAX));
+}
+}  // namespace math
+
+/// s * v, except that a zero s gives +0 for every non-NaN v, infinities included. This is the
+/// product used for slopes (a zero slope times -inf is 0, not NaN) and for dy times a derivative
+/// (a flat region passes +0, whatever dy is).
+template <class F>
+ACTLAYER_HD F scale(F s, F v) {
+  return (s == F(0) && v == v) ? F(0) : s * v;
+}
+
+namespace detail {
+
+/// |c| above which e^-c may be subnormal in F (float: e^-87.3; double: e^-708.4).
+template <class F>
+ACTLAYER_HD constexpr F exp_tail() {
+  return sizeof(F) == sizeof(float) ? F(80) : F(700);
+}
+
+/// dy * k * e^-c for c > exp_tail<F>() (k = 1 or 4), keeping dy's relative precision where e^-c
+/// itself would be subnormal or zero. float: one double-precision product (e^-c is normal in
+/// double for every c where the float result is not 0). double: e^-c = q^4 with q = e^(-c/4),
+/// normal for every c < 2832; beyond that the exact result is below the smallest subnormal.
+ACTLAYER_HD float mul_exp_neg(float dy, float k, float c) {
+  return static_cast<float>(static_cast<double>(dy) * static_cast<double>(k) *
+                            ::exp(-static_cast<double>(c)));
+}
+ACTLAYER_HD double mul_exp_neg(double dy, double k, double c) {
+  const double q = ::exp(-0.25 * c);
+  return (((dy * q) * q) * k) * q * q;
+}
+
+template <class Op, class F, class = void>
+struct has_grad : std::false_type {};
+template <class Op, class F>
+struct has_grad<Op, F, std::void_t<decltype(std::declval<const Op&>().grad(F(), F()))>>
+    : std::true_type {};
+
+template <class Op, class F, class = void>
+struct has_grad_from_output : std::false_type {};
+template <class Op, class F>
+struct has_grad_from_output<
+    Op, F, std::void_t<decltype(std::declval<const Op&>().grad_from_output(F(), F()))>>
+    : std::true_type {};
+
+template <class Op, class F, class = void>
+struct has_derivative_from_output : std::false_type {};
+template <class Op, class F>
+struct has_derivative_from_output<
+    Op, F, std::void_t<decltype(std::declval<const Op&>().derivative_from_output(F()))>>
+    : std::true_type {};
+
+}  // namespace detail
+
+// ============================================================================================
+// The functors
+// ============================================================================================
+
+/// f(z) = z.
+struct Identity {
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return z;
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return z == z ? F(1) : z;
+  }
+  template <class F>
+  ACTLAYER_HD F derivative_from_output(F y) const {
+    return derivative(y);
+  }
+};
+
+/// f(z) = 1 for z >= 0 (-0 included), 0 otherwise. Its derivative is 0 everywhere: it cannot
+/// learn by gradient descent (the course's point).
+struct Step {
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return z >= F(0) ? F(1) : (z == z ? F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return z == z ? F(0) : z;
+  }
+  template <class F>
+  ACTLAYER_HD F derivative_from_output(F y) const {
+    return derivative(y);
+  }
+};
+
+/// The logistic function sigma(z) = 1 / (1 + e^-z).
+struct Sigmoid {
+  /// For z < 0 the form e^z / (1 + e^z): no cancellation, and subnormal results stay subnormal
+  /// (not 0) down to z = -103.9 in float.
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    if (z >= F(0)) return F(1) / (F(1) + math::exp(-z));
+    const F e = math::exp(z);
+    return e / (F(1) + e);
+  }
+  /// sigma(z) * sigma(-z) = e / (1 + e)^2 with e = e^-|z|: relative accuracy for every z, where
+  /// the naive sigma(1 - sigma) returns 0 for z > 17 (float).
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    const F e = math::exp(-math::abs(z));
+    const F s = F(1) + e;
+    return e / (s * s);
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    const F a = math::abs(z);
+    if (a <= detail::exp_tail<F>()) return dy * derivative(z);
+    // Saturated tail (or NaN): sigma'(z) = e^-|z| to F's precision, and may be subnormal.
+    if (math::is_nan(a) || math::is_nan(dy)) return a + dy;
+    if (math::is_inf(a)) return F(0);  // flat at +-inf
+    if (math::is_inf(dy)) return dy;   // sigma'(z) > 0 for finite z
+    return detail::mul_exp_neg(dy, F(1), a);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative_from_output(F y) const {
+    return y * (F(1) - y);
+  }
+};
+
+/// tanh z.
+struct Tanh {
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return math::tanh(z);
+  }
+  /// sech^2 z = 4e / (1 + e)^2 with e = e^-2|z|: relative accuracy for every z, where the naive
+  /// 1 - tanh^2 loses it for |z| > 1 and returns 0 for |z| > 9 (float).
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    const F e = math::exp(F(-2) * math::abs(z));
+    const F s = F(1) + e;
+    return (F(4) * e) / (s * s);
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    const F a = math::abs(z);
+    if (F(2) * a <= detail::exp_tail<F>()) return dy * derivative(z);
+    if (math::is_nan(a) || math::is_nan(dy)) return a + dy;
+    if (math::is_inf(a)) return F(0);  // flat at +-inf
+    if (math::is_inf(dy)) return dy;   // tanh'(z) > 0 for finite z
+    return detail::mul_exp_neg(dy, F(4), F(2) * a);
+  }
+  /// (1 - y)(1 + y): one factor is exact (Sterbenz) wherever the other is near 0.
+  template <class F>
+  ACTLAYER_HD F derivative_from_output(F y) const {
+    return (F(1) - y) * (F(1) + y);
+  }
+};
+
+/// max(0, z) with relu(-0) = +0 and NaN propagated (unlike fmaxf, which drops it).
+struct Relu {
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return z > F(0) ? z : (z == z ? F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return z > F(0) ? F(1) : (z == z ? F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative_from_output(F y) const {
+    return derivative(y);
+  }
+};
+
+/// z for z >= 0; for z < 0 either slope*z (divisor == 0) or z/divisor (the course's form,
+/// divided as written). RReLU in eval mode is this with slope = Activation::eval_slope().
+struct LeakyRelu {
+  float slope = 0.01f;
+  float divisor = 0.0f;
+
+  /// The linear map of the negative side, applied to z in the forward and to dy in the
+  /// backward: v/divisor, or slope*v with a zero slope giving +0.
+  template <class F>
+  ACTLAYER_HD F negative_side(F v) const {
+    return divisor != 0.0f ? v / F(divisor) : scale(F(slope), v);
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return z >= F(0) ? z : negative_side(z);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    if (z > F(0)) return F(1);
+    if (z != z) return z;
+    return divisor != 0.0f ? F(1) / F(divisor) : F(slope);
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return z > F(0) ? dy : (z == z ? negative_side(dy) : z);
+  }
+  /// Valid when the negative side keeps the sign (slope > 0 or a divisor): then y > 0 iff z > 0.
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    return grad(y, dy);
+  }
+};
+
+// ============================================================================================
+// Generic entry points: what the kernels call
+// ============================================================================================
+
+/// dy * f'(z) for any functor: its grad() when it has one, else scale(f'(z), dy).
+template <class Op, class F>
+ACTLAYER_HD F backward(const Op& op, F z, F dy) {
+  if constexpr (detail::has_grad<Op, F>::value) {
+    return op.grad(z, dy);
+  } else {
+    return scale(op.derivative(z), dy);
+  }
+}
+
+/// True when the functor can compute its gradient from the forward's output.
+template <class Op, class F = float>
+inline constexpr bool has_output_form_v = detail::has_grad_from_output<Op, F>::value ||
+                                          detail::has_derivative_from_output<Op, F>::value;
+
+/// dy * f'(z) from y = f(z), for functors with an output form.
+template <class Op, class F>
+ACTLAYER_HD F backward_from_output(const Op& op, F y, F dy) {
+  static_assert(has_output_form_v<Op, F>, "this functor has no output form");
+  if constexpr (detail::has_grad_from_output<Op, F>::value) {
+    return op.grad_from_output(y, dy);
+  } else {
+    return scale(op.derivative_from_output(y), dy);
+  }
+}
+
+// ============================================================================================
+// Storage <-> working precision
+// ============================================================================================
+
+/// Widens a stored element to its working precision (exact).
+ACTLAYER_HD float widen(float v) { return v; }
+ACTLAYER_HD double widen(double v) { return v; }
+ACTLAYER_HD float widen(__half v) { return __half2float(v); }
+ACTLAYER_HD float widen(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+/// Rounds a working-precision result to the storage type, once, to nearest even.
+template <class T>
+ACTLAYER_HD T narrow(float v);
+template <>
+ACTLAYER_HD float narrow<float>(float v) {
+  return v;
+}
+template <>
+ACTLAYER_HD __half narrow<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+ACTLAYER_HD __nv_bfloat16 narrow<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+template <class T>
+ACTLAYER_HD T narrow(double v) {
+  static_assert(std::is_same_v<T, double>, "double results are stored as double");
+  return v;
+}
+
+}  // namespace actlayer::ops

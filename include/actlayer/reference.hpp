@@ -1,0 +1,48 @@
+// actlayer/reference.hpp — the CPU reference: the same calls as actlayer/cuda.hpp on host
+// pointers, synchronous.
+//
+// The reference is written independently of ops.cuh, from the formulas, in long double, and
+// rounds each result once to T. It is the ground truth of the tests and the backend of the
+// layers on Device::cpu buffers. It validates its arguments exactly as the CUDA calls do.
+#pragma once
+
+#include <cstddef>
+
+#include "actlayer/activation.hpp"
+#include "actlayer/element.hpp"
+
+namespace actlayer::reference {
+
+namespace detail {
+template <class T>
+Status forward_impl(const Activation&, const T*, T*, std::size_t, Blend);
+template <class T>
+Status backward_impl(const Activation&, const T*, const T*, T*, std::size_t, Blend);
+template <class T>
+Status backward_from_output_impl(const Activation&, const T*, const T*, T*, std::size_t, Blend);
+}  // namespace detail
+
+/// y = alpha*f(x) + beta*y on host memory. See actlayer::forward.
+template <class T>
+Status forward(const Activation& act, const T* x, T* y, std::size_t n, Blend blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::forward_impl(act, x, y, n, blend);
+}
+
+/// dx = alpha*(dy * f'(x)) + beta*dx on host memory. See actlayer::backward.
+template <class T>
+Status backward(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n,
+                Blend blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::backward_impl(act, x, dy, dx, n, blend);
+}
+
+/// dx from the forward's output y on host memory. See actlayer::backward_from_output.
+template <class T>
+Status backward_from_output(const Activation& act, const T* y, const T* dy, T* dx, std::size_t n,
+                            Blend blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::backward_from_output_impl(act, y, dy, dx, n, blend);
+}
+
+}  // namespace actlayer::reference

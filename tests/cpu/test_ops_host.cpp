@@ -1,0 +1,154 @@
+// The ops.cuh functors evaluated on the host, exactly as the kernel's loop evaluates them
+// (widen, compute in float or double, round once), against the independent CPU reference:
+// exhaustively over every half and bfloat16 bit pattern, and over 10^6 random values plus the
+// extremal ones in float and double. Bounds: DESIGN.md section 4 (tests/common/cases.hpp).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+
+#include "actlayer/ops.cuh"
+#include "actlayer/reference.hpp"
+#include "common/cases.hpp"
+#include "common/compare.hpp"
+
+namespace actlayer::testing {
+namespace {
+
+/// The functor the library uses for an activation, chosen here independently of cuda/.
+template <class Fn>
+void with_functor(const Activation& a, Fn&& fn) {
+  switch (a.op) {
+    case Op::identity: return fn(ops::Identity{});
+    case Op::step: return fn(ops::Step{});
+    case Op::sigmoid: return fn(ops::Sigmoid{});
+    case Op::tanh: return fn(ops::Tanh{});
+    case Op::relu: return fn(ops::Relu{});
+    case Op::leaky_relu: return fn(ops::LeakyRelu{a.slope, a.divisor});
+    case Op::rrelu: return fn(ops::LeakyRelu{a.eval_slope(), 0.0f});
+  }
+  FAIL() << "unknown op";
+}
+
+/// Inputs (x, or y for the output form) paired with gradients dy.
+template <class T>
+struct Sweep {
+  std::vector<T> a;
+  std::vector<T> dy;
+};
+
+template <class T>
+Sweep<T> make_sweep() {
+  Sweep<T> s;
+  std::vector<T> partners = extremal_values<T>();
+  for (double v : {1.0, -0.75, 3.0}) partners.push_back(from_double<T>(v));
+  if constexpr (sizeof(T) == 2) {
+    // Every bit pattern as the input with each partner gradient, and as the gradient with each
+    // partner input.
+    const std::vector<T> all = all_values<T>();
+    for (T d : partners) {
+      for (T v : all) {
+        s.a.push_back(v);
+        s.dy.push_back(d);
+      }
+    }
+    for (T v : partners) {
+      for (T d : all) {
+        s.a.push_back(v);
+        s.dy.push_back(d);
+      }
+    }
+  } else {
+    s.a = random_values<T>(1'000'000, 20261127);
+    s.dy = random_gradients<T>(s.a.size(), 7);
+    for (T v : partners) {
+      for (T d : partners) {
+        s.a.push_back(v);
+        s.dy.push_back(d);
+      }
+    }
+  }
+  return s;
+}
+
+template <class T>
+class OpsOnHost : public ::testing::Test {};
+using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
+TYPED_TEST_SUITE(OpsOnHost, ElementTypes);
+
+TYPED_TEST(OpsOnHost, MatchReferenceWithinUlpBounds) {
+  using T = TypeParam;
+  const Sweep<T> s = make_sweep<T>();
+  const std::size_t n = s.a.size();
+  std::vector<T> got(n), want(n), y(n);
+  std::printf("%-10s %-24s %-12s %8s %6s  (%zu inputs)\n", "dtype", "op", "pass", "max ulp",
+              "bound", n);
+
+  for (const OpCase& c : op_cases()) {
+    with_functor(c.act, [&](auto op) {
+      for (Pass pass : kPasses) {
+        if (pass == Pass::backward_from_output && !c.from_output) continue;
+        Status status = Status::success;
+        switch (pass) {
+          case Pass::forward:
+            for (std::size_t i = 0; i < n; ++i) got[i] = ops::narrow<T>(op.value(ops::widen(s.a[i])));
+            status = reference::forward(c.act, s.a.data(), want.data(), n);
+            break;
+          case Pass::backward:
+            for (std::size_t i = 0; i < n; ++i) {
+              got[i] = ops::narrow<T>(ops::backward(op, ops::widen(s.a[i]), ops::widen(s.dy[i])));
+            }
+            status = reference::backward(c.act, s.a.data(), s.dy.data(), want.data(), n);
+            break;
+          case Pass::backward_from_output:
+            // The output form's domain is f's range: y = f(x) for every swept x.
+            ASSERT_EQ(reference::forward(c.act, s.a.data(), y.data(), n), Status::success);
+            for (std::size_t i = 0; i < n; ++i) {
+              got[i] = ops::narrow<T>(
+                  ops::backward_from_output(op, ops::widen(y[i]), ops::widen(s.dy[i])));
+            }
+            status = reference::backward_from_output(c.act, y.data(), s.dy.data(), want.data(), n);
+            break;
+        }
+        ASSERT_EQ(status, Status::success) << last_error();
+        const std::uint64_t bound = ulp_bound<T>(c, pass);
+        const Comparison r = compare(got, want, bound, [&](std::size_t i) {
+          const T in = pass == Pass::backward_from_output ? y[i] : s.a[i];
+          return (pass == Pass::forward ? "x=" : "in=") + show(in) +
+                 (pass == Pass::forward ? "" : " dy=" + show(s.dy[i]));
+        });
+        std::printf("%-10s %-24s %-12s %8llu %6llu%s\n", type_name<T>(), c.name, to_string(pass),
+                    static_cast<unsigned long long>(r.max_ulp),
+                    static_cast<unsigned long long>(bound), bound == 0 ? " (bit-exact)" : "");
+        EXPECT_EQ(r.failures, 0u) << type_name<T>() << " " << c.name << " " << to_string(pass)
+                                  << ": " << r.failures << " outside " << bound << " ulp\n"
+                                  << r.report;
+      }
+    });
+  }
+}
+
+// derivative(z) on its own (what users call from fused kernels and the gallery plots) against
+// the reference gradient for dy = 1.
+TYPED_TEST(OpsOnHost, DerivativeMatchesReferenceGradientOfOne) {
+  using T = TypeParam;
+  std::vector<T> x = sizeof(T) == 2 ? std::vector<T>{} : random_values<T>(200'000, 99);
+  if constexpr (sizeof(T) == 2) x = all_values<T>();
+  for (T v : extremal_values<T>()) x.push_back(v);
+  const std::vector<T> ones(x.size(), from_double<T>(1.0));
+  std::vector<T> got(x.size()), want(x.size());
+  for (const OpCase& c : op_cases()) {
+    with_functor(c.act, [&](auto op) {
+      for (std::size_t i = 0; i < x.size(); ++i) got[i] = ops::narrow<T>(op.derivative(ops::widen(x[i])));
+      ASSERT_EQ(reference::backward(c.act, x.data(), ones.data(), want.data(), x.size()),
+                Status::success);
+      const std::uint64_t bound = ulp_bound<T>(c, Pass::backward);
+      const Comparison r =
+          compare(got, want, bound, [&](std::size_t i) { return "x=" + show(x[i]); });
+      EXPECT_EQ(r.failures, 0u) << type_name<T>() << " " << c.name << " derivative\n" << r.report;
+    });
+  }
+}
+
+}  // namespace
+}  // namespace actlayer::testing
