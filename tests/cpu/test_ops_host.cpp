@@ -11,24 +11,10 @@
 #include "actlayer/reference.hpp"
 #include "common/cases.hpp"
 #include "common/compare.hpp"
+#include "common/functors.hpp"
 
 namespace actlayer::testing {
 namespace {
-
-/// The functor the library uses for an activation, chosen here independently of cuda/.
-template <class Fn>
-void with_functor(const Activation& a, Fn&& fn) {
-  switch (a.op) {
-    case Op::identity: return fn(ops::Identity{});
-    case Op::step: return fn(ops::Step{});
-    case Op::sigmoid: return fn(ops::Sigmoid{});
-    case Op::tanh: return fn(ops::Tanh{});
-    case Op::relu: return fn(ops::Relu{});
-    case Op::leaky_relu: return fn(ops::LeakyRelu{a.slope, a.divisor});
-    case Op::rrelu: return fn(ops::LeakyRelu{a.eval_slope(), 0.0f});
-  }
-  FAIL() << "unknown op";
-}
 
 /// Inputs (x, or y for the output form) paired with gradients dy.
 template <class T>
@@ -91,12 +77,12 @@ TYPED_TEST(OpsOnHost, MatchReferenceWithinUlpBounds) {
         Status status = Status::success;
         switch (pass) {
           case Pass::forward:
-            for (std::size_t i = 0; i < n; ++i) got[i] = ops::narrow<T>(op.value(ops::widen(s.a[i])));
+            for (std::size_t i = 0; i < n; ++i) got[i] = host_forward(op, s.a[i]);
             status = reference::forward(c.act, s.a.data(), want.data(), n);
             break;
           case Pass::backward:
             for (std::size_t i = 0; i < n; ++i) {
-              got[i] = ops::narrow<T>(ops::backward(op, ops::widen(s.a[i]), ops::widen(s.dy[i])));
+              got[i] = host_backward(op, s.a[i], s.dy[i]);
             }
             status = reference::backward(c.act, s.a.data(), s.dy.data(), want.data(), n);
             break;
@@ -104,8 +90,7 @@ TYPED_TEST(OpsOnHost, MatchReferenceWithinUlpBounds) {
             // The output form's domain is f's range: y = f(x) for every swept x.
             ASSERT_EQ(reference::forward(c.act, s.a.data(), y.data(), n), Status::success);
             for (std::size_t i = 0; i < n; ++i) {
-              got[i] = ops::narrow<T>(
-                  ops::backward_from_output(op, ops::widen(y[i]), ops::widen(s.dy[i])));
+              got[i] = host_backward_from_output(op, y[i], s.dy[i]);
             }
             status = reference::backward_from_output(c.act, y.data(), s.dy.data(), want.data(), n);
             break;

@@ -1,0 +1,242 @@
+// Argument errors: every bad parameter, pointer and size gets the right Status and a message
+// naming the argument, before anything is launched or written. The CUDA entry points are
+// called with host memory here: a check that let the call through would either write that
+// memory (on the reference) or reach the CUDA runtime, and both are detected.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "actlayer/buffer.hpp"
+#include "actlayer/cuda.hpp"
+#include "actlayer/reference.hpp"
+
+namespace actlayer::testing {
+namespace {
+
+using Call = std::function<Status(const Activation&, const float* a, const float* b, float* out,
+                                  std::size_t n, Blend)>;
+
+struct Entry {
+  const char* name;
+  bool cuda;
+  Call call;
+};
+
+std::vector<Entry> entries() {
+  return {
+      {"actlayer::forward", true,
+       [](const Activation& act, const float* a, const float*, float* out, std::size_t n, Blend b) {
+         return forward(act, a, out, n, nullptr, b);
+       }},
+      {"actlayer::backward", true,
+       [](const Activation& act, const float* a, const float* d, float* out, std::size_t n,
+          Blend b) { return backward(act, a, d, out, n, nullptr, b); }},
+      {"actlayer::backward_from_output", true,
+       [](const Activation& act, const float* a, const float* d, float* out, std::size_t n,
+          Blend b) { return backward_from_output(act, a, d, out, n, nullptr, b); }},
+      {"actlayer::reference::forward", false,
+       [](const Activation& act, const float* a, const float*, float* out, std::size_t n, Blend b) {
+         return reference::forward(act, a, out, n, b);
+       }},
+      {"actlayer::reference::backward", false,
+       [](const Activation& act, const float* a, const float* d, float* out, std::size_t n,
+          Blend b) { return reference::backward(act, a, d, out, n, b); }},
+      {"actlayer::reference::backward_from_output", false,
+       [](const Activation& act, const float* a, const float* d, float* out, std::size_t n,
+          Blend b) { return reference::backward_from_output(act, a, d, out, n, b); }},
+  };
+}
+
+bool is_forward(const Entry& e) { return std::string(e.name).find("forward") != std::string::npos; }
+bool is_from_output(const Entry& e) {
+  return std::string(e.name).find("from_output") != std::string::npos;
+}
+
+constexpr std::size_t kN = 64;
+constexpr unsigned char kPoison = 0x5A;
+
+/// Host arrays: two inputs and a poisoned output that must stay poisoned.
+struct Arrays {
+  std::vector<float> a = std::vector<float>(kN, 0.5f);
+  std::vector<float> b = std::vector<float>(kN, -0.5f);
+  std::vector<float> out = std::vector<float>(kN);
+  Arrays() { std::memset(out.data(), kPoison, out.size() * sizeof(float)); }
+  bool untouched() const {
+    const auto* p = reinterpret_cast<const unsigned char*>(out.data());
+    for (std::size_t i = 0; i < out.size() * sizeof(float); ++i) {
+      if (p[i] != kPoison) return false;
+    }
+    return true;
+  }
+};
+
+/// Calls e with the arguments and expects `want` with `fragment` in last_error().
+void expect_rejected(const Entry& e, Status want, const std::string& fragment,
+                     const Activation& act, const float* a, const float* b, float* out,
+                     std::size_t n, Blend blend, const Arrays& arrays) {
+  const Status got = e.call(act, a, b, out, n, blend);
+  EXPECT_EQ(got, want) << e.name << ": " << last_error();
+  const std::string message = last_error();
+  EXPECT_NE(message.find(e.name), std::string::npos) << message;
+  EXPECT_NE(message.find(fragment), std::string::npos)
+      << e.name << ": expected '" << fragment << "' in: " << message;
+  EXPECT_TRUE(arrays.untouched()) << e.name << " wrote its output on " << fragment;
+}
+
+TEST(Arguments, InvalidParametersAreRejectedBeforeAnythingRuns) {
+  struct Bad {
+    Activation act;
+    const char* fragment;
+  };
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+  Activation bad_op = Activation::relu();
+  bad_op.op = static_cast<Op>(42);
+  const Bad cases[] = {
+      {Activation::leaky_relu(-0.01f), "activation.slope"},
+      {Activation::leaky_relu(nan), "activation.slope"},
+      {Activation::leaky_relu(inf), "activation.slope"},
+      {Activation::leaky_relu_divisor(1.0f), "activation.divisor"},
+      {Activation::leaky_relu_divisor(0.5f), "activation.divisor"},
+      {Activation::leaky_relu_divisor(-10.0f), "activation.divisor"},
+      {Activation::leaky_relu_divisor(inf), "activation.divisor"},
+      {Activation::leaky_relu_divisor(nan), "activation.divisor"},
+      {Activation::rrelu(-0.1f, 0.3f), "activation.lower"},
+      {Activation::rrelu(0.4f, 0.3f), "activation.lower must be <= activation.upper"},
+      {Activation::rrelu(0.1f, inf), "must be finite"},
+      {Activation::rrelu(nan, 0.3f), "must be finite"},
+      {bad_op, "activation.op = 42"},
+  };
+  for (const Entry& e : entries()) {
+    for (const Bad& bad : cases) {
+      Arrays arr;
+      expect_rejected(e, Status::invalid_argument, bad.fragment, bad.act, arr.a.data(),
+                      arr.b.data(), arr.out.data(), kN, {}, arr);
+    }
+    for (Blend blend : {Blend{nan, 0.0f}, Blend{1.0f, inf}}) {
+      Arrays arr;
+      expect_rejected(e, Status::invalid_argument, "blend.alpha and blend.beta", Activation::relu(),
+                      arr.a.data(), arr.b.data(), arr.out.data(), kN, blend, arr);
+    }
+  }
+}
+
+TEST(Arguments, BadPointersAndSizesAreRejected) {
+  for (const Entry& e : entries()) {
+    const char* in0 = is_from_output(e) ? "y" : "x";
+    const char* out = is_forward(e) ? "y" : "dx";
+    {
+      Arrays arr;
+      expect_rejected(e, Status::invalid_argument, std::string(in0) + " is null",
+                      Activation::relu(), nullptr, arr.b.data(), arr.out.data(), kN, {}, arr);
+    }
+    if (!is_forward(e)) {
+      Arrays arr;
+      expect_rejected(e, Status::invalid_argument, "dy is null", Activation::relu(),
+                      arr.a.data(), nullptr, arr.out.data(), kN, {}, arr);
+    }
+    {
+      Arrays arr;
+      expect_rejected(e, Status::invalid_argument, std::string(out) + " is null",
+                      Activation::relu(), arr.a.data(), arr.b.data(), nullptr, kN, {}, arr);
+    }
+    {
+      // A float pointer one byte off its alignment.
+      Arrays arr;
+      std::vector<unsigned char> raw(4 * kN + 8);
+      const auto* misaligned = reinterpret_cast<const float*>(raw.data() + 1);
+      expect_rejected(e, Status::invalid_argument, "is not aligned", Activation::relu(),
+                      misaligned, arr.b.data(), arr.out.data(), kN, {}, arr);
+    }
+    {
+      // The output overlaps the input partly: an in-place call shifted by one element.
+      Arrays arr;
+      std::vector<float> shared(kN + 1, 1.0f);
+      const std::vector<float> before = shared;
+      EXPECT_EQ(e.call(Activation::relu(), shared.data(), arr.b.data(), shared.data() + 1, kN, {}),
+                Status::invalid_argument);
+      EXPECT_NE(std::string(last_error()).find("partially overlaps"), std::string::npos)
+          << last_error();
+      EXPECT_EQ(std::memcmp(shared.data(), before.data(), before.size() * sizeof(float)), 0);
+    }
+    {
+      Arrays arr;
+      expect_rejected(e, Status::invalid_argument, "overflows size_t", Activation::relu(),
+                      arr.a.data(), arr.b.data(), arr.out.data(),
+                      std::numeric_limits<std::size_t>::max() / 2, {}, arr);
+    }
+    {
+      // A pointer so close to the top of the address space that n elements wrap around.
+      Arrays arr;
+      const auto top = reinterpret_cast<const float*>(
+          (std::numeric_limits<std::uintptr_t>::max() - 255) & ~std::uintptr_t{15});
+      expect_rejected(e, Status::invalid_argument, "past the end of the address space",
+                      Activation::relu(), top, arr.b.data(), arr.out.data(), kN, {}, arr);
+    }
+  }
+}
+
+TEST(Arguments, NotSupportedCombinations) {
+  for (const Entry& e : entries()) {
+    Arrays arr;
+    if (is_from_output(e)) {
+      expect_rejected(e, Status::not_supported, "slope 0", Activation::leaky_relu(0.0f),
+                      arr.a.data(), arr.b.data(), arr.out.data(), kN, {}, arr);
+      expect_rejected(e, Status::not_supported, "lower = upper = 0", Activation::rrelu(0, 0),
+                      arr.a.data(), arr.b.data(), arr.out.data(), kN, {}, arr);
+    }
+  }
+}
+
+TEST(Arguments, InvalidArgumentWinsOverNotSupported) {
+  for (const Entry& e : entries()) {
+    if (!is_from_output(e)) continue;
+    Arrays arr;
+    expect_rejected(e, Status::invalid_argument, "dx is null", Activation::leaky_relu(0.0f),
+                    arr.a.data(), arr.b.data(), nullptr, kN, {}, arr);
+  }
+}
+
+TEST(Arguments, EmptyCallsSucceedWithoutTouchingAnything) {
+  for (const Entry& e : entries()) {
+    EXPECT_EQ(e.call(Activation::sigmoid(), nullptr, nullptr, nullptr, 0, {}), Status::success)
+        << e.name << ": " << last_error();
+  }
+}
+
+TEST(Arguments, ExactAliasingIsAllowed) {
+  // x == y (in place) and dx == dy: computed element by element, reading before writing.
+  std::vector<float> x = {-2.0f, -0.0f, 3.0f};
+  ASSERT_EQ(reference::forward(Activation::relu(), x.data(), x.data(), x.size()), Status::success);
+  EXPECT_EQ(x, (std::vector<float>{0.0f, 0.0f, 3.0f}));
+  std::vector<float> z = {-1.0f, 2.0f}, g = {5.0f, 7.0f};
+  ASSERT_EQ(reference::backward(Activation::leaky_relu(0.5f), z.data(), g.data(), g.data(), 2),
+            Status::success);
+  EXPECT_EQ(g, (std::vector<float>{2.5f, 7.0f}));
+}
+
+TEST(Arguments, ToStringNamesEveryStatus) {
+  EXPECT_STREQ(to_string(Status::success), "success");
+  EXPECT_STREQ(to_string(Status::invalid_argument), "invalid_argument");
+  EXPECT_STREQ(to_string(Status::not_supported), "not_supported");
+  EXPECT_STREQ(to_string(Status::cuda_error), "cuda_error");
+}
+
+TEST(Arguments, ValidCallWithoutADeviceReportsTheCudaCall) {
+  if (cuda_available()) GTEST_SKIP() << "a CUDA device is present: this test needs none";
+  // Valid arguments reach the CUDA runtime, which has no device here.
+  float x[4] = {1, 2, 3, 4}, y[4] = {};
+  EXPECT_EQ(forward(Activation::relu(), x, y, 4), Status::cuda_error);
+  const std::string message = last_error();
+  EXPECT_NE(message.find("actlayer::forward: cudaGetDevice"), std::string::npos) << message;
+  EXPECT_NE(message.find("cuda/elementwise.cuh:"), std::string::npos) << message;
+  EXPECT_EQ(y[0], 0.0f);
+}
+
+}  // namespace
+}  // namespace actlayer::testing

@@ -1,0 +1,150 @@
+// The conventions of DESIGN.md section 4 (NaN, infinities, signed zero, the derivative at 0),
+// checked value by value on both the CPU reference and the ops.cuh functors on the host, in
+// every element type.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "actlayer/reference.hpp"
+#include "common/cases.hpp"
+#include "common/functors.hpp"
+#include "common/numeric.hpp"
+
+namespace actlayer::testing {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Expectation {
+  const char* what;
+  Activation act;
+  Pass pass;
+  double in;  // x (or y for the output form)
+  double dy;
+  double want;  // NaN: any NaN; otherwise the exact value, sign of zero included
+};
+
+template <class T>
+T reference_result(const Activation& act, Pass pass, T in, T dy) {
+  T out = from_double<T>(-12345.0);
+  Status s = Status::success;
+  switch (pass) {
+    case Pass::forward: s = reference::forward(act, &in, &out, 1); break;
+    case Pass::backward: s = reference::backward(act, &in, &dy, &out, 1); break;
+    case Pass::backward_from_output: s = reference::backward_from_output(act, &in, &dy, &out, 1); break;
+  }
+  EXPECT_EQ(s, Status::success) << last_error();
+  return out;
+}
+
+template <class T>
+T functor_result(const Activation& act, Pass pass, T in, T dy) {
+  T out = from_double<T>(-12345.0);
+  with_functor(act, [&](auto op) {
+    switch (pass) {
+      case Pass::forward: out = host_forward(op, in); break;
+      case Pass::backward: out = host_backward(op, in, dy); break;
+      case Pass::backward_from_output: out = host_backward_from_output(op, in, dy); break;
+    }
+  });
+  return out;
+}
+
+template <class T>
+void check(const Expectation& e) {
+  const T in = from_double<T>(e.in), dy = from_double<T>(e.dy);
+  const T want = from_double<T>(e.want);
+  const T ref = reference_result(e.act, e.pass, in, dy);
+  const T fun = functor_result(e.act, e.pass, in, dy);
+  EXPECT_TRUE(same(ref, want)) << type_name<T>() << " reference: " << e.what << ": got "
+                               << show(ref) << ", want " << show(want);
+  EXPECT_TRUE(same(fun, want)) << type_name<T>() << " ops.cuh: " << e.what << ": got "
+                               << show(fun) << ", want " << show(want);
+}
+
+template <class T>
+class Conventions : public ::testing::Test {};
+using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
+TYPED_TEST_SUITE(Conventions, ElementTypes);
+
+TYPED_TEST(Conventions, SignedZeroAndTheDerivativeAtZero) {
+  const Activation relu = Activation::relu(), leaky = Activation::leaky_relu(0.25f);
+  const Expectation rows[] = {
+      {"relu(-0) = +0", relu, Pass::forward, -0.0, 0, +0.0},
+      {"relu(+0) = +0", relu, Pass::forward, +0.0, 0, +0.0},
+      {"relu(-3) = +0", relu, Pass::forward, -3.0, 0, +0.0},
+      {"leaky(-0) = -0 (z >= 0 branch)", leaky, Pass::forward, -0.0, 0, -0.0},
+      {"identity(-0) = -0", Activation::identity(), Pass::forward, -0.0, 0, -0.0},
+      {"step(-0) = 1", Activation::step(), Pass::forward, -0.0, 0, 1.0},
+      {"step(-tiny) = +0", Activation::step(), Pass::forward, -1e-4, 0, +0.0},
+      {"relu'(0) = 0 (left branch)", relu, Pass::backward, 0.0, 1.0, +0.0},
+      {"relu'(-0) = 0", relu, Pass::backward, -0.0, 1.0, +0.0},
+      {"relu' of a negative z times a negative dy is +0", relu, Pass::backward, -2.0, -5.0, +0.0},
+      {"leaky'(0) = slope (left branch)", leaky, Pass::backward, 0.0, 1.0, 0.25},
+      {"leaky'(+tiny) = 1", leaky, Pass::backward, 1e-4, 3.0, 3.0},
+      {"step' = +0 for a negative dy", Activation::step(), Pass::backward, 2.0, -4.0, +0.0},
+      {"identity passes -0", Activation::identity(), Pass::backward, 5.0, -0.0, -0.0},
+      {"relu from y = 0 is the left branch", relu, Pass::backward_from_output, 0.0, 1.0, +0.0},
+      {"leaky from y = -0.5", leaky, Pass::backward_from_output, -0.5, 2.0, 0.5},
+  };
+  for (const Expectation& e : rows) check<TypeParam>(e);
+}
+
+TYPED_TEST(Conventions, InfinitiesAndZeroSlopes) {
+  const Activation sig = Activation::sigmoid(), th = Activation::tanh();
+  const Activation flat = Activation::leaky_relu(0.0f), leaky = Activation::leaky_relu(0.25f);
+  const Expectation rows[] = {
+      {"sigmoid(-inf) = 0", sig, Pass::forward, -kInf, 0, 0.0},
+      {"sigmoid(+inf) = 1", sig, Pass::forward, kInf, 0, 1.0},
+      {"tanh(+-inf) = +-1", th, Pass::forward, -kInf, 0, -1.0},
+      {"sigmoid'(+inf) = +0", sig, Pass::backward, kInf, 3.0, +0.0},
+      {"sigmoid'(-inf) * -3 = +0", sig, Pass::backward, -kInf, -3.0, +0.0},
+      {"sigmoid'(+inf) * inf = +0 (flat)", sig, Pass::backward, kInf, kInf, +0.0},
+      {"tanh'(-inf) * -inf = +0 (flat)", th, Pass::backward, -kInf, -kInf, +0.0},
+      {"sigmoid'(5) * inf = inf", sig, Pass::backward, 5.0, kInf, kInf},
+      {"tanh'(-7) * -inf = -inf", th, Pass::backward, -7.0, -kInf, -kInf},
+      {"sigmoid from y = 1: flat", sig, Pass::backward_from_output, 1.0, kInf, +0.0},
+      {"tanh from y = -1: flat", th, Pass::backward_from_output, -1.0, -kInf, +0.0},
+      {"zero slope * -inf = +0", flat, Pass::forward, -kInf, 0, +0.0},
+      {"zero slope * -3 = +0", flat, Pass::forward, -3.0, 0, +0.0},
+      {"zero slope: dx = +0 for dy = inf", flat, Pass::backward, -1.0, kInf, +0.0},
+      {"slope * -inf = -inf", leaky, Pass::forward, -kInf, 0, -kInf},
+      {"leaky': slope * -inf", leaky, Pass::backward, -1.0, -kInf, -kInf},
+      {"relu(+inf) = +inf", Activation::relu(), Pass::forward, kInf, 0, kInf},
+      {"relu': flat region times inf = +0", Activation::relu(), Pass::backward, -1.0, kInf, +0.0},
+      {"step': +0 even for dy = -inf", Activation::step(), Pass::backward, 1.0, -kInf, +0.0},
+  };
+  for (const Expectation& e : rows) check<TypeParam>(e);
+}
+
+TYPED_TEST(Conventions, LargeFiniteInputsKeepAnInfiniteGradientInfinite) {
+  // f'(z) > 0 for every finite z, however far it underflows: inf * f'(z) = inf.
+  using T = TypeParam;
+  const double z = std::is_same_v<T, double> ? 1000.0 : sizeof(T) == 2 ? 60000.0 : 300.0;
+  const Expectation rows[] = {
+      {"sigmoid'(large) * inf", Activation::sigmoid(), Pass::backward, z, kInf, kInf},
+      {"sigmoid'(-large) * -inf", Activation::sigmoid(), Pass::backward, -z, -kInf, -kInf},
+      {"tanh'(large) * inf", Activation::tanh(), Pass::backward, z, kInf, kInf},
+  };
+  for (const Expectation& e : rows) check<T>(e);
+}
+
+TYPED_TEST(Conventions, NaNPropagatesThroughEveryOpAndPass) {
+  for (const OpCase& c : op_cases()) {
+    for (Pass pass : kPasses) {
+      if (pass == Pass::backward_from_output && !c.from_output) continue;
+      for (double in : {kNaN, -1.0, 0.0, 1.0, kInf, -kInf}) {
+        for (double dy : {kNaN, 1.0}) {
+          const bool nan_in = std::isnan(in) || (pass != Pass::forward && std::isnan(dy));
+          if (!nan_in) continue;
+          check<TypeParam>({c.name, c.act, pass, in, dy, kNaN});
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace actlayer::testing

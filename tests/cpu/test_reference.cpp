@@ -1,0 +1,152 @@
+// The CPU reference against closed forms, against finite differences of itself, and its
+// rounding against the CUDA headers' conversions.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "actlayer/reference.hpp"
+#include "common/cases.hpp"
+#include "common/numeric.hpp"
+#include "reference/round.hpp"
+
+namespace actlayer::testing {
+namespace {
+
+double ref_forward(const Activation& act, double x) {
+  double y = 0;
+  EXPECT_EQ(reference::forward(act, &x, &y, 1), Status::success) << last_error();
+  return y;
+}
+
+double ref_derivative(const Activation& act, double x) {
+  const double one = 1.0;
+  double d = 0;
+  EXPECT_EQ(reference::backward(act, &x, &one, &d, 1), Status::success) << last_error();
+  return d;
+}
+
+// ---- Closed forms ---------------------------------------------------------------------------
+
+struct ClosedForm {
+  Activation act;
+  double x, y, dydx;  // correctly rounded values (50-digit decimal arithmetic)
+};
+
+TEST(Reference, MatchesClosedFormsInDouble) {
+  const Activation sig = Activation::sigmoid(), th = Activation::tanh();
+  const ClosedForm rows[] = {
+      {sig, 0, 0.5, 0.25},
+      {sig, 1, 0.7310585786300049, 0.19661193324148185},
+      {sig, -1, 0.2689414213699951, 0.19661193324148185},
+      {sig, 2, 0.88079707797788243, 0.10499358540350652},
+      {sig, -3, 0.047425873177566781, 0.04517665973091213},
+      {sig, 0.5, 0.62245933120185459, 0.23500371220159449},
+      {sig, 10, 0.99995460213129761, 4.5395807735951673e-05},
+      {sig, -10, 4.5397868702434395e-05, 4.5395807735951673e-05},
+      {th, 0, 0, 1},
+      {th, 1, 0.76159415595576485, 0.41997434161402608},
+      {th, -1, -0.76159415595576485, 0.41997434161402608},
+      {th, 2, 0.9640275800758169, 0.070650824853164471},
+      {th, -3, -0.99505475368673046, 0.0098660371654401904},
+      {th, 0.5, 0.46211715726000974, 0.7864477329659274},
+      {th, 10, 0.99999999587769273, 8.2446144557673968e-09},
+      {Activation::relu(), 3.5, 3.5, 1},
+      {Activation::relu(), -3.5, 0, 0},
+      {Activation::leaky_relu(0.25f), -3.5, -0.875, 0.25},
+      {Activation::leaky_relu_divisor(4.0f), -3.5, -0.875, 0.25},
+      {Activation::leaky_relu_divisor(10.0f), -3.0, -0.3, 0.1},  // z/a as written: 3/10
+      {Activation::rrelu(0.125f, 0.375f), -2, -0.5, 0.25},       // slope (l+u)/2
+      {Activation::step(), 0, 1, 0},
+      {Activation::step(), -1e-300, 0, 0},
+      {Activation::identity(), -7.25, -7.25, 1},
+  };
+  for (const ClosedForm& r : rows) {
+    SCOPED_TRACE(::testing::Message() << "op " << static_cast<int>(r.act.op) << " x = " << r.x);
+    EXPECT_LE(ulp_distance(ref_forward(r.act, r.x), r.y), 1u) << ref_forward(r.act, r.x);
+    EXPECT_LE(ulp_distance(ref_derivative(r.act, r.x), r.dydx), 1u) << ref_derivative(r.act, r.x);
+  }
+}
+
+TEST(Reference, SigmoidKeepsSubnormalResultsInFloat) {
+  // sigma(-100) = 3.72e-44 is a float subnormal: neither 0 nor rounded to a normal.
+  const float x = -100.0f;
+  float y = 1;
+  ASSERT_EQ(reference::forward(Activation::sigmoid(), &x, &y, 1), Status::success);
+  EXPECT_GT(y, 0.0f);
+  EXPECT_LT(y, 1.1754944e-38f);
+  EXPECT_NEAR(y, 3.720075976e-44, 1.5e-45);
+}
+
+TEST(Reference, DerivativesKeepRelativeAccuracyForLargeInputs) {
+  // sigma'(z) ~ e^-|z| and tanh'(z) ~ 4e^-2|z|: the naive forms give exactly 0 here.
+  for (double z : {40.0, -40.0, 300.0, -300.0}) {
+    const double want_sigmoid = std::exp(-std::fabs(z));
+    EXPECT_NEAR(ref_derivative(Activation::sigmoid(), z) / want_sigmoid, 1.0, 1e-15) << z;
+  }
+  for (double z : {20.0, -20.0, 150.0}) {
+    const double want_tanh = 4 * std::exp(-2 * std::fabs(z));
+    EXPECT_NEAR(ref_derivative(Activation::tanh(), z) / want_tanh, 1.0, 1e-14) << z;
+  }
+}
+
+// ---- Finite differences -----------------------------------------------------------------
+
+TEST(Reference, DerivativesMatchCentralDifferences) {
+  // (f(z+h) - f(z-h)) / 2h in long double over double results: truncation ~h^2, rounding
+  // ~1e-16/h; both ~1e-10 with h = 1e-5. Piecewise-linear ops are sampled away from the kink.
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> dist(-8.0, 8.0);
+  for (const OpCase& c : op_cases()) {
+    for (int k = 0; k < 2000; ++k) {
+      const double z = dist(rng);
+      if (!c.smooth && std::fabs(z) < 1e-3) continue;
+      const double h = 1e-5;
+      const long double fd = (static_cast<long double>(ref_forward(c.act, z + h)) -
+                              static_cast<long double>(ref_forward(c.act, z - h))) /
+                             (2.0L * h);
+      const double d = ref_derivative(c.act, z);
+      EXPECT_NEAR(static_cast<double>(fd), d, 1e-8 + 1e-7 * std::fabs(d))
+          << c.name << " at z = " << z;
+    }
+  }
+}
+
+// ---- Rounding -----------------------------------------------------------------------------
+
+template <class T>
+void expect_rounding_matches_cuda_conversion() {
+  // Every float converts to T by one rounding; the reference's rounding must agree bit for bit.
+  std::mt19937_64 rng(11);
+  for (int k = 0; k < 2'000'000; ++k) {
+    const float f = from_bits<float>(static_cast<std::uint32_t>(rng()));
+    const T want = from_double<T>(f);  // __float2half_rn / __float2bfloat16_rn
+    const T got = reference::detail::round_to<T>(f);
+    ASSERT_TRUE(same(got, want)) << f << ": " << show(got) << " vs " << show(want);
+  }
+}
+
+TEST(Reference, RoundingToHalfMatchesCudaConversion) { expect_rounding_matches_cuda_conversion<__half>(); }
+TEST(Reference, RoundingToBfloat16MatchesCudaConversion) {
+  expect_rounding_matches_cuda_conversion<__nv_bfloat16>();
+}
+
+TEST(Reference, RoundingTiesAndOverflow) {
+  using reference::detail::round_to;
+  const auto h = [](long double v) { return to_double(round_to<__half>(v)); };
+  EXPECT_EQ(h(1.0L + std::ldexp(1.0L, -11)), 1.0);                          // tie -> even
+  EXPECT_EQ(h(1.0L + 3 * std::ldexp(1.0L, -11)), 1.0 + std::ldexp(1.0, -9));  // tie -> even
+  EXPECT_EQ(h(1.0L + std::ldexp(1.0L, -11) + std::ldexp(1.0L, -40)), 1.0 + std::ldexp(1.0, -10));
+  EXPECT_EQ(h(65519.99L), 65504.0);
+  EXPECT_TRUE(std::isinf(h(65520.0L)));
+  EXPECT_EQ(h(std::ldexp(1.0L, -25)), 0.0);                           // half the smallest: even
+  EXPECT_EQ(h(1.5L * std::ldexp(1.0L, -25)), std::ldexp(1.0, -24));
+  EXPECT_TRUE(std::signbit(h(-std::ldexp(1.0L, -30))));                // -tiny -> -0
+  const auto b = [](long double v) { return to_double(round_to<__nv_bfloat16>(v)); };
+  EXPECT_EQ(b(1.0L + std::ldexp(1.0L, -8)), 1.0);
+  EXPECT_EQ(b(1.0L + std::ldexp(1.0L, -8) + std::ldexp(1.0L, -60)), 1.0 + std::ldexp(1.0, -7));
+  EXPECT_TRUE(std::isinf(b(std::ldexp(1.0L, 128))));
+}
+
+}  // namespace
+}  // namespace actlayer::testing
