@@ -1,0 +1,224 @@
+// accuracy_table — runs every activation forward, backward and backward-from-output in every
+// element type, and prints the largest error against the CPU reference, in ulp.
+//
+// On a GPU it measures the CUDA kernels. Without one (or with --device cpu) it says so and
+// evaluates the same ops.cuh math on the host instead.
+//
+//   accuracy_table [--device auto|cuda|cpu] [--n N]
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "actlayer/actlayer.hpp"
+#include "actlayer/ops.cuh"
+
+using namespace actlayer;
+
+namespace {
+
+enum class Pass { forward, backward, from_output };
+const char* pass_name(Pass p) {
+  switch (p) {
+    case Pass::forward: return "forward";
+    case Pass::backward: return "backward";
+    case Pass::from_output: return "from_output";
+  }
+  return "?";
+}
+
+struct Case {
+  const char* name;
+  Activation act;
+  bool smooth;  // sigmoid, tanh
+};
+
+/// The accuracy contract (README "Accuracy"), in ulp.
+template <class T>
+double bound(const Case& c, Pass pass) {
+  if (sizeof(T) == 2) return 1;
+  if (!c.smooth) return 0;
+  return pass == Pass::backward ? 8 : 4;
+}
+
+// ---- Bits and ulp --------------------------------------------------------------------------
+
+template <class T>
+std::int64_t ordered(T v) {
+  using U = std::conditional_t<sizeof(T) == 2, std::uint16_t,
+                               std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
+  U u;
+  std::memcpy(&u, &v, sizeof u);
+  const U sign = U{1} << (8 * sizeof(T) - 1);
+  const auto magnitude = static_cast<std::int64_t>(u & ~sign);
+  return (u & sign) ? -magnitude : magnitude;
+}
+
+template <class T>
+double as_double(T v) {
+  return static_cast<double>(ops::widen(v));
+}
+
+/// Units in the last place between a and b (NaN matches NaN only).
+template <class T>
+double ulps(T a, T b) {
+  const bool na = as_double(a) != as_double(a), nb = as_double(b) != as_double(b);
+  if (na || nb) return na && nb ? 0 : 1e300;
+  const std::int64_t d = ordered(a) - ordered(b);
+  return static_cast<double>(d < 0 ? -d : d);
+}
+
+template <class T>
+T make(double v) {
+  if constexpr (std::is_same_v<T, double>) return v;
+  else return ops::narrow<T>(static_cast<float>(v));
+}
+
+/// Random inputs over [-30, 30] and over every magnitude, plus the special values.
+template <class T>
+std::vector<T> inputs(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> core(-30, 30), exponent(-40, 40);
+  std::vector<T> v;
+  for (double s : {0.0, -0.0, 1e-8, -1e-8, 20.0, -20.0, 89.0, -104.0, 1e300, -1e300}) v.push_back(make<T>(s));
+  v.push_back(make<T>(std::nan("")));
+  while (v.size() < n) {
+    v.push_back(make<T>(v.size() % 2 ? core(rng) : (rng() % 2 ? 1 : -1) * std::pow(10.0, exponent(rng) / 4)));
+  }
+  return v;
+}
+
+// ---- The two back ends ---------------------------------------------------------------------
+
+template <class Fn>
+void with_functor(const Activation& a, Fn&& fn) {
+  switch (a.op) {
+    case Op::identity: return fn(ops::Identity{});
+    case Op::step: return fn(ops::Step{});
+    case Op::sigmoid: return fn(ops::Sigmoid{});
+    case Op::tanh: return fn(ops::Tanh{});
+    case Op::relu: return fn(ops::Relu{});
+    case Op::leaky_relu: return fn(ops::LeakyRelu{a.slope, a.divisor});
+    case Op::rrelu: return fn(ops::LeakyRelu{a.eval_slope(), 0.0f});
+  }
+}
+
+/// The ops.cuh math on the host, element by element, as the kernel does it.
+template <class T>
+void on_host(const Activation& act, Pass pass, const std::vector<T>& in, const std::vector<T>& dy,
+             std::vector<T>& out) {
+  with_functor(act, [&](auto op) {
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      const auto z = ops::widen(in[i]), g = ops::widen(dy[i]);
+      out[i] = pass == Pass::forward ? ops::narrow<T>(op.value(z))
+               : pass == Pass::backward ? ops::narrow<T>(ops::backward(op, z, g))
+                                        : ops::narrow<T>(ops::backward_from_output(op, z, g));
+    }
+  });
+}
+
+/// The CUDA kernels, through layers on device buffers.
+template <class T>
+void on_device(const Activation& act, Pass pass, const std::vector<T>& in, const std::vector<T>& dy,
+               std::vector<T>& out) {
+  ActivationLayer<T> layer(act);
+  Buffer<T> a = Buffer<T>::from_host(in), g = Buffer<T>::from_host(dy), r(in.size());
+  if (pass == Pass::forward) layer.forward(a, r);
+  else if (pass == Pass::backward) layer.backward(a, g, r);
+  else layer.backward_from_output(a, g, r);
+  out = r.to_host();
+}
+
+template <class T>
+double max_error(const Case& c, Pass pass, bool gpu, std::size_t n) {
+  std::vector<T> in = inputs<T>(n, 1), dy = inputs<T>(n, 2), got(n), want(n);
+  if (pass == Pass::from_output) {  // the output form takes y = f(x)
+    throw_if_failed(reference::forward(c.act, in.data(), want.data(), n));
+    in = want;
+  }
+  throw_if_failed(pass == Pass::forward    ? reference::forward(c.act, in.data(), want.data(), n)
+                  : pass == Pass::backward ? reference::backward(c.act, in.data(), dy.data(), want.data(), n)
+                                           : reference::backward_from_output(c.act, in.data(), dy.data(), want.data(), n));
+  if (gpu) on_device(c.act, pass, in, dy, got);
+  else on_host(c.act, pass, in, dy, got);
+  double worst = 0;
+  for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, ulps(got[i], want[i]));
+  return worst;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string device = "auto";
+  std::size_t n = 100000;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--device" && i + 1 < argc) device = argv[++i];
+    else if (arg == "--n" && i + 1 < argc) n = std::strtoull(argv[++i], nullptr, 10);
+    else {
+      std::fprintf(stderr, "usage: %s [--device auto|cuda|cpu] [--n N]\n", argv[0]);
+      return 2;
+    }
+  }
+  bool gpu = device != "cpu" && cuda_available();
+  if (device == "cuda" && !gpu) {
+    std::fprintf(stderr, "accuracy_table: --device cuda, but no CUDA device is available\n");
+    return 1;
+  }
+  if (gpu) {
+    cudaDeviceProp prop{};
+    int id = 0;
+    cudaGetDevice(&id);
+    cudaGetDeviceProperties(&prop, id);
+    std::printf("actlayer accuracy: the CUDA kernels on %s, %zu inputs per dtype\n", prop.name, n);
+  } else {
+    std::printf("NOTICE: no CUDA device in use: evaluating the ops.cuh math on the host instead "
+                "(the CUDA kernels did not run)\n");
+    std::printf("actlayer accuracy: ops.cuh on the CPU, %zu inputs per dtype\n", n);
+  }
+  std::printf("max error against the CPU reference (long double, rounded once), in ulp\n\n");
+  std::printf("%-24s %-12s %8s %8s %8s %8s\n", "op", "pass", "float", "double", "half", "bfloat16");
+
+  const Case cases[] = {
+      {"identity", Activation::identity(), false},
+      {"step", Activation::step(), false},
+      {"sigmoid", Activation::sigmoid(), true},
+      {"tanh", Activation::tanh(), true},
+      {"relu", Activation::relu(), false},
+      {"leaky_relu(0.01)", Activation::leaky_relu(0.01f), false},
+      {"leaky_relu_divisor(10)", Activation::leaky_relu_divisor(10.0f), false},
+      {"rrelu(eval)", Activation::rrelu(), false},
+  };
+  int outside = 0;
+  const auto cell = [&](double err, double limit) {
+    outside += err > limit;
+    std::printf(" %7.0f%s", err, err > limit ? "!" : " ");
+  };
+  try {
+    for (const Case& c : cases) {
+      for (Pass pass : {Pass::forward, Pass::backward, Pass::from_output}) {
+        std::printf("%-24s %-12s", c.name, pass_name(pass));
+        cell(max_error<float>(c, pass, gpu, n), bound<float>(c, pass));
+        cell(max_error<double>(c, pass, gpu, n), bound<double>(c, pass));
+        cell(max_error<__half>(c, pass, gpu, n), bound<__half>(c, pass));
+        cell(max_error<__nv_bfloat16>(c, pass, gpu, n), bound<__nv_bfloat16>(c, pass));
+        std::printf("\n");
+      }
+    }
+  } catch (const Error& e) {
+    std::fprintf(stderr, "accuracy_table: %s\n", e.what());
+    return 1;
+  }
+  std::printf("\nbounds: piecewise-linear ops 0 ulp (float, double) and 1 (half, bfloat16); "
+              "sigmoid and tanh 4 (backward 8) in float and double, 1 in half and bfloat16\n");
+  if (outside > 0) {
+    std::printf("%d results outside the bounds (marked !)\n", outside);
+    return 1;
+  }
+  std::printf("every result within the bounds\n");
+  return 0;
+}
