@@ -10,6 +10,7 @@
 #include <cuda_runtime_api.h>
 
 #include "actlayer/activation.hpp"
+#include "prelu_plan.hpp"
 
 namespace actlayer::cuda_impl {
 
@@ -39,5 +40,14 @@ CudaResult launch_backward(const Activation& act, const T* x, const T* dy, T* dx
 template <class T>
 CudaResult launch_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
                                        std::size_t n, cudaStream_t stream, Blend blend);
+
+// PReLU (prelu.cuh). Arguments are validated; `plan` is make_prelu_plan(shape).
+template <class T>
+CudaResult launch_prelu_forward(const T* x, const param_t<T>* alpha, T* y, const PReluPlan& plan,
+                                cudaStream_t stream);
+template <class T>
+CudaResult launch_prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
+                                 param_t<T>* dalpha, const PReluPlan& plan, double* workspace,
+                                 cudaStream_t stream, Blend dalpha_blend);
 
 }  // namespace actlayer::cuda_impl

@@ -1,6 +1,8 @@
 // The layer objects: argument checks on Buffers, then the CUDA call or the CPU reference.
 #include "actlayer/layers.hpp"
 
+#include <vector>
+
 #include "actlayer/cuda.hpp"
 #include "actlayer/reference.hpp"
 #include "common/validate.hpp"
@@ -63,6 +65,84 @@ void ActivationLayer<T>::backward_from_output(const Buffer<T>& y, const Buffer<T
                       : reference::backward_from_output(act_, y.data(), dy.data(), dx.data(),
                                                         dx.size(), blend));
 }
+
+template <class T>
+PReluLayer<T>::PReluLayer(std::size_t channels, Device device, cudaStream_t stream, Param init)
+    : alpha_(Buffer<Param>::from_host(std::vector<Param>(channels, init), device, stream)),
+      dalpha_(Buffer<Param>::from_host(std::vector<Param>(channels, Param(0)), device, stream)) {
+  if (channels == 0) {
+    throw Error(Status::invalid_argument, "PReluLayer: channels must be >= 1 (got 0)");
+  }
+}
+
+namespace {
+
+/// Throws unless shape has the layer's channels and `count` elements.
+void require_shape(const char* function, std::size_t channels, PReluShape shape,
+                   std::size_t count) {
+  std::size_t n = 0;
+  if (shape.channels != channels) {
+    throw Error(Status::invalid_argument,
+                detail::format("%s: shape.channels = %zu but the layer has %zu channels",
+                               function, shape.channels, channels));
+  }
+  if (!detail::prelu_size(shape, &n) || n != count) {
+    throw Error(Status::invalid_argument,
+                detail::format("%s: shape {outer %zu, channels %zu, inner %zu} does not match "
+                               "the buffers' %zu elements",
+                               function, shape.outer, shape.channels, shape.inner, count));
+  }
+}
+
+}  // namespace
+
+template <class T>
+void PReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, PReluShape shape) const {
+  const char* const fn = "PReluLayer::forward";
+  require_like(fn, "y", y, arg("x", x));
+  require_shape(fn, channels(), shape, y.size());
+  if (y.device() != alpha_.device()) {
+    throw Error(Status::invalid_argument,
+                detail::format("%s: y is on %s but the layer is on %s", fn, to_string(y.device()),
+                               to_string(alpha_.device())));
+  }
+  throw_if_failed(y.device() == Device::cuda
+                      ? actlayer::prelu_forward(x.data(), alpha_.data(), y.data(), shape, y.stream())
+                      : reference::prelu_forward(x.data(), alpha_.data(), y.data(), shape));
+}
+
+template <class T>
+void PReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx,
+                             PReluShape shape, bool accumulate) {
+  const char* const fn = "PReluLayer::backward";
+  require_like(fn, "dx", dx, arg("x", x), arg("dy", dy));
+  require_shape(fn, channels(), shape, dx.size());
+  if (dx.device() != alpha_.device()) {
+    throw Error(Status::invalid_argument,
+                detail::format("%s: dx is on %s but the layer is on %s", fn,
+                               to_string(dx.device()), to_string(alpha_.device())));
+  }
+  const Blend blend{1.0f, accumulate ? 1.0f : 0.0f};
+  if (dx.device() == Device::cpu) {
+    throw_if_failed(reference::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
+                                              dalpha_.data(), shape, blend));
+    return;
+  }
+  const std::size_t bytes = prelu_backward_workspace_bytes(shape);
+  if (workspace_.size() * sizeof(double) < bytes) {
+    workspace_ = Buffer<double>((bytes + sizeof(double) - 1) / sizeof(double), Device::cuda,
+                                dx.stream());
+  }
+  throw_if_failed(actlayer::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
+                                           dalpha_.data(), shape, workspace_.data(),
+                                           workspace_.size() * sizeof(double), dx.stream(),
+                                           blend));
+}
+
+template class PReluLayer<float>;
+template class PReluLayer<double>;
+template class PReluLayer<__half>;
+template class PReluLayer<__nv_bfloat16>;
 
 template class ActivationLayer<float>;
 template class ActivationLayer<double>;

@@ -104,6 +104,27 @@ ArgCheck& ArgCheck::blend(const Blend& blend) {
                         static_cast<double>(blend.alpha), static_cast<double>(blend.beta)));
 }
 
+bool prelu_size(const PReluShape& shape, std::size_t* n) noexcept {
+  constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
+  *n = 0;
+  if (shape.channels != 0 && shape.outer > max / shape.channels) return false;
+  const std::size_t rows = shape.outer * shape.channels;
+  if (rows != 0 && shape.inner > max / rows) return false;
+  *n = rows * shape.inner;
+  return true;
+}
+
+ArgCheck& ArgCheck::prelu_shape(const PReluShape& shape, std::size_t* n) {
+  const bool fits = prelu_size(shape, n);
+  require(shape.channels >= 1, Status::invalid_argument,
+          "shape.channels must be >= 1 (got 0)");
+  require(fits, Status::invalid_argument,
+          format("shape {outer %zu, channels %zu, inner %zu}: the element count overflows size_t",
+                 shape.outer, shape.channels, shape.inner));
+  if (done()) *n = 0;
+  return *this;
+}
+
 ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::size_t size,
                           std::size_t align, bool written) {
   if (done() || n == 0) return *this;

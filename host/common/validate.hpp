@@ -17,6 +17,9 @@ Status fail(Status status, std::string message);
 /// printf-style formatting into a std::string.
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/// outer * channels * inner into *n; false on overflow (channels == 0 gives n == 0 and true).
+bool prelu_size(const PReluShape& shape, std::size_t* n) noexcept;
+
 /// Which pass an activation is checked for (some ops have no backward from the output).
 enum class Pass { forward, backward, backward_from_output };
 
@@ -32,6 +35,8 @@ class ArgCheck {
 
   ArgCheck& activation(const Activation& act, Pass pass);
   ArgCheck& blend(const Blend& blend);
+  /// channels >= 1 and no overflow; *n = outer * channels * inner (0 when the check failed).
+  ArgCheck& prelu_shape(const PReluShape& shape, std::size_t* n);
 
   /// n elements read from p: p non-null when n > 0, aligned to T, no address overflow.
   template <class T>

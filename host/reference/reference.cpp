@@ -16,42 +16,13 @@ namespace {
 
 using actlayer::detail::ArgCheck;
 using actlayer::detail::Pass;
+using detail::nan_value;
+using detail::positive_zero;
+using detail::product;
+using detail::quotient;
 using detail::round_to;
 using detail::Wide;
 using detail::wide;
-
-template <class T>
-T nan_value() {
-  return round_to<T>(std::numeric_limits<Wide>::quiet_NaN());
-}
-
-template <class T>
-T positive_zero() {
-  return round_to<T>(0.0L);
-}
-
-// ---- Exactly rounded products and quotients ----------------------------------------------
-// For float, half and bfloat16 operands the product is exact in long double and the quotient
-// rounded to 64 bits first rounds correctly afterwards (64 >= 2p + 2). For double neither holds,
-// and double arithmetic itself rounds exactly.
-
-template <class T>
-T product(Wide a, Wide b) {
-  if constexpr (std::is_same_v<T, double>) {
-    return static_cast<double>(a) * static_cast<double>(b);
-  } else {
-    return round_to<T>(a * b);
-  }
-}
-
-template <class T>
-T quotient(Wide a, Wide b) {
-  if constexpr (std::is_same_v<T, double>) {
-    return static_cast<double>(a) / static_cast<double>(b);
-  } else {
-    return round_to<T>(a / b);
-  }
-}
 
 // ---- Leaky ReLU's negative side -----------------------------------------------------------
 

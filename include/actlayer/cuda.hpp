@@ -75,3 +75,68 @@ Status backward_from_output(const Activation& act, const T* y, const T* dy, T* d
 }
 
 }  // namespace actlayer
+
+// ============================================================================================
+// PReLU: a trainable slope per channel
+// ============================================================================================
+
+namespace actlayer {
+
+namespace detail {
+template <class T>
+Status prelu_forward_impl(const T*, const param_t<T>*, T*, PReluShape, cudaStream_t);
+template <class T>
+Status prelu_backward_impl(const T*, const param_t<T>*, const T*, T*, param_t<T>*, PReluShape,
+                           void*, std::size_t, cudaStream_t, Blend);
+}  // namespace detail
+
+/// y = x for x >= 0, alpha[c]*x otherwise, over x viewed as [outer][channels][inner] (c the
+/// middle index). NCHW: {N, C, H*W}; NHWC: {N*H*W, C, 1}; one shared slope: {1, 1, n}.
+///
+/// @param x      outer*channels*inner inputs on the device; may equal y
+/// @param alpha  `channels` slopes on the device (float for float/half/bfloat16 data)
+/// @return success, invalid_argument (channels == 0, size overflow, null/misaligned/overlapping
+///         pointers) or cuda_error.
+///
+/// @code
+///   actlayer::Status s = actlayer::prelu_forward(d_x, d_alpha, d_y, {n, c, h * w}, stream);
+/// @endcode
+template <class T>
+Status prelu_forward(const T* x, const param_t<T>* alpha, T* y, PReluShape shape,
+                     cudaStream_t stream = nullptr) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::prelu_forward_impl(x, alpha, y, shape, stream);
+}
+
+/// Bytes of device workspace prelu_backward needs for `shape` (per-block partial sums of dalpha;
+/// far smaller than the tensor). Depends on the shape only; 0 for an invalid shape.
+std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept;
+
+/// dx = dy for x > 0, alpha[c]*dy otherwise; and dalpha[c] = sum over x <= 0 of x*dy, blended:
+/// dalpha = a*sum + b*dalpha with dalpha_blend = {a, b} ({1, 1} accumulates across
+/// micro-batches). One pass over x and dy writes dx and per-block partial sums to `workspace`;
+/// a second, small kernel adds them in a fixed order. No atomics: dalpha is bitwise identical
+/// from run to run, on any stream (for the same shape and pointer alignments).
+///
+/// @param workspace       at least prelu_backward_workspace_bytes(shape) bytes on the device,
+///                        8-byte aligned (any cudaMalloc'd pointer); overwritten
+/// @return success, invalid_argument (as prelu_forward, or a workspace too small) or
+///         cuda_error.
+///
+/// @code
+///   std::size_t bytes = actlayer::prelu_backward_workspace_bytes(shape);
+///   // ... d_ws = bytes of device memory, allocated once ...
+///   actlayer::Status s = actlayer::prelu_backward(d_x, d_alpha, d_dy, d_dx, d_dalpha, shape,
+///                                                 d_ws, bytes, stream);
+/// @endcode
+template <class T>
+Status prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
+                      param_t<T>* dalpha, PReluShape shape, void* workspace,
+                      std::size_t workspace_bytes, cudaStream_t stream = nullptr,
+                      Blend dalpha_blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::prelu_backward_impl(x, alpha, dy, dx, dalpha, shape, workspace, workspace_bytes,
+                                     stream, dalpha_blend);
+}
+
+}  // namespace actlayer

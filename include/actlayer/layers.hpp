@@ -35,4 +35,42 @@ class ActivationLayer {
   Activation act_;
 };
 
+/// PReLU with a trainable slope per channel. Owns the slopes (`channels` values, 0.25 each by
+/// default, as PyTorch) and their gradient, on the device of its choice, and the workspace of
+/// its CUDA backward. Training code applies its optimiser to alpha() using dalpha().
+///
+/// @code
+///   actlayer::PReluLayer<float> prelu(64);                    // 64 channels on the GPU
+///   actlayer::PReluShape nchw{batch, 64, h * w};
+///   prelu.forward(x, y, nchw);
+///   prelu.backward(x, dy, dx, nchw);                          // dx, and dalpha() = dL/dalpha
+/// @endcode
+template <class T>
+class PReluLayer {
+ public:
+  using Param = param_t<T>;
+
+  explicit PReluLayer(std::size_t channels, Device device = Device::cuda,
+                      cudaStream_t stream = nullptr, Param init = Param(0.25));
+
+  std::size_t channels() const noexcept { return alpha_.size(); }
+  Device device() const noexcept { return alpha_.device(); }
+  Buffer<Param>& alpha() noexcept { return alpha_; }
+  const Buffer<Param>& alpha() const noexcept { return alpha_; }
+  Buffer<Param>& dalpha() noexcept { return dalpha_; }
+  const Buffer<Param>& dalpha() const noexcept { return dalpha_; }
+
+  /// y = x for x >= 0, alpha[c]*x otherwise. shape.channels must be channels(); x and y hold
+  /// shape's element count on the layer's device.
+  void forward(const Buffer<T>& x, Buffer<T>& y, PReluShape shape) const;
+  /// dx, and dalpha = dL/dalpha (or dalpha += dL/dalpha when `accumulate`).
+  void backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx, PReluShape shape,
+                bool accumulate = false);
+
+ private:
+  Buffer<Param> alpha_;
+  Buffer<Param> dalpha_;
+  Buffer<double> workspace_;  // CUDA backward's partial sums, grown on demand
+};
+
 }  // namespace actlayer

@@ -263,6 +263,29 @@ struct LeakyRelu {
   }
 };
 
+/// PReLU: z for z >= 0, alpha*z otherwise, with a trainable slope alpha per channel (any real
+/// value: negative, zero or > 1). The slope is an argument, in the working precision F (the
+/// fp32 master parameter for half and bfloat16 data, double for double).
+struct PRelu {
+  template <class F>
+  ACTLAYER_HD static F value(F z, F alpha) {
+    return z >= F(0) ? z : scale(alpha, z);
+  }
+  /// dx = dy for z > 0, alpha*dy otherwise (the left branch at 0).
+  template <class F>
+  ACTLAYER_HD static F grad(F z, F alpha, F dy) {
+    return z > F(0) ? dy : (z == z ? scale(alpha, dy) : z);
+  }
+  /// One element's share of d(loss)/d(alpha): z*dy where z <= 0 (or NaN), else 0; a zero factor
+  /// gives 0 even against an infinity. A is the accumulation type (double).
+  template <class A, class F>
+  ACTLAYER_HD static A alpha_term(F z, F dy) {
+    if (z > F(0)) return A(0);
+    if (z != z || dy != dy) return A(z) + A(dy);  // NaN
+    return (z == F(0) || dy == F(0)) ? A(0) : A(z) * A(dy);
+  }
+};
+
 // ============================================================================================
 // Generic entry points: what the kernels call
 // ============================================================================================

@@ -46,3 +46,31 @@ Status backward_from_output(const Activation& act, const T* y, const T* dy, T* d
 }
 
 }  // namespace actlayer::reference
+
+namespace actlayer::reference {
+
+namespace detail {
+template <class T>
+Status prelu_forward_impl(const T*, const param_t<T>*, T*, PReluShape);
+template <class T>
+Status prelu_backward_impl(const T*, const param_t<T>*, const T*, T*, param_t<T>*, PReluShape,
+                           Blend);
+}  // namespace detail
+
+/// PReLU forward on host memory. See actlayer::prelu_forward.
+template <class T>
+Status prelu_forward(const T* x, const param_t<T>* alpha, T* y, PReluShape shape) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::prelu_forward_impl(x, alpha, y, shape);
+}
+
+/// PReLU backward on host memory (dalpha summed in long double, no workspace). See
+/// actlayer::prelu_backward.
+template <class T>
+Status prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
+                      param_t<T>* dalpha, PReluShape shape, Blend dalpha_blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::prelu_backward_impl(x, alpha, dy, dx, dalpha, shape, dalpha_blend);
+}
+
+}  // namespace actlayer::reference

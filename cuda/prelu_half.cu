@@ -1,0 +1,4 @@
+// PReLU for __half (see prelu.cuh).
+#include "prelu.cuh"
+
+ACTLAYER_INSTANTIATE_PRELU(__half)

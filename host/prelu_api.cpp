@@ -1,0 +1,78 @@
+// The PReLU entry points of actlayer/cuda.hpp: check the arguments, then launch.
+#include "actlayer/cuda.hpp"
+#include "common/validate.hpp"
+#include "cuda_status.hpp"
+#include "../cuda/launch.hpp"
+
+namespace actlayer {
+
+std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept {
+  std::size_t n = 0;
+  if (!detail::prelu_size(shape, &n)) return 0;
+  return cuda_impl::make_prelu_plan(shape).workspace_bytes();
+}
+
+namespace detail {
+
+template <class T>
+Status prelu_forward_impl(const T* x, const param_t<T>* alpha, T* y, PReluShape shape,
+                          cudaStream_t stream) {
+  const char* const fn = "actlayer::prelu_forward";
+  std::size_t n = 0;
+  const Status s = ArgCheck(fn)
+                       .prelu_shape(shape, &n)
+                       .input("x", x, n)
+                       .input("alpha", alpha, shape.channels)
+                       .output("y", y, n)
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(cuda_impl::launch_prelu_forward(x, alpha, y, cuda_impl::make_prelu_plan(shape),
+                                                  stream),
+                  fn);
+}
+
+template <class T>
+Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
+                           param_t<T>* dalpha, PReluShape shape, void* workspace,
+                           std::size_t workspace_bytes, cudaStream_t stream, Blend dalpha_blend) {
+  const char* const fn = "actlayer::prelu_backward";
+  std::size_t n = 0;
+  ArgCheck check(fn);
+  check.prelu_shape(shape, &n).blend(dalpha_blend);
+  const std::size_t needed = check.status() == Status::success
+                                 ? cuda_impl::make_prelu_plan(shape).workspace_bytes()
+                                 : 0;
+  const Status s =
+      check.input("x", x, n)
+          .input("alpha", alpha, shape.channels)
+          .input("dy", dy, n)
+          .output("dx", dx, n)
+          .output("dalpha", dalpha, shape.channels)
+          .require(workspace_bytes >= needed, Status::invalid_argument,
+                   format("workspace_bytes = %zu is less than prelu_backward_workspace_bytes(shape) "
+                          "= %zu",
+                          workspace_bytes, needed))
+          .output("workspace", static_cast<double*>(workspace), needed / sizeof(double))
+          .status();
+  if (s != Status::success) return s;
+  return launched(cuda_impl::launch_prelu_backward(x, alpha, dy, dx, dalpha,
+                                                   cuda_impl::make_prelu_plan(shape),
+                                                   static_cast<double*>(workspace), stream,
+                                                   dalpha_blend),
+                  fn);
+}
+
+#define ACTLAYER_INSTANTIATE(T)                                                                \
+  template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape,           \
+                                        cudaStream_t);                                         \
+  template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*,            \
+                                         param_t<T>*, PReluShape, void*, std::size_t,          \
+                                         cudaStream_t, Blend);
+ACTLAYER_INSTANTIATE(float)
+ACTLAYER_INSTANTIATE(double)
+ACTLAYER_INSTANTIATE(__half)
+ACTLAYER_INSTANTIATE(__nv_bfloat16)
+#undef ACTLAYER_INSTANTIATE
+
+}  // namespace detail
+}  // namespace actlayer

@@ -1,0 +1,110 @@
+// The CPU reference for PReLU: plain loops over [outer][channels][inner], products rounded
+// once, dalpha summed in long double in index order.
+#include <cmath>
+
+#include "actlayer/reference.hpp"
+#include "common/validate.hpp"
+#include "round.hpp"
+
+namespace actlayer::reference {
+namespace {
+
+using actlayer::detail::ArgCheck;
+using detail::nan_value;
+using detail::positive_zero;
+using detail::product;
+using detail::Wide;
+using detail::wide;
+
+/// slope * v; a zero slope gives +0 even for an infinite v.
+template <class T>
+T slope_times(Wide slope, T v) {
+  if (std::isnan(slope) || std::isnan(wide(v))) return nan_value<T>();
+  if (slope == 0) return positive_zero<T>();
+  return product<T>(slope, wide(v));
+}
+
+/// One element's share of dalpha: z*dy for z <= 0 (or NaN); a zero factor gives 0.
+Wide alpha_term(Wide z, Wide dy) {
+  if (z > 0) return 0;
+  if (std::isnan(z) || std::isnan(dy)) return std::nan("");
+  if (z == 0 || dy == 0) return 0;
+  return z * dy;
+}
+
+template <class P>
+P round_param(Wide v) {
+  return static_cast<P>(v);  // float or double: one correct rounding
+}
+
+}  // namespace
+
+namespace detail {
+
+template <class T>
+Status prelu_forward_impl(const T* x, const param_t<T>* alpha, T* y, PReluShape shape) {
+  std::size_t n = 0;
+  const Status s = ArgCheck("actlayer::reference::prelu_forward")
+                       .prelu_shape(shape, &n)
+                       .input("x", x, n)
+                       .input("alpha", alpha, shape.channels)
+                       .output("y", y, n)
+                       .status();
+  if (s != Status::success) return s;
+  for (std::size_t o = 0; o < shape.outer; ++o) {
+    for (std::size_t c = 0; c < shape.channels; ++c) {
+      for (std::size_t k = 0; k < shape.inner; ++k) {
+        const std::size_t i = (o * shape.channels + c) * shape.inner + k;
+        const Wide z = wide(x[i]);
+        y[i] = std::isnan(z) ? nan_value<T>() : z >= 0 ? x[i] : slope_times(alpha[c], x[i]);
+      }
+    }
+  }
+  return Status::success;
+}
+
+template <class T>
+Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
+                           param_t<T>* dalpha, PReluShape shape, Blend blend) {
+  std::size_t n = 0;
+  const Status s = ArgCheck("actlayer::reference::prelu_backward")
+                       .prelu_shape(shape, &n)
+                       .blend(blend)
+                       .input("x", x, n)
+                       .input("alpha", alpha, shape.channels)
+                       .input("dy", dy, n)
+                       .output("dx", dx, n)
+                       .output("dalpha", dalpha, shape.channels)
+                       .status();
+  if (s != Status::success) return s;
+  for (std::size_t c = 0; c < shape.channels; ++c) {
+    Wide sum = 0;
+    for (std::size_t o = 0; o < shape.outer; ++o) {
+      for (std::size_t k = 0; k < shape.inner; ++k) {
+        const std::size_t i = (o * shape.channels + c) * shape.inner + k;
+        const Wide z = wide(x[i]), g = wide(dy[i]);
+        sum += alpha_term(z, g);  // before dx[i] is written: dx may be x or dy
+        dx[i] = std::isnan(z) || std::isnan(g) ? nan_value<T>()
+                : z > 0                        ? dy[i]
+                                               : slope_times(alpha[c], dy[i]);
+      }
+    }
+    const Wide blended = Wide{blend.alpha} * sum +
+                         (blend.beta != 0 ? Wide{blend.beta} * Wide{dalpha[c]} : Wide{0});
+    dalpha[c] = round_param<param_t<T>>(blended);
+  }
+  return Status::success;
+}
+
+#define ACTLAYER_INSTANTIATE(T)                                                              \
+  template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape);        \
+  template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*,          \
+                                         param_t<T>*, PReluShape, Blend);
+ACTLAYER_INSTANTIATE(float)
+ACTLAYER_INSTANTIATE(double)
+ACTLAYER_INSTANTIATE(__half)
+ACTLAYER_INSTANTIATE(__nv_bfloat16)
+#undef ACTLAYER_INSTANTIATE
+
+}  // namespace detail
+}  // namespace actlayer::reference
