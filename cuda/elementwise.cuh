@@ -188,6 +188,9 @@ CudaResult launch_elementwise(const Body& body, T* out, const std::array<const T
   const auto blocks = static_cast<unsigned>(
       std::min<std::size_t>(limit, std::max<std::size_t>(1, (work + kThreads - 1) / kThreads)));
 
+  // An error left pending by earlier work would be reported by the check after the launch as
+  // if the launch had failed, after it had run: report it instead, and launch nothing.
+  ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());
   kernel<<<blocks, kThreads, 0, stream>>>(s, body);
   ACTLAYER_CUDA_RESULT(cudaGetLastError());
   return {};

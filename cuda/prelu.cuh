@@ -255,6 +255,7 @@ inline unsigned grid_for(std::size_t wanted) {
 template <class T, bool kBackward>
 CudaResult launch_prelu_main(const PReluArgs<T>& args, cudaStream_t stream) {
   if (args.plan.n == 0) return {};
+  ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());  // see launch_elementwise
   if (args.plan.layout == PReluPlan::Layout::rows) {
     prelu_rows_kernel<T, kBackward><<<grid_for(args.plan.blocks), kPReluThreads, 0, stream>>>(args);
   } else {
@@ -274,6 +275,7 @@ template <class T>
 CudaResult launch_prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
                                  param_t<T>* dalpha, const PReluPlan& plan, double* workspace,
                                  cudaStream_t stream, Blend dalpha_blend) {
+  ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());  // see launch_elementwise
   const CudaResult main =
       launch_prelu_main<T, true>(PReluArgs<T>{x, alpha, dy, dx, workspace, plan}, stream);
   if (!main.ok()) return main;

@@ -24,6 +24,31 @@ using detail::round_to;
 using detail::Wide;
 using detail::wide;
 
+/// One result: rounded once to T, and the exact value it was rounded from, which a blend uses
+/// so that a blended result is rounded only once too.
+template <class T>
+struct Value {
+  T rounded;
+  Wide exact;
+};
+
+template <class T>
+Value<T> passed(T v) {  // a T passed through unchanged
+  return {v, wide(v)};
+}
+template <class T>
+Value<T> rounded(Wide v) {
+  return {round_to<T>(v), v};
+}
+template <class T>
+Value<T> zero() {
+  return {positive_zero<T>(), 0};
+}
+template <class T>
+Value<T> not_a_number() {
+  return {nan_value<T>(), std::numeric_limits<Wide>::quiet_NaN()};
+}
+
 // ---- Leaky ReLU's negative side -----------------------------------------------------------
 
 struct NegativeSide {
@@ -39,10 +64,10 @@ NegativeSide negative_side(const Activation& act) {
 
 /// v on the negative side; a zero slope gives +0 even for an infinite v.
 template <class T>
-T negative(const NegativeSide& side, T v) {
-  if (side.divide) return quotient<T>(wide(v), side.k);
-  if (side.k == 0) return positive_zero<T>();
-  return product<T>(side.k, wide(v));
+Value<T> negative(const NegativeSide& side, T v) {
+  if (side.divide) return {quotient<T>(wide(v), side.k), wide(v) / side.k};
+  if (side.k == 0) return zero<T>();
+  return {product<T>(side.k, wide(v)), side.k * wide(v)};
 }
 
 // ---- Sigmoid and tanh ---------------------------------------------------------------------
@@ -52,79 +77,80 @@ Wide sigma(Wide z) { return 1.0L / (1.0L + std::exp(-z)); }
 /// dy * d where d > 0 is the exact derivative (which may have underflowed long double): an
 /// infinite dy stays infinite.
 template <class T>
-T times_positive(T dy, Wide d) {
-  if (std::isinf(wide(dy))) return dy;
-  return round_to<T>(wide(dy) * d);
+Value<T> times_positive(T dy, Wide d) {
+  if (std::isinf(wide(dy))) return passed(dy);
+  return rounded<T>(wide(dy) * d);
 }
 
 /// dy * d for a derivative d computed from the output: d == 0 is a flat point (+0).
 template <class T>
-T times_from_output(T dy, Wide d) {
-  if (d == 0) return positive_zero<T>();
-  return round_to<T>(wide(dy) * d);
+Value<T> times_from_output(T dy, Wide d) {
+  if (d == 0) return zero<T>();
+  return rounded<T>(wide(dy) * d);
 }
 
 // ---- One element of each pass -------------------------------------------------------------
 
 template <class T>
-T forward_one(const Activation& act, T x) {
+Value<T> forward_one(const Activation& act, T x) {
   const Wide z = wide(x);
-  if (std::isnan(z)) return nan_value<T>();
+  if (std::isnan(z)) return not_a_number<T>();
   switch (act.op) {
-    case Op::identity: return x;
-    case Op::step: return round_to<T>(z >= 0 ? 1.0L : 0.0L);
-    case Op::sigmoid: return round_to<T>(sigma(z));
-    case Op::tanh: return round_to<T>(std::tanh(z));
-    case Op::relu: return z > 0 ? x : positive_zero<T>();
+    case Op::identity: return passed(x);
+    case Op::step: return rounded<T>(z >= 0 ? 1.0L : 0.0L);
+    case Op::sigmoid: return rounded<T>(sigma(z));
+    case Op::tanh: return rounded<T>(std::tanh(z));
+    case Op::relu: return z > 0 ? passed(x) : zero<T>();
     case Op::leaky_relu:
-    case Op::rrelu: return z >= 0 ? x : negative(negative_side(act), x);
+    case Op::rrelu: return z >= 0 ? passed(x) : negative(negative_side(act), x);
   }
-  return nan_value<T>();  // unreachable: act.op was validated
+  return not_a_number<T>();  // unreachable: act.op was validated
 }
 
 template <class T>
-T backward_one(const Activation& act, T x, T dy) {
+Value<T> backward_one(const Activation& act, T x, T dy) {
   const Wide z = wide(x);
-  if (std::isnan(z) || std::isnan(wide(dy))) return nan_value<T>();
+  if (std::isnan(z) || std::isnan(wide(dy))) return not_a_number<T>();
   switch (act.op) {
-    case Op::identity: return dy;
-    case Op::step: return positive_zero<T>();
-    case Op::relu: return z > 0 ? dy : positive_zero<T>();
+    case Op::identity: return passed(dy);
+    case Op::step: return zero<T>();
+    case Op::relu: return z > 0 ? passed(dy) : zero<T>();
     case Op::leaky_relu:
-    case Op::rrelu: return z > 0 ? dy : negative(negative_side(act), dy);
+    case Op::rrelu: return z > 0 ? passed(dy) : negative(negative_side(act), dy);
     case Op::sigmoid:  // sigma'(z) = sigma(z) sigma(-z), flat only at +-inf
-      if (std::isinf(z)) return positive_zero<T>();
+      if (std::isinf(z)) return zero<T>();
       return times_positive(dy, sigma(z) * sigma(-z));
     case Op::tanh: {  // tanh'(z) = 1 / cosh^2 z, flat only at +-inf
-      if (std::isinf(z)) return positive_zero<T>();
+      if (std::isinf(z)) return zero<T>();
       const Wide c = std::cosh(z);
       return times_positive(dy, 1.0L / (c * c));
     }
   }
-  return nan_value<T>();
+  return not_a_number<T>();
 }
 
 template <class T>
-T backward_from_output_one(const Activation& act, T y_, T dy) {
+Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
   const Wide y = wide(y_);
-  if (std::isnan(y) || std::isnan(wide(dy))) return nan_value<T>();
+  if (std::isnan(y) || std::isnan(wide(dy))) return not_a_number<T>();
   switch (act.op) {
-    case Op::identity: return dy;
-    case Op::step: return positive_zero<T>();
-    case Op::relu: return y > 0 ? dy : positive_zero<T>();
+    case Op::identity: return passed(dy);
+    case Op::step: return zero<T>();
+    case Op::relu: return y > 0 ? passed(dy) : zero<T>();
     case Op::leaky_relu:
-    case Op::rrelu: return y > 0 ? dy : negative(negative_side(act), dy);
+    case Op::rrelu: return y > 0 ? passed(dy) : negative(negative_side(act), dy);
     case Op::sigmoid: return times_from_output(dy, y * (1 - y));
     case Op::tanh: return times_from_output(dy, (1 - y) * (1 + y));
   }
-  return nan_value<T>();
+  return not_a_number<T>();
 }
 
-/// alpha * r + beta * old, rounded once; old is not read when beta == 0.
+/// alpha * f + beta * old from the exact f, rounded once; old is not read when beta == 0.
 template <class T>
-T blend_one(T r, const T* old, Blend blend) {
-  if (blend.beta == 0) return round_to<T>(Wide{blend.alpha} * wide(r));
-  return round_to<T>(Wide{blend.alpha} * wide(r) + Wide{blend.beta} * wide(*old));
+T blend_one(const Value<T>& f, const T* old, Blend blend) {
+  if (blend.alpha == 1 && blend.beta == 0) return f.rounded;
+  if (blend.beta == 0) return round_to<T>(Wide{blend.alpha} * f.exact);
+  return round_to<T>(Wide{blend.alpha} * f.exact + Wide{blend.beta} * wide(*old));
 }
 
 }  // namespace

@@ -96,8 +96,9 @@ class Buffer {
   Device device() const noexcept { return device_; }
   cudaStream_t stream() const noexcept { return stream_; }
 
-  /// Copies count == size() elements from host memory (enqueued on stream() for CUDA buffers;
-  /// `src` may be reused on return).
+  /// Copies count == size() elements from host memory, enqueued on stream() for CUDA buffers.
+  /// From pageable memory `src` may be reused on return; from pinned memory the copy is
+  /// asynchronous: keep `src` until stream() has passed it.
   void copy_from_host(const T* src, std::size_t count) {
     if (count != size_) detail::throw_buffer_size("Buffer::copy_from_host", size_, count);
     detail::buffer_copy(data_, src, count * sizeof(T), device_, true, stream_);

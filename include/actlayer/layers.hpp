@@ -1,6 +1,11 @@
 // actlayer/layers.hpp — layer objects over Buffers. They run the CUDA kernels on Device::cuda
-// buffers (on the output buffer's stream) and the CPU reference on Device::cpu buffers, and
-// throw actlayer::Error on any failure.
+// buffers and the CPU reference on Device::cpu buffers, and throw actlayer::Error on any
+// failure.
+//
+// Streams: a call is enqueued on its output buffer's stream (y for forward, dx for backward),
+// and is not ordered against the streams of the input buffers: when those differ, order them
+// yourself (an event, or a synchronisation). A layer with a workspace (PReluLayer) is meant
+// for one stream at a time.
 #pragma once
 
 #include "actlayer/activation.hpp"

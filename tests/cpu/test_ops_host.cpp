@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <map>
+#include <random>
 
 #include "actlayer/ops.cuh"
 #include "actlayer/reference.hpp"
@@ -133,6 +134,52 @@ TYPED_TEST(OpsOnHost, DerivativeMatchesReferenceGradientOfOne) {
       EXPECT_EQ(r.failures, 0u) << type_name<T>() << " " << c.name << " derivative\n" << r.report;
     });
   }
+}
+
+}  // namespace
+}  // namespace actlayer::testing
+
+namespace actlayer::testing {
+namespace {
+
+TEST(OpsMath, FloatExpIsWithinOneUlpEverywhere) {
+  // Every 61st float between -104 and 89 (35 million), and the edges: against expl rounded
+  // once to float.
+  std::uint64_t worst = 0;
+  float worst_x = 0;
+  std::size_t checked = 0;
+  const auto check = [&](float x) {
+    const float got = ops::math::exp(x);
+    const float want = static_cast<float>(std::exp(static_cast<long double>(x)));
+    const std::uint64_t d = ulp_distance(got, want);
+    if (d > worst) worst = d, worst_x = x;
+    ++checked;
+  };
+  for (std::uint32_t b = 0; b <= bits(89.0f); b += 61) check(from_bits<float>(b));
+  for (std::uint32_t b = 0x80000000u; b <= bits(-104.0f); b += 61) check(from_bits<float>(b));
+  for (float x : {-104.0f, -103.97208f, -87.33655f, -87.0f, 0.0f, 88.72283f, 88.7228394f, 88.99f}) check(x);
+  std::printf("float exp: %zu inputs, max %llu ulp (at %.9g)\n", checked,
+              static_cast<unsigned long long>(worst), worst_x);
+  EXPECT_LE(worst, 1u) << "at x = " << worst_x;
+  EXPECT_TRUE(std::isinf(ops::math::exp(89.0f)));
+  EXPECT_TRUE(std::isinf(ops::math::exp(1e30f)));
+  EXPECT_EQ(ops::math::exp(-1e30f), 0.0f);
+  EXPECT_TRUE(std::isnan(ops::math::exp(std::nanf(""))));
+}
+
+TEST(OpsMath, DoubleTailProductKeepsPrecision) {
+  // dy * k * e^-c for c beyond double's exp underflow, against long double.
+  std::mt19937_64 rng(12);
+  std::uniform_real_distribution<double> cs(700, 1500), exps(-300, 308);
+  std::uint64_t worst = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const double c = cs(rng), dy = std::pow(10.0, exps(rng)) * (i % 2 ? 1 : -1), k = i % 3 ? 1 : 4;
+    const double got = ops::detail::mul_exp_neg(dy, k, c);
+    const double want = static_cast<double>(static_cast<long double>(dy) * k * std::exp(-static_cast<long double>(c)));
+    worst = std::max(worst, ulp_distance(got, want));
+  }
+  std::printf("double tail dy*k*e^-c: max %llu ulp\n", static_cast<unsigned long long>(worst));
+  EXPECT_LE(worst, 2u);
 }
 
 }  // namespace

@@ -100,7 +100,10 @@ template <class T>
 void gather(const std::vector<T>& pool, T* dst, std::size_t n, cudaStream_t stream = nullptr) {
   DeviceArray<T> d_pool(pool.size());
   ASSERT_TRUE(d_pool);
-  CUDA_OK(cudaMemcpy(d_pool.get(), pool.data(), pool.size() * sizeof(T), cudaMemcpyHostToDevice));
+  // On `stream` itself: a pageable cudaMemcpy may return before its DMA lands, and a
+  // non-blocking stream would not wait for it.
+  CUDA_OK(cudaMemcpyAsync(d_pool.get(), pool.data(), pool.size() * sizeof(T),
+                          cudaMemcpyHostToDevice, stream));
   if (n > 0) {
     const unsigned blocks = static_cast<unsigned>(std::min<std::size_t>((n + 255) / 256, 4096));
     gather_kernel<<<blocks, 256, 0, stream>>>(d_pool.get(), dst, n);

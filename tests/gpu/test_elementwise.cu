@@ -108,7 +108,8 @@ struct Config {
   std::size_t offset = 0;       // elements from an allocation's (256-byte aligned) start
   std::size_t input_shift = 0;  // extra offset of the inputs only: mismatched alignment
   Blend blend{};
-  bool in_place = false;        // the output is the first input (forward) or dy (backward)
+  bool in_place = false;        // the output is one of the inputs:
+  int in_place_input = 0;       // 0: x (or y), 1: dy
 };
 
 /// Device arrays big enough for every configuration, allocated once per type.
@@ -126,7 +127,7 @@ void run_config(const OpCase& c, Pass pass, const Pool<T>& pool, const Expected<
   SCOPED_TRACE(::testing::Message() << type_name<T>() << " " << c.name << " " << to_string(pass)
                                     << " n=" << cfg.n << " offset=" << cfg.offset
                                     << " shift=" << cfg.input_shift
-                                    << (cfg.in_place ? " in-place" : "") << " blend=("
+                                    << (cfg.in_place ? (cfg.in_place_input ? " in-place on dy" : " in-place on x") : "") << " blend=("
                                     << cfg.blend.alpha << "," << cfg.blend.beta << ")");
   const std::size_t total = cfg.offset + cfg.n + kGuard;
   ASSERT_LE(total + cfg.input_shift, arr.capacity);
@@ -138,7 +139,7 @@ void run_config(const OpCase& c, Pass pass, const Pool<T>& pool, const Expected<
   gather(pool.dy, in1, cfg.n);
   if (cfg.blend.beta != 0.0f) gather(pool.old, out, cfg.n);
   if (cfg.in_place) {
-    if (pass == Pass::forward) {
+    if (cfg.in_place_input == 0) {
       gather(want.in0, out, cfg.n);
       in0 = out;
     } else {
@@ -219,9 +220,13 @@ TYPED_TEST(Elementwise, InPlace) {
     for (std::size_t n : {std::size_t{1}, std::size_t{17}, std::size_t{4097}, (std::size_t{1} << 20) + 1}) {
       if (n > max_test_n()) continue;
       for (std::size_t offset : {0, 1}) {
-        Config cfg{n, offset};
-        cfg.in_place = true;
-        run_config(c, pass, pool, want, cfg, arr);
+        for (int input : {0, 1}) {  // y == x; dx == x or dx == dy
+          if (pass == Pass::forward && input == 1) continue;
+          Config cfg{n, offset};
+          cfg.in_place = true;
+          cfg.in_place_input = input;
+          run_config(c, pass, pool, want, cfg, arr);
+        }
       }
     }
   });

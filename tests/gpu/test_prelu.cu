@@ -74,6 +74,8 @@ struct DeviceRun {
     EXPECT_EQ(cudaMemcpy(alpha.get(), d.alpha.data(), d.alpha.size() * sizeof(param_t<T>),
                          cudaMemcpyHostToDevice), cudaSuccess);
     set_dalpha(d.dalpha_old);
+    // Pageable copies may return before their DMA lands: finish them before any stream runs.
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   }
   void set_dalpha(const std::vector<param_t<T>>& v) {
     EXPECT_EQ(cudaMemcpy(dalpha.get(), v.data(), v.size() * sizeof(param_t<T>), cudaMemcpyHostToDevice),
@@ -213,6 +215,8 @@ TEST(PReluGpuGraph, CapturedForwardAndBackwardReplay) {
   CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
   for (int replay = 0; replay < 3; ++replay) {
     CUDA_OK(cudaMemsetAsync(run.dalpha.get(), 0xFF, s.channels * 4, stream));
+    CUDA_OK(cudaMemsetAsync(run.out.get(), 0xFF, count(s) * 4, stream));
+    CUDA_OK(cudaMemsetAsync(y.get(), 0xFF, count(s) * 4, stream));
     CUDA_OK(cudaGraphLaunch(exec, stream));
     CUDA_OK(cudaStreamSynchronize(stream));
     EXPECT_EQ(download(y.get(), count(s)), want_y);
