@@ -6,6 +6,7 @@
 #include "actlayer/ops.cuh"
 #include "elementwise.cuh"
 #include "launch.hpp"
+#include "rrelu.cuh"
 
 namespace actlayer::cuda_impl {
 
@@ -39,7 +40,7 @@ struct BackwardFromOutputBody {
   }
 };
 
-/// Calls fn with the ops.cuh functor of an elementwise (non-training) activation.
+/// Calls fn with the ops.cuh functor of an elementwise activation (rrelu: its eval mode).
 template <class Fn>
 CudaResult visit(const Activation& act, Fn&& fn) {
   switch (act.op) {
@@ -58,6 +59,9 @@ CudaResult visit(const Activation& act, Fn&& fn) {
 template <class T>
 CudaResult launch_forward(const Activation& act, const T* x, T* y, std::size_t n,
                           cudaStream_t stream, Blend blend) {
+  if (act.op == Op::rrelu && act.training) {
+    return launch_rrelu_forward(act, x, y, static_cast<float*>(nullptr), n, stream, blend);
+  }
   return visit(act, [&](auto op) {
     return launch_elementwise<T, 1>(ForwardBody<decltype(op)>{op}, y, {x}, n, stream, blend);
   });
@@ -66,6 +70,9 @@ CudaResult launch_forward(const Activation& act, const T* x, T* y, std::size_t n
 template <class T>
 CudaResult launch_backward(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n,
                            cudaStream_t stream, Blend blend) {
+  if (act.op == Op::rrelu && act.training) {
+    return launch_rrelu_backward(act, x, dy, dx, n, stream, blend);
+  }
   return visit(act, [&](auto op) {
     return launch_elementwise<T, 2>(BackwardBody<decltype(op)>{op}, dx, {x, dy}, n, stream, blend);
   });
@@ -90,4 +97,8 @@ CudaResult launch_backward_from_output(const Activation& act, const T* y, const 
                                          std::size_t, cudaStream_t, Blend);                    \
   template CudaResult launch_backward_from_output<T>(const Activation&, const T*, const T*, T*, \
                                                      std::size_t, cudaStream_t, Blend);        \
+  template CudaResult launch_rrelu_forward<T>(const Activation&, const T*, T*, float*,         \
+                                              std::size_t, cudaStream_t, Blend);               \
+  template CudaResult launch_rrelu_backward_saved<T>(const float*, const T*, T*, std::size_t,  \
+                                                     cudaStream_t, Blend);                     \
   }

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include <cuda_runtime.h>
 
@@ -38,11 +39,27 @@ constexpr int kUnroll = 2;     // 16-byte vectors per thread and stream in fligh
 template <class T>
 constexpr int kVecWidth = 16 / static_cast<int>(sizeof(T));
 
-/// W consecutive elements, aligned to their size: one 16-byte access when W = kVecWidth<T>,
-/// a scalar access when W = 1.
+/// Elements a Body takes at a time in the aligned part: its kChunkElements if it says (a whole
+/// number of 16-byte vectors; RReLU wants 4 per Philox draw, two vectors of double), else one
+/// vector.
+template <class T, class Body, class = void>
+struct ChunkElements : std::integral_constant<int, kVecWidth<T>> {};
+template <class T, class Body>
+struct ChunkElements<T, Body, std::void_t<decltype(Body::kChunkElements)>>
+    : std::integral_constant<int, Body::kChunkElements> {
+  static_assert(Body::kChunkElements % kVecWidth<T> == 0, "a chunk is whole 16-byte vectors");
+};
+
+/// W consecutive elements in registers. Loaded and stored as 16-byte vectors when W fills
+/// them (the pointer is then 16-byte aligned), as scalars when W = 1.
 template <class T, int W>
-struct alignas(sizeof(T) * W) Chunk {
+struct Chunk {
   T v[W];
+};
+
+template <class T>
+struct alignas(16) Vector16 {
+  T v[kVecWidth<T>];
 };
 
 /// The kernel's arguments: K input streams, one output, and the split of [0, n) into a scalar
@@ -53,7 +70,7 @@ struct Streams {
   const T* in[K];
   std::size_t n;
   std::size_t head;  // elements before the first 16-byte boundary (n if the pointers disagree)
-  std::size_t nvec;  // aligned vectors after the head
+  std::size_t nvec;  // aligned chunks after the head
   float alpha;
   float beta;
 };
@@ -64,12 +81,35 @@ struct Streams {
 
 template <class T, int W>
 __device__ __forceinline__ Chunk<T, W> load_chunk(const T* p) {
-  return *reinterpret_cast<const Chunk<T, W>*>(p);
+  Chunk<T, W> c;
+  if constexpr (W == 1) {
+    c.v[0] = *p;
+  } else {
+    constexpr int V = kVecWidth<T>;
+#pragma unroll
+    for (int k = 0; k < W / V; ++k) {
+      const Vector16<T> piece = *reinterpret_cast<const Vector16<T>*>(p + k * V);
+#pragma unroll
+      for (int j = 0; j < V; ++j) c.v[k * V + j] = piece.v[j];
+    }
+  }
+  return c;
 }
 
 template <class T, int W>
 __device__ __forceinline__ void store_chunk(T* p, const Chunk<T, W>& c) {
-  *reinterpret_cast<Chunk<T, W>*>(p) = c;
+  if constexpr (W == 1) {
+    *p = c.v[0];
+  } else {
+    constexpr int V = kVecWidth<T>;
+#pragma unroll
+    for (int k = 0; k < W / V; ++k) {
+      Vector16<T> piece;
+#pragma unroll
+      for (int j = 0; j < V; ++j) piece.v[j] = c.v[k * V + j];
+      *reinterpret_cast<Vector16<T>*>(p + k * V) = piece;
+    }
+  }
 }
 
 /// U chunks of W elements, at element indices i, i + step, ..., i + (U-1)*step: every load is
@@ -112,11 +152,11 @@ __device__ __forceinline__ void run_chunks(const Streams<T, K>& s, const Body& b
 
 template <class T, int K, class Body>
 __global__ void __launch_bounds__(kThreads) elementwise_kernel(const Streams<T, K> s, const Body body) {
-  constexpr int V = kVecWidth<T>;
+  constexpr int V = ChunkElements<T, Body>::value;
   const std::size_t tid = static_cast<std::size_t>(blockIdx.x) * kThreads + threadIdx.x;
   const std::size_t threads = static_cast<std::size_t>(gridDim.x) * kThreads;
 
-  // Aligned vectors, grid-stride, kUnroll at a time, then one at a time.
+  // Aligned chunks of V elements, grid-stride, kUnroll at a time, then one at a time.
   std::size_t v = tid;
   for (; v + (kUnroll - 1) * threads < s.nvec; v += kUnroll * threads)
     run_chunks<V, kUnroll>(s, body, s.head + v * V, threads * V);
@@ -159,7 +199,7 @@ CudaResult resident_blocks(unsigned* blocks) {
 template <class T, int K, class Body>
 CudaResult launch_elementwise(const Body& body, T* out, const std::array<const T*, K>& in,
                               std::size_t n, cudaStream_t stream, Blend blend) {
-  constexpr int V = kVecWidth<T>;
+  constexpr int V = ChunkElements<T, Body>::value;
   Streams<T, K> s{};
   s.out = out;
   for (int k = 0; k < K; ++k) s.in[k] = in[k];

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include <cuda_runtime_api.h>
 
@@ -40,6 +41,26 @@ CudaResult launch_backward(const Activation& act, const T* x, const T* dy, T* dx
 template <class T>
 CudaResult launch_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
                                        std::size_t n, cudaStream_t stream, Blend blend);
+
+// RReLU in training mode (rrelu.cuh); the plain forward/backward above dispatch to the first
+// two when act.training is set.
+template <class T>
+CudaResult launch_rrelu_forward(const Activation& act, const T* x, T* y, float* noise,
+                                std::size_t n, cudaStream_t stream, Blend blend);
+template <class T>
+CudaResult launch_rrelu_backward(const Activation& act, const T* x, const T* dy, T* dx,
+                                 std::size_t n, cudaStream_t stream, Blend blend);
+template <class T>
+CudaResult launch_rrelu_backward_saved(const float* noise, const T* dy, T* dx, std::size_t n,
+                                       cudaStream_t stream, Blend blend);
+/// *counter += 1 on the device, in stream order.
+CudaResult launch_rrelu_advance(std::uint64_t* counter, cudaStream_t stream);
+/// Blocks of the slope-sum pass: fixed, so the sum's order is the same on every device.
+constexpr unsigned kSlopeSumBlocks = 1024;
+/// accumulator[0] += the sum of the n slopes drawn by act.philox, accumulator[1] += n, in a
+/// fixed order; partials holds kSlopeSumBlocks doubles.
+CudaResult launch_rrelu_slope_sum(const Activation& act, std::size_t n, double* partials,
+                                  double* accumulator, cudaStream_t stream);
 
 // PReLU (prelu.cuh). Arguments are validated; `plan` is make_prelu_plan(shape).
 template <class T>

@@ -20,6 +20,7 @@
 #include "actlayer/ops.cuh"
 #include "elementwise.cuh"
 #include "launch.hpp"
+#include "reduce.cuh"
 
 namespace actlayer::cuda_impl {
 
@@ -77,22 +78,6 @@ __device__ __forceinline__ void store_granule(T* p, std::size_t count, bool vect
       if (j < static_cast<int>(count)) p[j] = ops::narrow<T>(v[j]);
     }
   }
-}
-
-/// The sum of v over the block, in a fixed order (a shuffle tree per warp, then the warps in
-/// order); valid in thread 0. Every thread of the block must call it.
-__device__ __forceinline__ double block_sum(double v) {
-  __shared__ double warp_sums[kPReluThreads / 32];
-#pragma unroll
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
-  if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = v;
-  __syncthreads();
-  double total = 0;
-  if (threadIdx.x == 0) {
-    for (std::size_t w = 0; w < kPReluThreads / 32; ++w) total += warp_sums[w];
-  }
-  __syncthreads();  // warp_sums may be reused right after
-  return total;
 }
 
 /// One granule: out = prelu(z) (forward) or dx = prelu'(z)*dy with dalpha shares added to acc.

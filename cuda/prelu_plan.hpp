@@ -30,7 +30,7 @@
 
 namespace actlayer::cuda_impl {
 
-constexpr std::size_t kPReluThreads = 256;
+constexpr std::size_t kPReluThreads = 256;  // = kReduceThreads (reduce.cuh)
 constexpr std::size_t kTileEntries = 2048;  // doubles of shared memory per column tile (16 KB)
 constexpr std::size_t kSegment = 16384;     // elements per block in the rows layout
 constexpr std::size_t kGranule = 8;         // consecutive elements a thread owns at a time

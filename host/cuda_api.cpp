@@ -70,7 +70,41 @@ Status backward_from_output_impl(const Activation& act, const T* y, const T* dy,
   return launched(cuda_impl::launch_backward_from_output(act, y, dy, dx, n, stream, blend), fn);
 }
 
+template <class T>
+Status rrelu_forward_save_noise_impl(const Activation& act, const T* x, T* y, float* noise,
+                                     std::size_t n, cudaStream_t stream, Blend blend) {
+  const char* const fn = "actlayer::rrelu_forward_save_noise";
+  const Status s = ArgCheck(fn)
+                       .activation(act, Pass::forward)
+                       .rrelu_training(act)
+                       .blend(blend)
+                       .input("x", x, n)
+                       .output("y", y, n)
+                       .output("noise", noise, n)
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(cuda_impl::launch_rrelu_forward(act, x, y, noise, n, stream, blend), fn);
+}
+
+template <class T>
+Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, std::size_t n,
+                                       cudaStream_t stream, Blend blend) {
+  const char* const fn = "actlayer::rrelu_backward_saved_noise";
+  const Status s = ArgCheck(fn)
+                       .blend(blend)
+                       .input("noise", noise, n)
+                       .input("dy", dy, n)
+                       .output("dx", dx, n)
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(cuda_impl::launch_rrelu_backward_saved(noise, dy, dx, n, stream, blend), fn);
+}
+
 #define ACTLAYER_INSTANTIATE(T)                                                                 \
+  template Status rrelu_forward_save_noise_impl<T>(const Activation&, const T*, T*, float*,     \
+                                                   std::size_t, cudaStream_t, Blend);           \
+  template Status rrelu_backward_saved_noise_impl<T>(const float*, const T*, T*, std::size_t,   \
+                                                     cudaStream_t, Blend);                      \
   template Status forward_impl<T>(const Activation&, const T*, T*, std::size_t, cudaStream_t,   \
                                   Blend);                                                       \
   template Status backward_impl<T>(const Activation&, const T*, const T*, T*, std::size_t,      \
@@ -84,4 +118,12 @@ ACTLAYER_INSTANTIATE(__nv_bfloat16)
 #undef ACTLAYER_INSTANTIATE
 
 }  // namespace detail
+
+Status rrelu_advance_offset(std::uint64_t* device_offset, cudaStream_t stream) {
+  const char* const fn = "actlayer::rrelu_advance_offset";
+  const Status s = detail::ArgCheck(fn).output("device_offset", device_offset, 1).status();
+  if (s != Status::success) return s;
+  return detail::launched(cuda_impl::launch_rrelu_advance(device_offset, stream), fn);
+}
+
 }  // namespace actlayer

@@ -1,11 +1,15 @@
 // The layer objects: argument checks on Buffers, then the CUDA call or the CPU reference.
 #include "actlayer/layers.hpp"
 
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "actlayer/cuda.hpp"
 #include "actlayer/reference.hpp"
 #include "common/validate.hpp"
+#include "../cuda/launch.hpp"
+#include "cuda_status.hpp"
 
 namespace actlayer {
 
@@ -143,6 +147,121 @@ template class PReluLayer<float>;
 template class PReluLayer<double>;
 template class PReluLayer<__half>;
 template class PReluLayer<__nv_bfloat16>;
+
+// ---- RReluLayer -----------------------------------------------------------------------------
+
+template <class T>
+RReluLayer<T>::RReluLayer(std::uint64_t seed, float lower, float upper, Device device,
+                          cudaStream_t stream)
+    : seed_(seed), lower_(lower), upper_(upper), device_(device) {
+  const Activation act = Activation::rrelu(lower, upper);
+  throw_if_failed(detail::ArgCheck("RReluLayer").activation(act, detail::Pass::forward).status());
+  eval_slope_ = act.eval_slope();
+  if (device == Device::cuda) {
+    counter_ = Buffer<std::uint64_t>::from_host({~std::uint64_t{0}}, Device::cuda, stream);
+    partials_ = Buffer<double>(cuda_impl::kSlopeSumBlocks, Device::cuda, stream);
+    sums_ = Buffer<double>::from_host({0.0, 0.0}, Device::cuda, stream);
+  }
+}
+
+template <class T>
+Activation RReluLayer<T>::training_activation(std::uint64_t offset) const {
+  // On CUDA the offset is the device counter's value when the kernel runs.
+  return device_ == Device::cuda
+             ? Activation::rrelu_training(Philox{seed_, 0, counter_.data()}, lower_, upper_)
+             : Activation::rrelu_training(Philox{seed_, offset, nullptr}, lower_, upper_);
+}
+
+template <class T>
+void RReluLayer<T>::train(bool on) {
+  training_ = on;
+  if (!on && eval_mean_) eval_slope_ = static_cast<float>(slope_mean());
+}
+
+template <class T>
+void RReluLayer<T>::eval_with_drawn_mean(bool on) {
+  eval_mean_ = on;
+  eval_slope_ = on ? static_cast<float>(slope_mean()) : Activation::rrelu(lower_, upper_).eval_slope();
+  if (on && !(eval_slope_ >= 0.0f)) {
+    throw Error(Status::invalid_argument,
+                "RReluLayer::eval_with_drawn_mean: no slopes tracked yet (track_slopes(true) "
+                "while training)");
+  }
+}
+
+template <class T>
+double RReluLayer<T>::slope_mean() const {
+  if (device_ == Device::cpu) {
+    return cpu_count_ > 0 ? static_cast<double>(cpu_sum_ / cpu_count_)
+                          : std::numeric_limits<double>::quiet_NaN();
+  }
+  const std::vector<double> sums = sums_.to_host();
+  return sums[1] > 0 ? sums[0] / sums[1] : std::numeric_limits<double>::quiet_NaN();
+}
+
+template <class T>
+void RReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y) {
+  const char* const fn = "RReluLayer::forward";
+  require_like(fn, "y", y, arg("x", x));
+  if (y.device() != device_) {
+    throw Error(Status::invalid_argument,
+                detail::format("%s: y is on %s but the layer is on %s", fn, to_string(y.device()),
+                               to_string(device_)));
+  }
+  if (!training_) {
+    const Activation act = Activation::leaky_relu(eval_slope_);
+    throw_if_failed(device_ == Device::cuda
+                        ? actlayer::forward(act, x.data(), y.data(), y.size(), y.stream())
+                        : reference::forward(act, x.data(), y.data(), y.size()));
+    return;
+  }
+  const Activation act = training_activation(forwards_);
+  if (device_ == Device::cuda) {
+    throw_if_failed(rrelu_advance_offset(counter_.data(), y.stream()));
+    throw_if_failed(actlayer::forward(act, x.data(), y.data(), y.size(), y.stream()));
+    if (track_ && y.size() > 0) {
+      throw_if_failed(detail::launched(
+          cuda_impl::launch_rrelu_slope_sum(act, y.size(), partials_.data(), sums_.data(),
+                                            y.stream()),
+          fn));
+    }
+  } else {
+    throw_if_failed(reference::forward(act, x.data(), y.data(), y.size()));
+    if (track_ && y.size() > 0) {
+      std::vector<float> r(y.size());
+      throw_if_failed(reference::rrelu_slopes(act, r.data(), r.size()));
+      for (float v : r) cpu_sum_ += v;
+      cpu_count_ += static_cast<double>(r.size());
+    }
+  }
+  ++forwards_;
+}
+
+template <class T>
+void RReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx) const {
+  const char* const fn = "RReluLayer::backward";
+  require_like(fn, "dx", dx, arg("x", x), arg("dy", dy));
+  if (dx.device() != device_) {
+    throw Error(Status::invalid_argument,
+                detail::format("%s: dx is on %s but the layer is on %s", fn,
+                               to_string(dx.device()), to_string(device_)));
+  }
+  if (training_ && forwards_ == 0) {
+    throw Error(Status::invalid_argument,
+                detail::format("%s: no training forward to take the slopes of", fn));
+  }
+  const Activation act =
+      training_ ? training_activation(forwards_ - 1) : Activation::leaky_relu(eval_slope_);
+  throw_if_failed(device_ == Device::cuda
+                      ? actlayer::backward(act, x.data(), dy.data(), dx.data(), dx.size(),
+                                           dx.stream())
+                      : reference::backward(act, x.data(), dy.data(), dx.data(), dx.size()));
+}
+
+template class RReluLayer<float>;
+template class RReluLayer<double>;
+template class RReluLayer<__half>;
+template class RReluLayer<__nv_bfloat16>;
 
 template class ActivationLayer<float>;
 template class ActivationLayer<double>;

@@ -86,8 +86,9 @@ ArgCheck& ArgCheck::activation(const Activation& act, Pass pass) {
       require(act.lower <= act.upper, Status::invalid_argument,
               format("activation.lower must be <= activation.upper (got %.9g > %.9g)",
                      static_cast<double>(act.lower), static_cast<double>(act.upper)));
-      require(!act.training, Status::not_supported,
-              "rrelu in training mode is not available in this version");
+      require(!(act.training && from_output), Status::not_supported,
+              "rrelu in training mode has no backward from the output (the slope is random): "
+              "use backward from x, which draws it again");
       require(act.training || !from_output || act.eval_slope() > 0.0f, Status::not_supported,
               "rrelu with lower = upper = 0 has no backward from the output: use backward "
               "from x");
@@ -95,6 +96,18 @@ ArgCheck& ArgCheck::activation(const Activation& act, Pass pass) {
   }
   return require(known, Status::invalid_argument,
                  format("activation.op = %d is not an actlayer::Op", static_cast<int>(act.op)));
+}
+
+ArgCheck& ArgCheck::host_memory(const Activation& act) {
+  return require(!(act.op == Op::rrelu && act.training && act.philox.device_offset != nullptr),
+                 Status::invalid_argument,
+                 "activation.philox.device_offset is a device counter, which the CPU reference "
+                 "cannot read: give the offset in activation.philox.offset");
+}
+
+ArgCheck& ArgCheck::rrelu_training(const Activation& act) {
+  return require(act.op == Op::rrelu && act.training, Status::invalid_argument,
+                 "activation must be rrelu in training mode (Activation::rrelu_training)");
 }
 
 ArgCheck& ArgCheck::blend(const Blend& blend) {

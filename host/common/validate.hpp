@@ -35,6 +35,10 @@ class ArgCheck {
 
   ArgCheck& activation(const Activation& act, Pass pass);
   ArgCheck& blend(const Blend& blend);
+  /// For the CPU reference: no device pointers in the activation (philox.device_offset).
+  ArgCheck& host_memory(const Activation& act);
+  /// act is rrelu with training set (the calls that exist for training mode only).
+  ArgCheck& rrelu_training(const Activation& act);
   /// channels >= 1 and no overflow; *n = outer * channels * inner (0 when the check failed).
   ArgCheck& prelu_shape(const PReluShape& shape, std::size_t* n);
 

@@ -9,6 +9,7 @@
 
 #include "actlayer/reference.hpp"
 #include "common/validate.hpp"
+#include "philox.hpp"
 #include "round.hpp"
 
 namespace actlayer::reference {
@@ -145,6 +146,31 @@ Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
   return not_a_number<T>();
 }
 
+// ---- RReLU in training mode ----------------------------------------------------------------
+
+/// r_i of DESIGN.md section 5, as written there.
+float training_slope(const Activation& act, std::size_t i) {
+  const std::uint32_t w = detail::philox_word(act.philox.seed, act.philox.offset, i);
+  const float u = static_cast<float>(w >> 8) * 0x1p-24f;  // exact
+  return std::fma(act.upper - act.lower, u, act.lower);
+}
+
+bool is_training(const Activation& act) { return act.op == Op::rrelu && act.training; }
+
+template <class T>
+Value<T> training_forward_one(T x, float r) {
+  const Wide z = wide(x);
+  if (std::isnan(z)) return not_a_number<T>();
+  return z >= 0 ? passed(x) : negative(NegativeSide{false, r}, x);
+}
+
+template <class T>
+Value<T> training_backward_one(T x, float r, T dy) {
+  const Wide z = wide(x);
+  if (std::isnan(z) || std::isnan(wide(dy))) return not_a_number<T>();
+  return z > 0 ? passed(dy) : negative(NegativeSide{false, r}, dy);
+}
+
 /// alpha * f + beta * old from the exact f, rounded once; old is not read when beta == 0.
 template <class T>
 T blend_one(const Value<T>& f, const T* old, Blend blend) {
@@ -161,12 +187,17 @@ template <class T>
 Status forward_impl(const Activation& act, const T* x, T* y, std::size_t n, Blend blend) {
   const Status s = ArgCheck("actlayer::reference::forward")
                        .activation(act, Pass::forward)
+                       .host_memory(act)
                        .blend(blend)
                        .input("x", x, n)
                        .output("y", y, n)
                        .status();
   if (s != Status::success) return s;
-  for (std::size_t i = 0; i < n; ++i) y[i] = blend_one(forward_one(act, x[i]), &y[i], blend);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Value<T> f = is_training(act) ? training_forward_one(x[i], training_slope(act, i))
+                                        : forward_one(act, x[i]);
+    y[i] = blend_one(f, &y[i], blend);
+  }
   return Status::success;
 }
 
@@ -175,6 +206,7 @@ Status backward_impl(const Activation& act, const T* x, const T* dy, T* dx, std:
                      Blend blend) {
   const Status s = ArgCheck("actlayer::reference::backward")
                        .activation(act, Pass::backward)
+                       .host_memory(act)
                        .blend(blend)
                        .input("x", x, n)
                        .input("dy", dy, n)
@@ -182,7 +214,9 @@ Status backward_impl(const Activation& act, const T* x, const T* dy, T* dx, std:
                        .status();
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
-    dx[i] = blend_one(backward_one(act, x[i], dy[i]), &dx[i], blend);
+    const Value<T> g = is_training(act) ? training_backward_one(x[i], training_slope(act, i), dy[i])
+                                        : backward_one(act, x[i], dy[i]);
+    dx[i] = blend_one(g, &dx[i], blend);
   }
   return Status::success;
 }
@@ -204,7 +238,51 @@ Status backward_from_output_impl(const Activation& act, const T* y, const T* dy,
   return Status::success;
 }
 
+template <class T>
+Status rrelu_forward_save_noise_impl(const Activation& act, const T* x, T* y, float* noise,
+                                     std::size_t n, Blend blend) {
+  const Status s = ArgCheck("actlayer::reference::rrelu_forward_save_noise")
+                       .activation(act, Pass::forward)
+                       .rrelu_training(act)
+                       .host_memory(act)
+                       .blend(blend)
+                       .input("x", x, n)
+                       .output("y", y, n)
+                       .output("noise", noise, n)
+                       .status();
+  if (s != Status::success) return s;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float r = training_slope(act, i);
+    const Wide z = wide(x[i]);
+    noise[i] = std::isnan(z) ? std::nanf("") : z > 0 ? 1.0f : r;  // before y: y may be x
+    y[i] = blend_one(training_forward_one(x[i], r), &y[i], blend);
+  }
+  return Status::success;
+}
+
+template <class T>
+Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, std::size_t n,
+                                       Blend blend) {
+  const Status s = ArgCheck("actlayer::reference::rrelu_backward_saved_noise")
+                       .blend(blend)
+                       .input("noise", noise, n)
+                       .input("dy", dy, n)
+                       .output("dx", dx, n)
+                       .status();
+  if (s != Status::success) return s;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Value<T> g = std::isnan(noise[i]) || std::isnan(wide(dy[i])) ? not_a_number<T>()
+                                                                       : negative(NegativeSide{false, noise[i]}, dy[i]);
+    dx[i] = blend_one(g, &dx[i], blend);
+  }
+  return Status::success;
+}
+
 #define ACTLAYER_INSTANTIATE(T)                                                                  \
+  template Status rrelu_forward_save_noise_impl<T>(const Activation&, const T*, T*, float*,      \
+                                                   std::size_t, Blend);                          \
+  template Status rrelu_backward_saved_noise_impl<T>(const float*, const T*, T*, std::size_t,    \
+                                                     Blend);                                     \
   template Status forward_impl<T>(const Activation&, const T*, T*, std::size_t, Blend);          \
   template Status backward_impl<T>(const Activation&, const T*, const T*, T*, std::size_t,       \
                                    Blend);                                                       \
@@ -217,4 +295,18 @@ ACTLAYER_INSTANTIATE(__nv_bfloat16)
 #undef ACTLAYER_INSTANTIATE
 
 }  // namespace detail
+
+Status rrelu_slopes(const Activation& act, float* r, std::size_t n) {
+  const Status s = ArgCheck("actlayer::reference::rrelu_slopes")
+                       .activation(act, Pass::forward)
+                       .require(act.op == Op::rrelu, Status::invalid_argument,
+                                "activation must be rrelu")
+                       .host_memory(act)
+                       .output("r", r, n)
+                       .status();
+  if (s != Status::success) return s;
+  for (std::size_t i = 0; i < n; ++i) r[i] = training_slope(act, i);
+  return Status::success;
+}
+
 }  // namespace actlayer::reference

@@ -21,9 +21,16 @@ enum class Op : std::uint8_t {
 
 /// Key of the counter-based Philox4x32-10 generator that draws RReLU's training slopes.
 /// The slopes depend on (seed, offset, element index) only.
+///
+/// For element i: q = i / 4 and w = Philox4x32-10(counter {lo(offset), hi(offset), lo(q),
+/// hi(q)}, key {lo(seed), hi(seed)})[i % 4], which is what cuRAND's curand_init(seed, q,
+/// 4*offset) followed by curand4() returns (for offset < 2^62).
 struct Philox {
   std::uint64_t seed = 0;    ///< the user's seed
   std::uint64_t offset = 0;  ///< advanced by one per training forward (RReluLayer does it)
+  /// Optional, CUDA calls only: a device counter the kernel reads when it runs and adds to
+  /// `offset`, so that a CUDA graph replay draws fresh noise (see rrelu_advance_offset).
+  const std::uint64_t* device_offset = nullptr;
 };
 
 /// An activation and its parameters: a cheap value type, validated at every call.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include <cuda_runtime_api.h>
 
@@ -73,6 +74,61 @@ Status backward_from_output(const Activation& act, const T* y, const T* dy, T* d
   static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
   return detail::backward_from_output_impl(act, y, dy, dx, n, stream, blend);
 }
+
+// ============================================================================================
+// RReLU in training mode
+// ============================================================================================
+// forward() and backward() with Activation::rrelu_training(key) draw a slope r_i ~ U[lower,
+// upper] per element from Philox4x32-10 under key (DESIGN.md section 5), in the kernel: the
+// backward draws the same slopes again from the same key, and nothing of size n is stored.
+// The calls below are for code that wants PyTorch's behaviour instead (a saved noise tensor),
+// and for CUDA graphs.
+
+namespace detail {
+template <class T>
+Status rrelu_forward_save_noise_impl(const Activation&, const T*, T*, float*, std::size_t,
+                                     cudaStream_t, Blend);
+template <class T>
+Status rrelu_backward_saved_noise_impl(const float*, const T*, T*, std::size_t, cudaStream_t,
+                                       Blend);
+}  // namespace detail
+
+/// RReLU training forward that also writes noise[i], the slope applied to element i: 1 where
+/// x > 0, r_i where x <= 0, NaN where x is NaN (PyTorch's noise tensor, in float so that r_i is
+/// exact). act must be rrelu in training mode.
+///
+/// @code
+///   actlayer::Activation act = actlayer::Activation::rrelu_training({seed, step});
+///   actlayer::Status s = actlayer::rrelu_forward_save_noise(act, d_x, d_y, d_noise, n, stream);
+/// @endcode
+template <class T>
+Status rrelu_forward_save_noise(const Activation& act, const T* x, T* y, float* noise,
+                                std::size_t n, cudaStream_t stream = nullptr, Blend blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::rrelu_forward_save_noise_impl(act, x, y, noise, n, stream, blend);
+}
+
+/// dx = noise * dy from the noise rrelu_forward_save_noise saved: the same bits as backward()
+/// drawing the slopes again.
+///
+/// @code
+///   actlayer::Status s = actlayer::rrelu_backward_saved_noise(d_noise, d_dy, d_dx, n, stream);
+/// @endcode
+template <class T>
+Status rrelu_backward_saved_noise(const float* noise, const T* dy, T* dx, std::size_t n,
+                                  cudaStream_t stream = nullptr, Blend blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::rrelu_backward_saved_noise_impl(noise, dy, dx, n, stream, blend);
+}
+
+/// *device_offset += 1, on the device, in stream order. With act.philox.device_offset =
+/// device_offset, a CUDA graph holding [advance, forward, backward] draws fresh slopes at every
+/// replay, and the backward sees the forward's offset.
+///
+/// @code
+///   actlayer::Status s = actlayer::rrelu_advance_offset(d_counter, stream);
+/// @endcode
+Status rrelu_advance_offset(std::uint64_t* device_offset, cudaStream_t stream = nullptr);
 
 }  // namespace actlayer
 

@@ -8,6 +8,8 @@
 // for one stream at a time.
 #pragma once
 
+#include <cstdint>
+
 #include "actlayer/activation.hpp"
 #include "actlayer/buffer.hpp"
 
@@ -76,6 +78,65 @@ class PReluLayer {
   Buffer<Param> alpha_;
   Buffer<Param> dalpha_;
   Buffer<double> workspace_;  // CUDA backward's partial sums, grown on demand
+};
+
+/// RReLU: in training, a random slope r_i ~ U[lower, upper] per element, from Philox keyed by
+/// the user's seed and an offset that advances by one per training forward (the backward uses
+/// its forward's offset); in eval, the fixed slope (lower + upper)/2 — or, when asked, the mean
+/// of the slopes it actually drew in training, which is what the course describes.
+///
+/// On CUDA the offset is a counter in device memory, advanced on the device before each
+/// training forward: a CUDA graph holding forward + backward draws fresh slopes at every replay.
+/// A CPU layer and a CUDA layer with the same seed draw the same slopes, bit for bit.
+///
+/// @code
+///   actlayer::RReluLayer<float> rrelu(/*seed=*/1234);
+///   rrelu.forward(x, y);           // training: slopes drawn under offset 0
+///   rrelu.backward(x, dy, dx);     // the same slopes, drawn again
+///   rrelu.train(false);
+///   rrelu.forward(x, y);           // eval: slope (1/8 + 1/3)/2
+/// @endcode
+template <class T>
+class RReluLayer {
+ public:
+  explicit RReluLayer(std::uint64_t seed, float lower = 1.0f / 8, float upper = 1.0f / 3,
+                      Device device = Device::cuda, cudaStream_t stream = nullptr);
+
+  /// Training mode (the default) or eval mode.
+  void train(bool on = true);
+  bool training() const noexcept { return training_; }
+  /// While on, every training forward also sums the slopes it drew (a second, compute-only
+  /// pass that draws them again), for slope_mean().
+  void track_slopes(bool on) noexcept { track_ = on; }
+  /// Eval with slope_mean() instead of (lower + upper)/2 (needs track_slopes while training).
+  void eval_with_drawn_mean(bool on);
+  /// The mean of every slope drawn while tracking (NaN before any). Synchronises on CUDA.
+  double slope_mean() const;
+  /// Training forwards so far: the next one draws under offset forwards().
+  std::uint64_t forwards() const noexcept { return forwards_; }
+  /// The slope eval mode uses now.
+  float eval_slope() const noexcept { return eval_slope_; }
+
+  void forward(const Buffer<T>& x, Buffer<T>& y);
+  /// dx for the last forward: its slopes in training, the eval slope in eval.
+  void backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx) const;
+
+ private:
+  Activation training_activation(std::uint64_t offset) const;
+
+  std::uint64_t seed_;
+  float lower_, upper_;
+  Device device_;
+  bool training_ = true;
+  bool track_ = false;
+  bool eval_mean_ = false;
+  float eval_slope_;
+  std::uint64_t forwards_ = 0;
+  Buffer<std::uint64_t> counter_;  // CUDA: the offset of the latest forward (starts at -1)
+  Buffer<double> partials_;        // CUDA: the slope sum's per-block partials
+  Buffer<double> sums_;            // CUDA: {sum of slopes, count}
+  long double cpu_sum_ = 0;        // CPU: the same
+  double cpu_count_ = 0;
 };
 
 }  // namespace actlayer

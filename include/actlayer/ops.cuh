@@ -27,6 +27,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -326,6 +327,40 @@ struct PRelu {
     if (z > F(0)) return A(0);
     if (z != z || dy != dy) return A(z) + A(dy);  // NaN
     return (z == F(0) || dy == F(0)) ? A(0) : A(z) * A(dy);
+  }
+};
+
+/// RReLU in training: z for z >= 0, r*z otherwise, with a slope r per element drawn from the
+/// 32-bit Philox word w of that element (DESIGN.md section 5; the kernels draw w). In eval mode
+/// RReLU is LeakyRelu with Activation::eval_slope().
+struct RRelu {
+  float lower = 1.0f / 8;
+  float upper = 1.0f / 3;
+
+  /// r = fmaf(upper - lower, u, lower) with u = (w >> 8) * 2^-24, exact in float and in [0, 1).
+  /// r is in [lower, upper]: upper itself only when lower == upper or when the fma rounds up to
+  /// it (u within a few 2^-24 of 1).
+  ACTLAYER_HD float slope(std::uint32_t w) const {
+    return ::fmaf(upper - lower, static_cast<float>(w >> 8) * 0x1p-24f, lower);
+  }
+  template <class F>
+  ACTLAYER_HD static F value(F z, float r) {
+    return PRelu::value(z, F(r));
+  }
+  template <class F>
+  ACTLAYER_HD static F grad(F z, float r, F dy) {
+    return PRelu::grad(z, F(r), dy);
+  }
+  /// The slope actually applied to z, as the saved-noise variant stores it: 1 where z > 0, r
+  /// where z <= 0, NaN where z is NaN (so that dx = applied * dy propagates it).
+  template <class F>
+  ACTLAYER_HD static float applied_slope(F z, float r) {
+    return z > F(0) ? 1.0f : (z == z ? r : static_cast<float>(z));
+  }
+  /// dx from a saved applied slope: scale(applied, dy), the same bits as grad().
+  template <class F>
+  ACTLAYER_HD static F grad_from_applied(float applied, F dy) {
+    return scale(F(applied), dy);
   }
 };
 

@@ -20,6 +20,10 @@ template <class T>
 Status backward_impl(const Activation&, const T*, const T*, T*, std::size_t, Blend);
 template <class T>
 Status backward_from_output_impl(const Activation&, const T*, const T*, T*, std::size_t, Blend);
+template <class T>
+Status rrelu_forward_save_noise_impl(const Activation&, const T*, T*, float*, std::size_t, Blend);
+template <class T>
+Status rrelu_backward_saved_noise_impl(const float*, const T*, T*, std::size_t, Blend);
 }  // namespace detail
 
 /// y = alpha*f(x) + beta*y on host memory. See actlayer::forward.
@@ -44,6 +48,26 @@ Status backward_from_output(const Activation& act, const T* y, const T* dy, T* d
   static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
   return detail::backward_from_output_impl(act, y, dy, dx, n, blend);
 }
+
+/// RReLU training forward with the applied slopes saved. See actlayer::rrelu_forward_save_noise.
+template <class T>
+Status rrelu_forward_save_noise(const Activation& act, const T* x, T* y, float* noise,
+                                std::size_t n, Blend blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::rrelu_forward_save_noise_impl(act, x, y, noise, n, blend);
+}
+
+/// dx = noise * dy. See actlayer::rrelu_backward_saved_noise.
+template <class T>
+Status rrelu_backward_saved_noise(const float* noise, const T* dy, T* dx, std::size_t n,
+                                  Blend blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::rrelu_backward_saved_noise_impl(noise, dy, dx, n, blend);
+}
+
+/// The slopes r_0 .. r_{n-1} RReLU draws in training under act.philox (every element's,
+/// whatever its sign): DESIGN.md section 5, bit for bit what the kernels use.
+Status rrelu_slopes(const Activation& act, float* r, std::size_t n);
 
 }  // namespace actlayer::reference
 
