@@ -55,13 +55,16 @@ finish() {
 } > "$OUT/device.txt"
 cat "$OUT/device.txt"
 
-gtest=()
-[ -d "$root/third_party/googletest" ] && gtest=(-DACTLAYER_GTEST_SOURCE_DIR="$root/third_party/googletest")
+cmake_args=()
+[ -d "$root/third_party/googletest" ] && cmake_args=(-DACTLAYER_GTEST_SOURCE_DIR="$root/third_party/googletest")
+# cuDNN for the benchmark's columns: the toolkit's, else the nvidia-cudnn Python wheel's.
+cudnn=$(python3 -c "import nvidia.cudnn as m; print(list(m.__path__)[0])" 2>/dev/null)
+[ -n "$cudnn" ] && cmake_args+=(-DCUDNN_ROOT="$cudnn")
 generator=()
 command -v ninja > /dev/null && generator=(-G Ninja)
 
 step configure 120 cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CUDA_ARCHITECTURES="$arch" "${gtest[@]}" || finish
+  -DCMAKE_CUDA_ARCHITECTURES="$arch" "${cmake_args[@]}" || finish
 step build 300 cmake --build "$build" -j"$jobs" || finish
 
 step ctest 300 ctest --test-dir "$build" --output-on-failure -j"$jobs" --timeout 240
@@ -86,6 +89,15 @@ if [ -x "$sanitizer" ]; then
 else
   note "compute-sanitizer not found: memcheck and racecheck did not run"
   failed=1
+fi
+
+# Benchmarks: actlayer_bench (copy roofline, CUB, cuDNN), then PyTorch's kernels merged in;
+# the merged JSON comes back as $OUT/bench-results.json (commit it as bench/results/...).
+if step bench 300 env ACTLAYER_COMMIT="$(git -C "$root" rev-parse HEAD 2>/dev/null)" \
+    "$build/bench/actlayer_bench" --json "$logs/bench.json"; then
+  step compare_torch 300 env PYTHONUNBUFFERED=1 python3 "$root/bench/compare_torch.py" \
+    "$logs/bench.json" --out "$OUT/bench-results.json"
+  sed -n '/^targets:/,$p' "$logs/compare_torch.log" | tee -a "$summary"
 fi
 
 for sample in accuracy_table minimal_cuda; do

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""compare_torch.py — PyTorch's kernels for the rows actlayer_bench measured, timed the same way
+(CUDA events, 3 warm-ups, median of 25, back-to-back calls for small sizes, buffer sets rotated
+past the L2), merged into the bench's JSON with vs_torch, then the targets checked and the table
+printed last.
+
+    python3 bench/compare_torch.py BENCH_JSON [--out FILE]
+
+Without PyTorch or a GPU it merges nothing and says so. Mapping of passes (bench/NOTES.md):
+PyTorch's backward of sigmoid, tanh and relu takes the output, so its one backward kernel is the
+peer of both our backward passes; step and identity have no PyTorch kernel (null).
+"""
+import argparse
+import json
+import math
+import os
+import re
+import sys
+
+WARMUP, REPS = 3, 25
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bench_json")
+    ap.add_argument("--out", help="merged JSON (default: bench/results/<date>-<device>.json)")
+    args = ap.parse_args()
+    with open(args.bench_json) as f:
+        data = json.load(f)
+
+    try:
+        import torch
+        import torch.nn.functional as F
+        have_torch = torch.cuda.is_available()
+    except ImportError:
+        have_torch = False
+    if not have_torch:
+        print("NOTICE: no PyTorch with CUDA here: vs_torch stays null")
+    else:
+        data["torch"] = torch.__version__
+        measure_all(data, torch, F)
+
+    check_targets(data)
+    out = args.out or default_path(data)
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(data, f, indent=1)
+    print_table(data)
+    print(f"\nwrote {out}")
+
+
+def default_path(data):
+    device = re.sub(r"[^A-Za-z0-9]+", "-", data["device"]).strip("-").lower()
+    return os.path.join(os.path.dirname(__file__), "results", f"{data['date']}-{device}.json")
+
+
+# ---- Timing -------------------------------------------------------------------------------
+
+def timed(torch, sets, inner, fn):
+    """Median milliseconds per call of fn(set)."""
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times, call = [], 0
+    for rep in range(WARMUP + REPS):
+        start.record()
+        for _ in range(inner):
+            fn(call % sets)
+            call += 1
+        stop.record()
+        stop.synchronize()
+        if rep >= WARMUP:
+            times.append(start.elapsed_time(stop) / inner)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def inner_for(n):
+    return max(1, min(64, (1 << 24) // max(n, 1)))
+
+
+def measure_all(data, torch, F):
+    dtypes = {"float": torch.float32, "double": torch.float64, "half": torch.float16,
+              "bfloat16": torch.bfloat16}
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    cache = {}
+    for row in data["rows"]:
+        if special(row):
+            continue
+        dt, n = dtypes[row["dtype"]], row["n"]
+        key = (row["dtype"], n)
+        if key not in cache:
+            cache.clear()
+            torch.cuda.empty_cache()
+            per_set = 4 * n * torch.tensor([], dtype=dt).element_size()
+            sets = max(1, min(32, 2 * l2 // max(per_set, 1) + 1))
+            g = torch.Generator(device="cuda").manual_seed(1)
+            bufs = [[(torch.rand(n, device="cuda", dtype=torch.float32, generator=g) * 8 - 4).to(dt)
+                     for _ in range(4)] for _ in range(sets)]
+            cache[key] = bufs
+        bufs = cache[key]
+        fn = torch_call(row, bufs, torch, F)
+        if fn is None:
+            continue
+        ms = timed(torch, len(bufs), inner_for(n), fn)
+        row["torch_gbps"] = row["bytes"] / (ms * 1e6)
+        row["vs_torch"] = ms / row["ms"]
+
+
+def torch_call(row, bufs, torch, F):
+    """fn(set) running PyTorch's kernel for the row, or None where PyTorch has none."""
+    op, p = row["op"], row["pass"]
+    aten = torch.ops.aten
+    lower, upper = 1.0 / 8, 1.0 / 3
+    fwd = p == "forward"
+    if op in ("identity", "step") and not fwd:
+        return None
+    if op == "identity":
+        return None  # nn.Identity launches no kernel
+    if op == "step":
+        one = torch.ones((), device="cuda", dtype=bufs[0][0].dtype)
+        return lambda s: torch.heaviside(bufs[s][0], one, out=bufs[s][2])
+    if op in ("sigmoid", "tanh"):
+        f = torch.sigmoid if op == "sigmoid" else torch.tanh
+        b = aten.sigmoid_backward if op == "sigmoid" else aten.tanh_backward
+        if fwd:
+            return lambda s: f(bufs[s][0], out=bufs[s][2])
+        return lambda s: b(bufs[s][1], bufs[s][0])
+    if op == "relu":
+        if fwd:
+            return lambda s: torch.clamp_min(bufs[s][0], 0, out=bufs[s][2])
+        return lambda s: aten.threshold_backward(bufs[s][1], bufs[s][0], 0)
+    if op in ("leaky_relu", "rrelu_eval"):
+        slope = 0.01 if op == "leaky_relu" else (lower + upper) / 2
+        if fwd:
+            return lambda s: F.leaky_relu(bufs[s][0], slope)
+        return lambda s: aten.leaky_relu_backward(bufs[s][1], bufs[s][0], slope, False)
+    if op == "rrelu_train":
+        noise = [torch.empty_like(b[0]) for b in bufs]
+        if fwd:
+            return lambda s: aten.rrelu_with_noise(bufs[s][0], noise[s], lower, upper, True)
+        for s, b in enumerate(bufs):
+            aten.rrelu_with_noise(b[0], noise[s], lower, upper, True)
+        return lambda s: aten.rrelu_with_noise_backward(bufs[s][1], bufs[s][0], noise[s], lower, upper, True, False)
+    if op.startswith("prelu"):
+        m = re.search(r"shape \{(\d+), (\d+), (\d+)\}", row.get("note", ""))
+        if not m:
+            return None
+        o, c, i = (int(v) for v in m.groups())
+        shaped = [[t[: o * c * i].view(o, c, i) for t in b] for b in bufs]
+        w = torch.full((c,), 0.25, device="cuda", dtype=bufs[0][0].dtype)
+        wv = w.view(1, c, 1)
+        if fwd:
+            return lambda s: F.prelu(shaped[s][0], w)
+
+        def backward(s):
+            gx, gw = aten._prelu_kernel_backward(shaped[s][1], shaped[s][0], wv)
+            return gx, gw.sum_to_size(wv.shape)
+        return backward
+    return None
+
+
+# ---- Targets and table ---------------------------------------------------------------------
+
+def special(row):
+    """The latency row and the odd-size/misaligned rows: reported, not part of the targets."""
+    note = row.get("note", "")
+    return note.startswith("single launch") or "2^24+3" in note
+
+
+def check_targets(data):
+    rows = data["rows"]
+    big = [r for r in rows if r["n"] >= 1 << 26 and not special(r)]
+    verdicts = []
+
+    def verdict(name, ok, detail):
+        verdicts.append({"target": name, "met": ok, "detail": detail})
+
+    elementwise = [r for r in big if not r["op"].startswith(("prelu", "rrelu_train"))]
+    for p, bound in (("forward", 0.95), ("backward", 0.93), ("from_output", 0.93)):
+        rs = [r for r in elementwise if r["pass"] == p and r["vs_copy"] is not None]
+        if rs:
+            worst = min(rs, key=lambda r: r["vs_copy"])
+            verdict(f"{p} >= {bound} x copy (n >= 2^26)", worst["vs_copy"] >= bound,
+                    f"worst {worst['op']} {worst['dtype']} n={worst['n']}: {worst['vs_copy']:.3f}")
+    for peer in ("torch", "cudnn"):
+        rs = [r for r in big if r.get(f"vs_{peer}") is not None]
+        if rs:
+            worst = min(rs, key=lambda r: r[f"vs_{peer}"])
+            verdict(f">= 1.0 x {peer} (n >= 2^26)", worst[f"vs_{peer}"] >= 1.0,
+                    f"worst {worst['op']} {worst['dtype']} {worst['pass']} n={worst['n']}: {worst[f'vs_{peer}']:.3f}")
+    lat = [r for r in rows if r.get("note", "").startswith("single launch")]
+    if lat and data.get("empty_kernel_us"):
+        ratio = lat[0]["ms"] * 1000 / data["empty_kernel_us"]
+        verdict("2^16 within 1.3 x the empty kernel", ratio <= 1.3, f"{ratio:.2f} x")
+    for op, p, bound in (("prelu", "backward", 1.5), ("rrelu_train", "forward", 1.4)):
+        rs = [r for r in big if r["op"].startswith(op) and r["pass"] == p and r.get("vs_torch") is not None]
+        if rs:
+            worst = min(rs, key=lambda r: r["vs_torch"])
+            verdict(f"{op} {p} >= {bound} x torch", worst["vs_torch"] >= bound,
+                    f"worst {worst['op']} {worst['dtype']} n={worst['n']}: {worst['vs_torch']:.2f}")
+    # Against our own plain elementwise kernels of the same streams.
+    for op, p, plain, bound in (("prelu", "backward", "leaky_relu", 1.15), ("rrelu_train", "forward", "leaky_relu", 1.1)):
+        worst = None
+        for r in big:
+            if not (r["op"].startswith(op) and r["pass"] == p):
+                continue
+            base = next((b for b in big if b["op"] == plain and b["pass"] == p and b["dtype"] == r["dtype"]
+                         and b["n"] == r["n"]), None)
+            if base:
+                ratio = r["ms"] / base["ms"]
+                if worst is None or ratio > worst[0]:
+                    worst = (ratio, r)
+        if worst:
+            verdict(f"{op} {p} within {bound} x {plain} {p}", worst[0] <= bound,
+                    f"worst {worst[1]['op']} {worst[1]['dtype']} n={worst[1]['n']}: {worst[0]:.3f} x")
+    data["targets"] = verdicts
+
+
+def fmt(v, spec):
+    width = int(re.match(r"\d+", spec).group())
+    return "-".rjust(width) if v is None else format(v, spec)
+
+
+def print_table(data):
+    print(f"\nactlayer on {data['device']} ({data['date']}, commit {data['commit'][:10]}); "
+          f"copy {data['copy_gbps']:.0f} GB/s; torch {data.get('torch', 'n/a')}")
+    print(f"{'op':<14} {'dtype':<9} {'pass':<12} {'n':>11} {'GB/s':>7} {'vs_copy':>8} {'vs_torch':>9} {'vs_cudnn':>9}")
+    for r in data["rows"]:
+        print(f"{r['op']:<14} {r['dtype']:<9} {r['pass']:<12} {r['n']:>11} {fmt(r['gbps'], '7.0f')} "
+              f"{fmt(r['vs_copy'], '8.3f')} {fmt(r.get('vs_torch'), '9.2f')} {fmt(r.get('vs_cudnn'), '9.2f')}")
+    print("\ntargets:")
+    for t in data.get("targets", []):
+        print(f"  {'MET ' if t['met'] else 'MISS'} {t['target']}: {t['detail']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
