@@ -1,0 +1,277 @@
+// train_mlp — the course's lessons with real numbers: a 2-H-H-2 MLP trained from scratch on two
+// interleaved spirals, once per activation. Identity cannot beat a linear classifier however
+// deep (the linear-collapse slide); step cannot learn by gradient (its derivative is 0); the
+// others fit.
+//
+// Matrix products: cuBLAS on the GPU, plain loops on the CPU. Activations and their gradients:
+// actlayer. Parameter updates: Adam, with Thrust on the GPU.
+//
+//   train_mlp [--device auto|cuda|cpu] [--epochs N] [--points N] [--hidden N] [--lr X]
+//             [--activations a,b,...] [--json]
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "actlayer/actlayer.hpp"
+#include "common/nn.cuh"
+#include "common/sample.hpp"
+
+using actlayer::Activation;
+using actlayer::Buffer;
+using actlayer::Device;
+
+namespace {
+
+// ---- Data: two interleaved spirals -------------------------------------------------------------
+
+struct Dataset {
+  std::vector<float> x;  // [n][2]
+  std::vector<int> label;
+  std::size_t n = 0;
+};
+
+/// n points, half per spiral: angle 2.5 pi t (+ pi for the second), radius 0.1 + 0.9 t,
+/// Gaussian noise 0.03; t uniform.
+Dataset spirals(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(0, 1);
+  std::normal_distribution<float> noise(0, 0.03f);
+  Dataset d;
+  d.n = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    const int c = static_cast<int>(i % 2);
+    const float t = uniform(rng);
+    const float angle = 2.5f * 3.14159265f * t + 3.14159265f * static_cast<float>(c);
+    const float r = 0.1f + 0.9f * t;
+    d.x.push_back(r * std::cos(angle) + noise(rng));
+    d.x.push_back(r * std::sin(angle) + noise(rng));
+    d.label.push_back(c);
+  }
+  return d;
+}
+
+// ---- The model ---------------------------------------------------------------------------------
+
+struct Choice {
+  std::string name;
+  float init_scale;  // He (sqrt 2) for the ReLU family, 1 otherwise
+};
+
+std::unique_ptr<sample::Hidden> make_hidden(const std::string& name, Device d, std::uint64_t seed) {
+  if (name == "identity") return std::make_unique<sample::Elementwise>(Activation::identity());
+  if (name == "step") return std::make_unique<sample::Elementwise>(Activation::step());
+  if (name == "sigmoid") return std::make_unique<sample::Elementwise>(Activation::sigmoid());
+  if (name == "tanh") return std::make_unique<sample::Elementwise>(Activation::tanh());
+  if (name == "relu") return std::make_unique<sample::Elementwise>(Activation::relu());
+  if (name == "leaky_relu") return std::make_unique<sample::Elementwise>(Activation::leaky_relu_divisor(10.0f));
+  if (name == "prelu") return std::make_unique<sample::PRelu>(d);
+  if (name == "rrelu") return std::make_unique<sample::RRelu>(d, seed);
+  return nullptr;
+}
+
+/// 2 -> H -> H -> 2 with an activation after each hidden layer, and its activations' buffers
+/// for one batch size.
+class Mlp {
+ public:
+  Mlp(const sample::Context& ctx, const std::string& act, std::size_t hidden, float scale, unsigned seed)
+      : ctx_(ctx), hidden_(hidden), rng_(seed),
+        l1_(ctx, 2, hidden, scale, rng_), l2_(ctx, hidden, hidden, scale, rng_), l3_(ctx, hidden, 2, 1.0f, rng_),
+        a1_(make_hidden(act, ctx.device(), seed + 1)), a2_(make_hidden(act, ctx.device(), seed + 2)) {}
+
+  struct Batch {
+    std::size_t n;
+    Buffer<float> x, h1, a1, h2, a2, z, dz, da2, dh2, da1, dh1;
+    Buffer<int> label;
+  };
+  Batch batch(const Dataset& d) const {
+    const Device dev = ctx_.device();
+    const std::size_t n = d.n, h = hidden_;
+    return Batch{n,
+                 Buffer<float>::from_host(d.x, dev),
+                 Buffer<float>(n * h, dev), Buffer<float>(n * h, dev), Buffer<float>(n * h, dev), Buffer<float>(n * h, dev),
+                 Buffer<float>(n * 2, dev), Buffer<float>(n * 2, dev),
+                 Buffer<float>(n * h, dev), Buffer<float>(n * h, dev), Buffer<float>(n * h, dev), Buffer<float>(n * h, dev),
+                 Buffer<int>::from_host(d.label, dev)};
+  }
+
+  sample::LossResult forward(Batch& b, bool with_grad) {
+    l1_.forward(b.x, b.h1, b.n);
+    a1_->forward(b.h1, b.a1);
+    l2_.forward(b.a1, b.h2, b.n);
+    a2_->forward(b.h2, b.a2);
+    l3_.forward(b.a2, b.z, b.n);
+    return sample::softmax_xent(b.z, b.label, b.n, 2, with_grad ? &b.dz : nullptr);
+  }
+
+  void backward_and_step(Batch& b, float lr, int step) {
+    l3_.backward(b.a2, b.dz, &b.da2, b.n);
+    a2_->backward(b.h2, b.a2, b.da2, b.dh2);
+    l2_.backward(b.a1, b.dh2, &b.da1, b.n);
+    a1_->backward(b.h1, b.a1, b.da1, b.dh1);
+    l1_.backward(b.x, b.dh1, nullptr, b.n);
+    first_layer_grad_ = norm(l1_.weight_grad());
+    for (sample::Linear* l : {&l1_, &l2_, &l3_}) l->adam(lr, step);
+    a1_->update(lr, step);
+    a2_->update(lr, step);
+  }
+
+  void train(bool on) {
+    a1_->train(on);
+    a2_->train(on);
+  }
+  std::vector<float> slopes() const {
+    std::vector<float> p = a1_->parameters(), q = a2_->parameters();
+    p.insert(p.end(), q.begin(), q.end());
+    return p;
+  }
+  double first_layer_grad() const { return first_layer_grad_; }
+
+ private:
+  static double norm(const Buffer<float>& g) {
+    double s = 0;
+    for (float v : g.to_host()) s += static_cast<double>(v) * v;
+    return std::sqrt(s);
+  }
+  const sample::Context& ctx_;
+  std::size_t hidden_;
+  std::mt19937 rng_;
+  sample::Linear l1_, l2_, l3_;
+  std::unique_ptr<sample::Hidden> a1_, a2_;
+  double first_layer_grad_ = 0;
+};
+
+// ---- One run -------------------------------------------------------------------------------------
+
+struct Result {
+  std::string activation;
+  double train_acc = 0, test_acc = 0, final_loss = 0, seconds = 0;
+  int epochs_to_90 = -1;
+  double first_layer_grad = 0;
+  std::vector<float> slopes;               // prelu
+  double train_mode_acc = std::nan("");    // rrelu: test accuracy with random slopes
+};
+
+Result run(const sample::Context& ctx, const std::string& act, const Dataset& train, const Dataset& test,
+           std::size_t hidden, int epochs, float lr) {
+  const bool relu_family = act == "relu" || act == "leaky_relu" || act == "prelu" || act == "rrelu";
+  Mlp mlp(ctx, act, hidden, relu_family ? std::sqrt(2.0f) : 1.0f, 2026);
+  Mlp::Batch tr = mlp.batch(train), te = mlp.batch(test);
+  Result r;
+  r.activation = act;
+  const auto start = std::chrono::steady_clock::now();
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    mlp.train(true);
+    r.final_loss = mlp.forward(tr, true).loss;
+    mlp.backward_and_step(tr, lr, epoch);
+    if (r.epochs_to_90 < 0 && (epoch % 10 == 0 || epoch == epochs)) {
+      mlp.train(false);
+      if (mlp.forward(te, false).accuracy >= 0.9) r.epochs_to_90 = epoch;
+    }
+  }
+  mlp.train(true);
+  r.train_mode_acc = act == "rrelu" ? mlp.forward(te, false).accuracy : std::nan("");
+  mlp.train(false);
+  r.train_acc = mlp.forward(tr, false).accuracy;
+  r.test_acc = mlp.forward(te, false).accuracy;
+  if (ctx.device() == Device::cuda) SAMPLE_CUDA(cudaDeviceSynchronize());
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.first_layer_grad = mlp.first_layer_grad();
+  r.slopes = mlp.slopes();
+  return r;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sample::Args args("train_mlp", "trains a 2-H-H-2 MLP on two spirals once per activation");
+  args.option("epochs", "1500", "training epochs (full batch, Adam)")
+      .option("points", "1000", "points in each of the train and test sets")
+      .option("hidden", "64", "width of the two hidden layers")
+      .option("lr", "0.01", "Adam's learning rate")
+      .option("activations", "identity,step,sigmoid,tanh,relu,leaky_relu,prelu,rrelu", "which to train");
+  args.parse(argc, argv);
+  const sample::Backend backend = sample::choose_backend(args);
+  const std::size_t points = static_cast<std::size_t>(args.integer("points"));
+  const Dataset train = spirals(points, 1), test = spirals(points, 2);
+
+  std::vector<Result> results;
+  try {
+    sample::Context ctx(backend.device);
+    for (const std::string& act : split(args.str("activations"))) {
+      if (!make_hidden(act, backend.device, 0)) {
+        std::fprintf(stderr, "unknown activation '%s'\n", act.c_str());
+        return 2;
+      }
+      results.push_back(run(ctx, act, train, test, static_cast<std::size_t>(args.integer("hidden")),
+                            static_cast<int>(args.integer("epochs")), static_cast<float>(args.number("lr"))));
+    }
+  } catch (const actlayer::Error& e) {
+    std::fprintf(stderr, "train_mlp: %s\n", e.what());
+    return 1;
+  }
+
+  std::printf("two spirals, %zu train / %zu test points, 2-%ld-%ld-2 MLP, %ld epochs of Adam (lr %g), on %s\n\n",
+              points, points, args.integer("hidden"), args.integer("hidden"), args.integer("epochs"),
+              args.number("lr"), backend.name.c_str());
+  std::printf("%-11s %9s %9s %10s %12s %8s  %s\n", "activation", "train acc", "test acc", "final loss", "epochs to 90%",
+              "seconds", "notes");
+  for (const Result& r : results) {
+    std::string notes;
+    if (r.activation == "identity") notes = "a linear classifier: no depth helps";
+    if (r.activation == "step") {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "first-layer gradient norm %g: only the output layer learns", r.first_layer_grad);
+      notes = buf;
+    }
+    if (r.activation == "leaky_relu") notes = "the course's form y = z/10";
+    if (r.activation == "prelu") {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "learned slopes %.3f, %.3f (from 0.25)", r.slopes.at(0), r.slopes.at(1));
+      notes = buf;
+    }
+    if (r.activation == "rrelu") {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "test acc %.3f with random slopes (train mode), %.3f with the mean slope (eval)",
+                    r.train_mode_acc, r.test_acc);
+      notes = buf;
+    }
+    const std::string e90 = r.epochs_to_90 < 0 ? "never" : std::to_string(r.epochs_to_90);
+    std::printf("%-11s %9.3f %9.3f %10.4f %12s %8.2f  %s\n", r.activation.c_str(), r.train_acc, r.test_acc,
+                r.final_loss, e90.c_str(), r.seconds, notes.c_str());
+  }
+
+  if (args.json()) {
+    std::vector<std::string> rows;
+    for (const Result& r : results) {
+      sample::Json j;
+      j.field("activation", sample::Json::str(r.activation))
+          .field("train_acc", r.train_acc)
+          .field("test_acc", r.test_acc)
+          .field("final_loss", r.final_loss)
+          .field("epochs_to_90", r.epochs_to_90 < 0 ? std::nan("") : r.epochs_to_90)
+          .field("seconds", r.seconds)
+          .field("first_layer_grad_norm", r.first_layer_grad);
+      if (r.activation == "prelu") {
+        j.field("alphas", sample::Json::numbers(std::vector<double>(r.slopes.begin(), r.slopes.end())));
+      }
+      if (r.activation == "rrelu") j.field("train_mode_acc", r.train_mode_acc).field("eval_mode_acc", r.test_acc);
+      rows.push_back(j.object());
+    }
+    sample::Json top;
+    top.field("device", sample::Json::str(backend.name)).field("results", sample::Json::array(rows));
+    std::printf("%s\n", top.object().c_str());
+  }
+  return 0;
+}
