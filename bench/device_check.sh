@@ -100,10 +100,13 @@ if step bench 300 env ACTLAYER_COMMIT="$(git -C "$root" rev-parse HEAD 2>/dev/nu
   sed -n '/^targets:/,$p' "$logs/compare_torch.log" | tee -a "$summary"
 fi
 
-for sample in accuracy_table minimal_cuda; do
+for sample in accuracy_table custom_training_loop train_mlp vanishing_gradient; do
   [ -x "$build/samples/$sample" ] || continue
   args=()
   [ "$sample" = accuracy_table ] && args=(--device cuda --n 1000000)
+  [ "$sample" = custom_training_loop ] && args=(--device cuda)
+  [ "$sample" = train_mlp ] && args=(--device cuda --json)
+  [ "$sample" = vanishing_gradient ] && args=(--device cuda --out "$logs/vanishing_gradient.svg" --json)
   step "sample-$sample" 120 "$build/samples/$sample" "${args[@]}"
   tail -n 3 "$logs/sample-$sample.log" >> "$summary"
 done
