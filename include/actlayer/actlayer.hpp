@@ -8,3 +8,4 @@
 #include "actlayer/element.hpp"
 #include "actlayer/layers.hpp"
 #include "actlayer/reference.hpp"
+#include "actlayer/version.hpp"
