@@ -110,5 +110,11 @@ for sample in accuracy_table custom_training_loop train_mlp vanishing_gradient; 
   step "sample-$sample" 120 "$build/samples/$sample" "${args[@]}"
   tail -n 3 "$logs/sample-$sample.log" >> "$summary"
 done
+# The gallery on the GPU, checked against the same facts as its CPU test; plots in $OUT/gallery.
+if [ -x "$build/samples/activation_gallery" ]; then
+  step sample-activation_gallery 120 cmake -DGALLERY="$build/samples/activation_gallery" \
+    -DOUT="$logs/gallery" -DDEVICE=cuda -P "$root/samples/check_activation_gallery.cmake"
+  sed -n '/^The course/,/^The measurements/p' "$logs/sample-activation_gallery.log" >> "$summary"
+fi
 
 finish

@@ -22,6 +22,8 @@ struct Plot {
   std::string title, x_label, y_label;
   std::vector<Series> series;
   double width = 640, height = 420;
+  double y_margin = 0;  // widen the y range by this fraction of the data's span on each side
+                        // (keeps lines at the extremes off the frame)
 
   /// Writes the plot to `path`; false if the file cannot be written.
   bool write(const std::string& path) const {
@@ -46,6 +48,8 @@ struct Plot {
     }
     if (!(x0 < x1)) x0 -= 1, x1 += 1;
     if (!(y0 < y1)) y0 -= 1, y1 += 1;
+    const double margin = (y1 - y0) * y_margin;
+    y0 -= margin, y1 += margin;
     const std::vector<double> xt = ticks(x0, x1), yt = ticks(y0, y1);
     x0 = std::min(x0, xt.front()), x1 = std::max(x1, xt.back());
     y0 = std::min(y0, yt.front()), y1 = std::max(y1, yt.back());

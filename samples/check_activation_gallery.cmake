@@ -1,0 +1,116 @@
+# Runs activation_gallery (on the CPU, or on DEVICE) and checks what it measured against the
+# course's facts (§12.5 and DESIGN.md §4, written down here independently of the sample), and
+# that every SVG it names exists and is a well-formed plot.
+# Run: cmake -DGALLERY=<activation_gallery> -DOUT=<dir> [-DDEVICE=cuda]
+#            -P check_activation_gallery.cmake
+if(NOT GALLERY OR NOT OUT)
+  message(FATAL_ERROR "usage: cmake -DGALLERY=<activation_gallery> -DOUT=<dir> "
+                      "-P ${CMAKE_CURRENT_LIST_FILE}")
+endif()
+if(NOT DEVICE)
+  set(DEVICE cpu)
+endif()
+file(REMOVE_RECURSE "${OUT}")  # no stale plots from an earlier run
+execute_process(COMMAND "${GALLERY}" --device ${DEVICE} --out "${OUT}" --json
+                OUTPUT_VARIABLE output ERROR_VARIABLE errors RESULT_VARIABLE rc)
+message("${output}${errors}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "activation_gallery exited with ${rc}")
+endif()
+string(STRIP "${output}" output)
+string(REGEX MATCH "[^\n]*$" json "${output}")
+string(JSON kind ERROR_VARIABLE json_error TYPE "${json}")
+if(json_error OR NOT kind STREQUAL "OBJECT")
+  message(FATAL_ERROR "the last line is not a JSON object: ${json}")
+endif()
+
+set(problems "")
+macro(problem text)
+  string(APPEND problems "\n  ${text}")
+endmacro()
+
+# A plot: starts with <svg, ends with </svg>, has at least `paths` <path> elements and text.
+function(check_svg path paths)
+  if(NOT EXISTS "${path}")
+    set(problems "${problems}\n  ${path}: missing" PARENT_SCOPE)
+    return()
+  endif()
+  file(READ "${path}" svg)
+  string(STRIP "${svg}" svg)
+  string(REGEX MATCHALL "<path d=\"M[^\"]+\"" found "${svg}")
+  list(LENGTH found count)
+  if(NOT svg MATCHES "^<svg xmlns=\"http://www.w3.org/2000/svg\"" OR NOT svg MATCHES "</svg>$"
+     OR NOT svg MATCHES "<text" OR count LESS paths)
+    set(problems "${problems}\n  ${path}: not a well-formed plot with ${paths} lines" PARENT_SCOPE)
+  endif()
+endfunction()
+
+# op nonlinear continuous differentiable monotonic zero_centred bounded max|f'| dead_region
+# (max|f'| as low:high; the logistic's is 1/4 at z = 0, the reason sigmoid stacks vanish)
+set(expected
+  "identity|OFF|ON|everywhere|ON|ON|OFF|0.999999:1.000001|none"
+  "step|ON|OFF|except at 0|ON|OFF|ON|0:0|everywhere"
+  "sigmoid|ON|ON|everywhere|ON|OFF|ON|0.2499999:0.2500001|none"
+  "tanh|ON|ON|everywhere|ON|ON|ON|0.999999:1.000001|none"
+  "relu|ON|ON|except at 0|ON|OFF|OFF|0.999999:1.000001|z <= 0"
+  "leaky_relu|ON|ON|except at 0|ON|OFF|OFF|0.999999:1.000001|none"
+  "prelu|ON|ON|except at 0|ON|OFF|OFF|0.999999:1.000001|none"
+  "rrelu|ON|ON|except at 0|ON|OFF|OFF|0.999999:1.000001|none")
+set(keys op nonlinear continuous differentiable monotonic zero_centred bounded
+    max_abs_derivative dead_region)
+
+string(JSON device GET "${json}" device)
+if(NOT device STREQUAL DEVICE)
+  problem("device is '${device}', not ${DEVICE}")
+endif()
+string(JSON count LENGTH "${json}" ops)
+list(LENGTH expected want_count)
+if(NOT count EQUAL want_count)
+  problem("${count} ops, not ${want_count}")
+endif()
+set(index 0)
+foreach(row IN LISTS expected)
+  string(REPLACE "|" ";" want "${row}")
+  list(GET want 0 op)
+  foreach(k RANGE 8)
+    list(GET keys ${k} key)
+    list(GET want ${k} value)
+    string(JSON got ERROR_VARIABLE missing GET "${json}" ops ${index} ${key})
+    if(missing)
+      problem("${op}: no ${key}")
+    elseif(key STREQUAL "max_abs_derivative")  # value: "low:high"
+      string(REPLACE ":" ";" bounds "${value}")
+      list(GET bounds 0 low)
+      list(GET bounds 1 high)
+      if(NOT got GREATER_EQUAL low OR NOT got LESS_EQUAL high)
+        problem("${op}: max_abs_derivative ${got}, not in [${low}, ${high}]")
+      endif()
+    elseif(NOT got STREQUAL value)
+      problem("${op}: ${key} '${got}', not '${value}'")
+    endif()
+  endforeach()
+  string(JSON error GET "${json}" ops ${index} derivative_error)
+  if(NOT error LESS 1e-3)
+    problem("${op}: f' differs from the difference quotient of f by ${error}")
+  endif()
+  string(JSON svg GET "${json}" ops ${index} svg)
+  if(NOT svg STREQUAL "${OUT}/${op}.svg")
+    problem("${op}: svg '${svg}', not '${OUT}/${op}.svg'")
+  endif()
+  check_svg("${svg}" 2)
+  math(EXPR index "${index} + 1")
+endforeach()
+check_svg("${OUT}/course.svg" 4)
+
+# RReLU training draws its slopes from [1/8, 1/3): the observed band lies inside and nearly
+# fills it (32 draws at each of 600 negative grid points).
+string(JSON band_lo GET "${json}" rrelu_training_slopes 0)
+string(JSON band_hi GET "${json}" rrelu_training_slopes 1)
+if(band_lo LESS 0.125 OR band_lo GREATER 0.13 OR band_hi LESS 0.328 OR band_hi GREATER 0.33334)
+  problem("rrelu training slopes [${band_lo}, ${band_hi}], not within and across [1/8, 1/3)")
+endif()
+
+if(problems)
+  message(FATAL_ERROR "activation_gallery: wrong results:${problems}")
+endif()
+message(STATUS "activation_gallery: every property and plot as expected")
