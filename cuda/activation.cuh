@@ -3,42 +3,17 @@
 // activation_<type>.cu, so the four types compile in parallel.
 #pragma once
 
+#include "actlayer/detail/elementwise.cuh"
 #include "actlayer/ops.cuh"
-#include "elementwise.cuh"
 #include "launch.hpp"
 #include "rrelu.cuh"
 
 namespace actlayer::cuda_impl {
 
-template <class Op>
-struct ForwardBody {
-  Op op;
-  template <int W, class F>
-  __device__ __forceinline__ void operator()(std::size_t, const F (&in)[1][W], F (&r)[W]) const {
-#pragma unroll
-    for (int j = 0; j < W; ++j) r[j] = op.value(in[0][j]);
-  }
-};
-
-template <class Op>
-struct BackwardBody {
-  Op op;
-  template <int W, class F>
-  __device__ __forceinline__ void operator()(std::size_t, const F (&in)[2][W], F (&r)[W]) const {
-#pragma unroll
-    for (int j = 0; j < W; ++j) r[j] = ops::backward(op, in[0][j], in[1][j]);
-  }
-};
-
-template <class Op>
-struct BackwardFromOutputBody {
-  Op op;
-  template <int W, class F>
-  __device__ __forceinline__ void operator()(std::size_t, const F (&in)[2][W], F (&r)[W]) const {
-#pragma unroll
-    for (int j = 0; j < W; ++j) r[j] = ops::backward_from_output(op, in[0][j], in[1][j]);
-  }
-};
+using detail::BackwardBody;
+using detail::BackwardFromOutputBody;
+using detail::ForwardBody;
+using detail::launch_elementwise;
 
 /// Calls fn with the ops.cuh functor of an elementwise activation (rrelu: its eval mode).
 template <class Fn>

@@ -11,25 +11,12 @@
 #include <cuda_runtime_api.h>
 
 #include "actlayer/activation.hpp"
+#include "actlayer/detail/cuda_result.hpp"
 #include "prelu_plan.hpp"
 
 namespace actlayer::cuda_impl {
 
-/// The outcome of a sequence of CUDA calls: success, or the first call that failed.
-struct CudaResult {
-  cudaError_t error = cudaSuccess;
-  const char* call = "";  ///< the failing call's source text
-  const char* file = "";
-  int line = 0;
-  bool ok() const { return error == cudaSuccess; }
-};
-
-#define ACTLAYER_CUDA_RESULT(expr)                                                       \
-  do {                                                                                   \
-    const cudaError_t actlayer_err_ = (expr);                                            \
-    if (actlayer_err_ != cudaSuccess)                                                    \
-      return ::actlayer::cuda_impl::CudaResult{actlayer_err_, #expr, __FILE__, __LINE__}; \
-  } while (0)
+using detail::CudaResult;
 
 // Elementwise passes. Arguments are validated and n > 0.
 template <class T>

@@ -18,11 +18,17 @@
 
 #include "actlayer/element.hpp"
 #include "actlayer/ops.cuh"
-#include "elementwise.cuh"
+#include "actlayer/detail/elementwise.cuh"
 #include "launch.hpp"
 #include "reduce.cuh"
 
 namespace actlayer::cuda_impl {
+
+using detail::Chunk;
+using detail::kVecWidth;
+using detail::launch_elementwise;
+using detail::load_chunk;
+using detail::store_chunk;
 
 template <class T>
 struct PReluArgs {

@@ -17,10 +17,16 @@
 #include <curand_philox4x32_x.h>
 
 #include "actlayer/ops.cuh"
-#include "elementwise.cuh"
+#include "actlayer/detail/elementwise.cuh"
 #include "launch.hpp"
 
 namespace actlayer::cuda_impl {
+
+using detail::Chunk;
+using detail::kVecWidth;
+using detail::launch_elementwise;
+using detail::load_chunk;
+using detail::store_chunk;
 
 /// The Philox key of one call. The offset is read on the device when the call names a device
 /// counter, so that a graph replay sees the counter's current value.

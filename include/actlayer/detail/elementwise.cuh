@@ -1,4 +1,8 @@
-// cuda/elementwise.cuh — the one elementwise loop of actlayer.
+// actlayer/detail/elementwise.cuh — the one elementwise loop of actlayer.
+//
+// Public because it is header-only: the built-in ops instantiate it in the library, and
+// custom_forward/custom_backward (custom.cuh) instantiate it in your translation unit for your
+// own functor. Not an API of its own: call it through those.
 //
 // Every elementwise pass (forward, backward, backward from the output, for every op and dtype)
 // is this kernel with a different Body. A Body computes the results of W consecutive elements
@@ -26,11 +30,12 @@
 
 #include <cuda_runtime.h>
 
+#include "actlayer/activation.hpp"
+#include "actlayer/detail/cuda_result.hpp"
 #include "actlayer/element.hpp"
 #include "actlayer/ops.cuh"
-#include "launch.hpp"
 
-namespace actlayer::cuda_impl {
+namespace actlayer::detail {
 
 constexpr int kThreads = 256;  // threads per block
 constexpr int kUnroll = 2;     // 16-byte vectors per thread and stream in flight
@@ -74,6 +79,19 @@ struct Streams {
   float alpha;
   float beta;
 };
+
+// ============================================================================================
+// One element's result: the blend and the single rounding (the CPU loop of custom.hpp uses it
+// too, so both round alike)
+// ============================================================================================
+
+/// narrow(alpha * r + beta * old), with old not read when beta == 0.
+template <class T, class F>
+ACTLAYER_HD T blend_result(F r, float alpha, float beta, const T& old) {
+  F v = F(alpha) * r;
+  if (beta != 0.0f) v = v + F(beta) * ops::widen(old);
+  return ops::narrow<T>(v);
+}
 
 // ============================================================================================
 // Device side
@@ -141,11 +159,7 @@ __device__ __forceinline__ void run_chunks(const Streams<T, K>& s, const Body& b
     body(i + u * step, a, r);
     Chunk<T, W> result;
 #pragma unroll
-    for (int j = 0; j < W; ++j) {
-      F v = F(s.alpha) * r[j];
-      if (s.beta != 0.0f) v = v + F(s.beta) * ops::widen(old[u].v[j]);
-      result.v[j] = ops::narrow<T>(v);
-    }
+    for (int j = 0; j < W; ++j) result.v[j] = blend_result(r[j], s.alpha, s.beta, old[u].v[j]);
     store_chunk<T, W>(s.out + i + u * step, result);
   }
 }
@@ -236,4 +250,38 @@ CudaResult launch_elementwise(const Body& body, T* out, const std::array<const T
   return {};
 }
 
-}  // namespace actlayer::cuda_impl
+// ============================================================================================
+// The bodies of the three passes, for any ops.cuh-shaped functor
+// ============================================================================================
+
+template <class Op>
+struct ForwardBody {
+  Op op;
+  template <int W, class F>
+  __device__ __forceinline__ void operator()(std::size_t, const F (&in)[1][W], F (&r)[W]) const {
+#pragma unroll
+    for (int j = 0; j < W; ++j) r[j] = op.value(in[0][j]);
+  }
+};
+
+template <class Op>
+struct BackwardBody {
+  Op op;
+  template <int W, class F>
+  __device__ __forceinline__ void operator()(std::size_t, const F (&in)[2][W], F (&r)[W]) const {
+#pragma unroll
+    for (int j = 0; j < W; ++j) r[j] = ops::backward(op, in[0][j], in[1][j]);
+  }
+};
+
+template <class Op>
+struct BackwardFromOutputBody {
+  Op op;
+  template <int W, class F>
+  __device__ __forceinline__ void operator()(std::size_t, const F (&in)[2][W], F (&r)[W]) const {
+#pragma unroll
+    for (int j = 0; j < W; ++j) r[j] = ops::backward_from_output(op, in[0][j], in[1][j]);
+  }
+};
+
+}  // namespace actlayer::detail
