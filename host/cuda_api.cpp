@@ -1,5 +1,6 @@
 // The raw CUDA entry points of actlayer/cuda.hpp: check the arguments, then launch.
 #include <cstring>
+#include <string>
 
 #include "actlayer/cuda.hpp"
 #include "common/validate.hpp"
@@ -11,18 +12,18 @@ namespace detail {
 
 Status launched(const cuda_impl::CudaResult& result, const char* function) {
   if (result.ok()) return Status::success;
-  // Shorten the file to its last two components (cuda/elementwise.cuh).
-  const char* file = result.file;
-  int slashes = 0;
-  for (const char* p = result.file + std::strlen(result.file); p > result.file; --p) {
-    if (p[-1] == '/' && ++slashes == 2) {
-      file = p;
+  // The file relative to the source tree: actlayer/detail/elementwise.cuh, cuda/prelu.cuh.
+  std::string file = result.file;
+  for (const char* root : {"/include/", "/cuda/", "/host/"}) {
+    const std::size_t at = file.rfind(root);
+    if (at != std::string::npos) {
+      file = file.substr(at + (std::string(root) == "/include/" ? std::strlen(root) : 1));
       break;
     }
   }
   return fail(Status::cuda_error,
               format("%s: %s failed with %s (%s) at %s:%d", function, result.call,
-                     cudaGetErrorName(result.error), cudaGetErrorString(result.error), file,
+                     cudaGetErrorName(result.error), cudaGetErrorString(result.error), file.c_str(),
                      result.line));
 }
 

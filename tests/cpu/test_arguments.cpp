@@ -234,7 +234,7 @@ TEST(Arguments, ValidCallWithoutADeviceReportsTheCudaCall) {
   EXPECT_EQ(forward(Activation::relu(), x, y, 4), Status::cuda_error);
   const std::string message = last_error();
   EXPECT_NE(message.find("actlayer::forward: cudaGetDevice"), std::string::npos) << message;
-  EXPECT_NE(message.find("cuda/elementwise.cuh:"), std::string::npos) << message;
+  EXPECT_NE(message.find("at actlayer/detail/elementwise.cuh:"), std::string::npos) << message;
   EXPECT_EQ(y[0], 0.0f);
 }
 
