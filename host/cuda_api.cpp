@@ -10,7 +10,7 @@
 namespace actlayer {
 namespace detail {
 
-Status launched(const cuda_impl::CudaResult& result, const char* function) {
+Status launched(const CudaResult& result, const char* function) {
   if (result.ok()) return Status::success;
   // The file relative to the source tree: actlayer/detail/elementwise.cuh, cuda/prelu.cuh.
   std::string file = result.file;

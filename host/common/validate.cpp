@@ -1,5 +1,7 @@
 #include "validate.hpp"
 
+#include "actlayer/detail/calls.hpp"
+
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -167,6 +169,18 @@ ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::s
     regions_[region_count_++] = Region{name, begin, end, written};
   }
   return *this;
+}
+
+Status check_elementwise_call(const char* function, const void* const* inputs,
+                              const char* const* input_names, int count, const void* output,
+                              const char* output_name, std::size_t n, std::size_t element_size,
+                              Blend blend) {
+  ArgCheck check(function);
+  check.blend(blend);
+  for (int k = 0; k < count; ++k) {
+    check.array(input_names[k], inputs[k], n, element_size, element_size, false);
+  }
+  return check.array(output_name, output, n, element_size, element_size, true).status();
 }
 
 }  // namespace detail

@@ -53,6 +53,9 @@ class ArgCheck {
   ArgCheck& output(const char* name, T* p, std::size_t n) {
     return array(name, p, n, sizeof(T), alignof(T), true);
   }
+  /// An array of n elements of `size` bytes (alignment `align`); `written` for outputs.
+  ArgCheck& array(const char* name, const void* p, std::size_t n, std::size_t size,
+                  std::size_t align, bool written);
   /// A check of the caller's own: `message` is reported (after the function name) when !ok.
   ArgCheck& require(bool ok, Status status, const std::string& message);
 
@@ -66,8 +69,6 @@ class ArgCheck {
     bool written;
   };
 
-  ArgCheck& array(const char* name, const void* p, std::size_t n, std::size_t size,
-                  std::size_t align, bool written);
   bool done() const { return status_ == Status::invalid_argument; }
 
   const char* function_;

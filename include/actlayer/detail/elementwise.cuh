@@ -31,6 +31,7 @@
 #include <cuda_runtime.h>
 
 #include "actlayer/activation.hpp"
+#include "actlayer/detail/blend.hpp"
 #include "actlayer/detail/cuda_result.hpp"
 #include "actlayer/element.hpp"
 #include "actlayer/ops.cuh"
@@ -79,19 +80,6 @@ struct Streams {
   float alpha;
   float beta;
 };
-
-// ============================================================================================
-// One element's result: the blend and the single rounding (the CPU loop of custom.hpp uses it
-// too, so both round alike)
-// ============================================================================================
-
-/// narrow(alpha * r + beta * old), with old not read when beta == 0.
-template <class T, class F>
-ACTLAYER_HD T blend_result(F r, float alpha, float beta, const T& old) {
-  F v = F(alpha) * r;
-  if (beta != 0.0f) v = v + F(beta) * ops::widen(old);
-  return ops::narrow<T>(v);
-}
 
 // ============================================================================================
 // Device side
