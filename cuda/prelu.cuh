@@ -24,6 +24,8 @@
 
 namespace actlayer::cuda_impl {
 
+static_assert(kPReluThreads == kReduceThreads, "block_sum assumes the PReLU block size");
+
 using detail::Chunk;
 using detail::kVecWidth;
 using detail::launch_elementwise;
@@ -192,8 +194,9 @@ constexpr std::size_t kDalphaColumns = 32;  // channels per block when there are
 
 template <class P>
 __device__ __forceinline__ void write_dalpha(P* dalpha, std::size_t c, double sum, Blend b) {
-  double r = static_cast<double>(b.alpha) * sum;
-  if (b.beta != 0.0f) r += static_cast<double>(b.beta) * static_cast<double>(dalpha[c]);
+  // + 0.0 when beta == 0, as the reference: a negative alpha times a +0 sum gives +0, not -0.
+  const double r = static_cast<double>(b.alpha) * sum +
+                   (b.beta != 0.0f ? static_cast<double>(b.beta) * static_cast<double>(dalpha[c]) : 0.0);
   dalpha[c] = static_cast<P>(r);
 }
 

@@ -35,7 +35,7 @@ constexpr std::size_t kTileEntries = 2048;  // doubles of shared memory per colu
 constexpr std::size_t kSegment = 16384;     // elements per block in the rows layout
 constexpr std::size_t kGranule = 8;         // consecutive elements a thread owns at a time
 constexpr std::size_t kTargetBlocks = 4096; // enough blocks to fill any current GPU a few times
-constexpr std::size_t kMinTileRows = 64;    // rows per column tile, at least (bounds the workspace)
+constexpr std::size_t kMinTileElements = 64;  // elements per partial sum, at least (bounds the workspace)
 
 struct PReluPlan {
   enum class Layout { rows, columns };
@@ -71,8 +71,9 @@ inline PReluPlan make_prelu_plan(const PReluShape& s) {
   if (p.n == 0) return p;  // nothing to read: dalpha is just blended with 0
   if (s.inner > kTileEntries) {
     p.layout = PReluPlan::Layout::rows;
-    p.segment = std::min(s.inner, kSegment);
-    p.segments = ceil_div(s.inner, p.segment);
+    // Equal segments of whole granules: inner = 16385 gives two of 8200, not 16384 and 1.
+    p.segments = ceil_div(s.inner, kSegment);
+    p.segment = std::min(s.inner, ceil_div(ceil_div(s.inner, p.segments), kGranule) * kGranule);
     p.partials = s.outer * p.segments;
     p.blocks = s.outer * s.channels * p.segments;
     return p;
@@ -92,11 +93,12 @@ inline PReluPlan make_prelu_plan(const PReluShape& s) {
   p.group = p.tile_cols % kGranule == 0 ? kGranule : 1;
   p.lanes = std::max<std::size_t>(1, kTileEntries / p.tile_cols);
   // Row tiles: enough blocks to fill the GPU, each with a few thousand elements at least, and
-  // at least kMinTileRows rows each, which keeps the workspace (row_tiles * channels doubles)
-  // below n / kMinTileRows doubles: an eighth of a float tensor's bytes at most.
+  // no more than n / (channels * kMinTileElements), which keeps the workspace (row_tiles *
+  // channels doubles) below n / kMinTileElements doubles: an eighth of a float tensor's bytes
+  // at most.
   const std::size_t by_target = ceil_div(kTargetBlocks, p.col_tiles);
   const std::size_t by_work = std::max<std::size_t>(1, s.outer * p.tile_cols / 4096);
-  const std::size_t by_rows = std::max<std::size_t>(1, s.outer / kMinTileRows);
+  const std::size_t by_rows = std::max<std::size_t>(1, s.outer * s.inner / kMinTileElements);
   const std::size_t wanted = std::min({by_target, by_work, by_rows});
   p.tile_rows = ceil_div(s.outer, wanted);
   p.row_tiles = ceil_div(s.outer, p.tile_rows);

@@ -161,7 +161,14 @@ RReluLayer<T>::RReluLayer(std::uint64_t seed, float lower, float upper, Device d
     counter_ = Buffer<std::uint64_t>::from_host({~std::uint64_t{0}}, Device::cuda, stream);
     partials_ = Buffer<double>(cuda_impl::kSlopeSumBlocks, Device::cuda, stream);
     sums_ = Buffer<double>::from_host({0.0, 0.0}, Device::cuda, stream);
+    // The kernels may run on other streams: the uploads must have landed first.
+    const cudaError_t e = cudaStreamSynchronize(stream);
+    if (e != cudaSuccess) {
+      throw Error(Status::cuda_error, detail::format("RReluLayer: cudaStreamSynchronize failed with %s",
+                                                     cudaGetErrorName(e)));
+    }
   }
+  last_stream_ = stream;
 }
 
 template <class T>
@@ -180,13 +187,14 @@ void RReluLayer<T>::train(bool on) {
 
 template <class T>
 void RReluLayer<T>::eval_with_drawn_mean(bool on) {
-  eval_mean_ = on;
-  eval_slope_ = on ? static_cast<float>(slope_mean()) : Activation::rrelu(lower_, upper_).eval_slope();
-  if (on && !(eval_slope_ >= 0.0f)) {
+  const float slope = on ? static_cast<float>(slope_mean()) : Activation::rrelu(lower_, upper_).eval_slope();
+  if (!(slope >= 0.0f)) {
     throw Error(Status::invalid_argument,
                 "RReluLayer::eval_with_drawn_mean: no slopes tracked yet (track_slopes(true) "
                 "while training)");
   }
+  eval_mean_ = on;
+  eval_slope_ = slope;
 }
 
 template <class T>
@@ -194,6 +202,12 @@ double RReluLayer<T>::slope_mean() const {
   if (device_ == Device::cpu) {
     return cpu_count_ > 0 ? static_cast<double>(cpu_sum_ / cpu_count_)
                           : std::numeric_limits<double>::quiet_NaN();
+  }
+  // The sums were accumulated on the last forward's stream.
+  const cudaError_t e = cudaStreamSynchronize(last_stream_);
+  if (e != cudaSuccess) {
+    throw Error(Status::cuda_error, detail::format("RReluLayer::slope_mean: cudaStreamSynchronize failed with %s",
+                                                   cudaGetErrorName(e)));
   }
   const std::vector<double> sums = sums_.to_host();
   return sums[1] > 0 ? sums[0] / sums[1] : std::numeric_limits<double>::quiet_NaN();
@@ -218,6 +232,8 @@ void RReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y) {
   const Activation act = training_activation(forwards_);
   if (device_ == Device::cuda) {
     throw_if_failed(rrelu_advance_offset(counter_.data(), y.stream()));
+    ++forwards_;  // the device counter has moved: keep the count with it, whatever follows
+    last_stream_ = y.stream();
     throw_if_failed(actlayer::forward(act, x.data(), y.data(), y.size(), y.stream()));
     if (track_ && y.size() > 0) {
       throw_if_failed(detail::launched(
@@ -233,8 +249,8 @@ void RReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y) {
       for (float v : r) cpu_sum_ += v;
       cpu_count_ += static_cast<double>(r.size());
     }
+    ++forwards_;
   }
-  ++forwards_;
 }
 
 template <class T>

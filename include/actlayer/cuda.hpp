@@ -172,7 +172,8 @@ std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept;
 /// dalpha = a*sum + b*dalpha with dalpha_blend = {a, b} ({1, 1} accumulates across
 /// micro-batches). One pass over x and dy writes dx and per-block partial sums to `workspace`;
 /// a second, small kernel adds them in a fixed order. No atomics: dalpha is bitwise identical
-/// from run to run, on any stream (for the same shape and pointer alignments).
+/// from run to run, on any stream and any GPU, whatever the pointers' alignment (the split and
+/// the order of the sums depend on the shape only).
 ///
 /// @param workspace       at least prelu_backward_workspace_bytes(shape) bytes on the device,
 ///                        8-byte aligned (any cudaMalloc'd pointer); overwritten

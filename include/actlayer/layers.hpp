@@ -137,6 +137,7 @@ class RReluLayer {
   Buffer<double> sums_;            // CUDA: {sum of slopes, count}
   long double cpu_sum_ = 0;        // CPU: the same
   double cpu_count_ = 0;
+  cudaStream_t last_stream_ = nullptr;  // CUDA: where the latest sums were accumulated
 };
 
 }  // namespace actlayer
