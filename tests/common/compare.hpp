@@ -2,6 +2,7 @@
 // bound, with a readable report of the worst error and the first failures.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -40,6 +41,24 @@ template <class T>
 Comparison compare(const std::vector<T>& got, const std::vector<T>& want, std::uint64_t bound,
                    const std::function<std::string(std::size_t)>& describe) {
   return compare(got.data(), want.data(), want.size(), bound, describe);
+}
+
+template <class T>
+double unit_roundoff() {
+  return std::is_same_v<T, double> ? 0x1p-53 : std::is_same_v<T, float> ? 0x1p-24
+         : std::is_same_v<T, __half> ? 0x1p-11 : 0x1p-8;
+}
+
+/// A blended result: the kernel blends its unrounded f in F, the reference blends the rounded
+/// f, so the two agree to a few roundings of the terms' magnitude.
+template <class T>
+bool blend_close(T got, T want, T f, T old, Blend b, std::uint64_t bound) {
+  if (is_nan(got) || is_nan(want)) return is_nan(got) && is_nan(want);
+  if (std::isinf(to_double(got)) || std::isinf(to_double(want))) return same(got, want);
+  const double mag = std::fabs(b.alpha * to_double(f)) + std::fabs(b.beta * to_double(old));
+  const double tol = (static_cast<double>(bound) + 3) * 2 * unit_roundoff<T>() * mag +
+                     to_double(from_bits<T>(1));  // + the smallest subnormal
+  return std::fabs(to_double(got) - to_double(want)) <= tol;
 }
 
 }  // namespace actlayer::testing

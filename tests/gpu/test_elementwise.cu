@@ -85,24 +85,6 @@ Expected<T> expected(const OpCase& c, Pass pass, const Pool<T>& pool, Blend blen
   return e;
 }
 
-template <class T>
-double unit_roundoff() {
-  return std::is_same_v<T, double> ? 0x1p-53 : std::is_same_v<T, float> ? 0x1p-24
-         : std::is_same_v<T, __half> ? 0x1p-11 : 0x1p-8;
-}
-
-/// A blended result: the kernel blends its unrounded f in F, the reference blends the rounded
-/// f, so the two agree to a few roundings of the terms' magnitude.
-template <class T>
-bool blend_close(T got, T want, T f, T old, Blend b, std::uint64_t bound) {
-  if (is_nan(got) || is_nan(want)) return is_nan(got) && is_nan(want);
-  if (std::isinf(to_double(got)) || std::isinf(to_double(want))) return same(got, want);
-  const double mag = std::fabs(b.alpha * to_double(f)) + std::fabs(b.beta * to_double(old));
-  const double tol = (static_cast<double>(bound) + 3) * 2 * unit_roundoff<T>() * mag +
-                     to_double(from_bits<T>(1));  // + the smallest subnormal
-  return std::fabs(to_double(got) - to_double(want)) <= tol;
-}
-
 struct Config {
   std::size_t n = 0;
   std::size_t offset = 0;       // elements from an allocation's (256-byte aligned) start

@@ -30,7 +30,11 @@ const PReluShape kShapes[] = {
     {1, 100003, 1},       // many channels, one row
     {129, 1, 1},          // channels = 1, inner = 1
     {0, 3, 5},            // empty: dalpha is blended with 0
+    {1, 1, 4097},         // rows layout within the sanitizer runs' size cap
+    {512, 8, 1},          // columns layout with several row tiles, within the cap
 };
+
+constexpr std::size_t kGuard = 64;  // poisoned elements after every output
 
 std::size_t count(PReluShape s) { return s.outer * s.channels * s.inner; }
 
@@ -54,7 +58,8 @@ struct Data {
   }
 };
 
-/// Device copies of the inputs and outputs, at `offset` elements from 256-byte boundaries.
+/// Device copies of the inputs and outputs, at `offset` elements from 256-byte boundaries,
+/// each output followed by kGuard poisoned elements.
 template <class T>
 struct DeviceRun {
   std::size_t n, offset;
@@ -63,8 +68,8 @@ struct DeviceRun {
   DeviceArray<double> ws;
   std::size_t ws_bytes;
   DeviceRun(const Data<T>& d, std::size_t off)
-      : n(count(d.shape)), offset(off), x(n + off), dy(n + off), out(n + off),
-        alpha(d.shape.channels), dalpha(d.shape.channels),
+      : n(count(d.shape)), offset(off), x(n + off + kGuard), dy(n + off + kGuard), out(n + off + kGuard),
+        alpha(d.shape.channels), dalpha(d.shape.channels + kGuard),
         ws(prelu_backward_workspace_bytes(d.shape) / 8 + 1),
         ws_bytes(prelu_backward_workspace_bytes(d.shape)) {
     if (n > 0) {
@@ -73,9 +78,15 @@ struct DeviceRun {
     }
     EXPECT_EQ(cudaMemcpy(alpha.get(), d.alpha.data(), d.alpha.size() * sizeof(param_t<T>),
                          cudaMemcpyHostToDevice), cudaSuccess);
+    poison();
     set_dalpha(d.dalpha_old);
     // Pageable copies may return before their DMA lands: finish them before any stream runs.
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  }
+  /// NaN in every type over out and dalpha, guards included.
+  void poison() {
+    EXPECT_EQ(cudaMemset(out.get(), 0xFF, (n + offset + kGuard) * sizeof(T)), cudaSuccess);
+    EXPECT_EQ(cudaMemset(dalpha.get(), 0xFF, (alpha.size() + kGuard) * sizeof(param_t<T>)), cudaSuccess);
   }
   void set_dalpha(const std::vector<param_t<T>>& v) {
     EXPECT_EQ(cudaMemcpy(dalpha.get(), v.data(), v.size() * sizeof(param_t<T>), cudaMemcpyHostToDevice),
@@ -90,6 +101,15 @@ struct DeviceRun {
   }
   std::vector<T> result() { return download(out.get() + offset, n); }
   std::vector<param_t<T>> grad() { return download(dalpha.get(), alpha.size()); }
+  /// The elements before offset, after n, and after dalpha's channels still hold the poison.
+  bool guards_intact() {
+    const std::vector<T> all = download(out.get(), n + offset + kGuard);
+    for (std::size_t i = 0; i < offset; ++i) if (!is_nan(all[i])) return false;
+    for (std::size_t i = offset + n; i < all.size(); ++i) if (!is_nan(all[i])) return false;
+    const std::vector<param_t<T>> da = download(dalpha.get(), alpha.size() + kGuard);
+    for (std::size_t c = alpha.size(); c < da.size(); ++c) if (!std::isnan(static_cast<double>(da[c]))) return false;
+    return true;
+  }
 };
 
 /// dalpha within tol * sum|x*dy| of the reference (float accumulation bound 1e-5; the kernels
@@ -123,9 +143,16 @@ TYPED_TEST_SUITE(PReluGpu, ElementTypes);
 TYPED_TEST(PReluGpu, EveryLayoutMatchesTheReference) {
   using T = TypeParam;
   const std::uint64_t bound = sizeof(T) == 2 ? 1 : 0;
+  const auto check = [&](const std::vector<T>& got, const std::vector<T>& want, const char* what) {
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      bad += bound == 0 ? !same(got[i], want[i]) : ulp_distance(got[i], want[i]) > bound;
+    }
+    EXPECT_EQ(bad, 0u) << what;
+  };
   for (const PReluShape& s : kShapes) {
     if (count(s) > max_test_n()) continue;
-    for (std::size_t offset : {0, 1}) {
+    for (std::size_t offset : {0, 1, 2, 3}) {
       SCOPED_TRACE(::testing::Message() << type_name<T>() << " shape {" << s.outer << ", "
                                         << s.channels << ", " << s.inner << "} offset " << offset);
       const Data<T> d(s);
@@ -134,21 +161,35 @@ TYPED_TEST(PReluGpu, EveryLayoutMatchesTheReference) {
       std::vector<T> want(n), want_dx(n);
       std::vector<param_t<T>> want_da = d.dalpha_old;
       ASSERT_EQ(reference::prelu_forward(d.x.data(), d.alpha.data(), want.data(), s), Status::success);
-      ASSERT_EQ(run.forward(s), Status::success) << last_error();
-      const std::vector<T> y = run.result();
-      std::size_t bad = 0;
-      for (std::size_t i = 0; i < n; ++i) bad += bound == 0 ? !same(y[i], want[i]) : ulp_distance(y[i], want[i]) > bound;
-      EXPECT_EQ(bad, 0u) << "forward";
-
       ASSERT_EQ(reference::prelu_backward(d.x.data(), d.alpha.data(), d.dy.data(), want_dx.data(),
                                           want_da.data(), s),
                 Status::success);
+
+      ASSERT_EQ(run.forward(s), Status::success) << last_error();
+      check(run.result(), want, "forward");
+      EXPECT_TRUE(run.guards_intact()) << "forward wrote outside y";
+
+      run.poison();
       ASSERT_EQ(run.backward(s), Status::success) << last_error();
-      const std::vector<T> dx = run.result();
-      bad = 0;
-      for (std::size_t i = 0; i < n; ++i) bad += bound == 0 ? !same(dx[i], want_dx[i]) : ulp_distance(dx[i], want_dx[i]) > bound;
-      EXPECT_EQ(bad, 0u) << "dx";
+      check(run.result(), want_dx, "dx");
       expect_dalpha_close(d, run.grad(), want_da);
+      EXPECT_TRUE(run.guards_intact()) << "backward wrote outside dx or dalpha";
+
+      // In place: y == x, then dx == dy and dx == x (a fresh copy of the inputs each time).
+      if (n == 0) continue;
+      DeviceRun<T> inplace(d, offset);
+      ASSERT_EQ(prelu_forward(inplace.x.get() + offset, inplace.alpha.get(), inplace.x.get() + offset, s),
+                Status::success) << last_error();
+      check(download(inplace.x.get() + offset, n), want, "forward in place");
+      for (int on_dy = 0; on_dy < 2; ++on_dy) {
+        DeviceRun<T> r(d, offset);
+        T* target = on_dy ? r.dy.get() + offset : r.x.get() + offset;
+        ASSERT_EQ(prelu_backward(r.x.get() + offset, r.alpha.get(), r.dy.get() + offset, target, r.dalpha.get(), s,
+                                 r.ws.get(), r.ws_bytes),
+                  Status::success) << last_error();
+        check(download(target, n), want_dx, on_dy ? "dx == dy" : "dx == x");
+        expect_dalpha_close(d, r.grad(), std::vector<param_t<T>>(want_da));
+      }
     }
   }
 }

@@ -10,6 +10,7 @@
 #include "actlayer/layers.hpp"
 #include "actlayer/ops.cuh"
 #include "actlayer/reference.hpp"
+#include "common/compare.hpp"
 #include "gpu_harness.cuh"
 #include "reference/philox.hpp"
 
@@ -49,7 +50,7 @@ TYPED_TEST(RReluGpu, MatchesTheReferenceBitForBit) {
   for (std::size_t n : sizes) {
     if (n > max_test_n()) continue;
     const std::vector<T> x = random_values<T>(n, n), dy = random_gradients<T>(n, n + 1);
-    std::vector<T> want_y(n), want_dx(n), want_dx_saved(n);
+    std::vector<T> want_y(n), want_dx(n);
     std::vector<float> want_noise(n);
     ASSERT_EQ(reference::rrelu_forward_save_noise(act, x.data(), want_y.data(), want_noise.data(), n), Status::success);
     ASSERT_EQ(reference::backward(act, x.data(), dy.data(), want_dx.data(), n), Status::success);
@@ -83,6 +84,51 @@ TYPED_TEST(RReluGpu, MatchesTheReferenceBitForBit) {
         EXPECT_EQ(bad.load(), 0u);
       }
     }
+  }
+}
+
+TYPED_TEST(RReluGpu, EmptyInPlaceAndBlended) {
+  using T = TypeParam;
+  const Activation act = Activation::rrelu_training({77, 5});
+  EXPECT_EQ(forward(act, static_cast<const T*>(nullptr), static_cast<T*>(nullptr), 0), Status::success);
+  EXPECT_EQ(backward(act, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr), static_cast<T*>(nullptr), 0),
+            Status::success);
+  EXPECT_EQ(rrelu_forward_save_noise(act, static_cast<const T*>(nullptr), static_cast<T*>(nullptr),
+                                     static_cast<float*>(nullptr), 0),
+            Status::success);
+  const std::size_t n = 40009;
+  const std::vector<T> x = random_values<T>(n, 8), dy = random_gradients<T>(n, 9), old = random_gradients<T>(n, 10);
+  std::vector<T> want_y(n), want_dx(n);
+  ASSERT_EQ(reference::forward(act, x.data(), want_y.data(), n), Status::success);
+  ASSERT_EQ(reference::backward(act, x.data(), dy.data(), want_dx.data(), n), Status::success);
+  // In place: y == x; dx == dy, regenerated and from saved noise.
+  {
+    Placed<T> a(x, 1), g(dy, 1);
+    Placed<float> noise(n, 1);
+    ASSERT_EQ(rrelu_forward_save_noise(act, a.at, a.at, noise.at, n), Status::success) << last_error();
+    const std::vector<T> got = download(a.at, n);
+    for (std::size_t i = 0; i < n; ++i) ASSERT_TRUE(within(got[i], want_y[i])) << i;
+    Placed<T> xs(x, 1);
+    ASSERT_EQ(backward(act, xs.at, g.at, g.at, n), Status::success);
+    const std::vector<T> gd = download(g.at, n);
+    for (std::size_t i = 0; i < n; ++i) ASSERT_TRUE(within(gd[i], want_dx[i])) << i;
+    Placed<T> g2(dy, 1);
+    ASSERT_EQ(rrelu_backward_saved_noise(noise.at, g2.at, g2.at, n), Status::success);
+    const std::vector<T> gd2 = download(g2.at, n);
+    for (std::size_t i = 0; i < n; ++i) ASSERT_TRUE(same(gd2[i], gd[i])) << i;
+  }
+  // Blended into an old output (read because beta != 0).
+  const Blend blend{0.5f, -2.0f};
+  std::vector<T> want_by = old, want_bdx = old;
+  ASSERT_EQ(reference::forward(act, x.data(), want_by.data(), n, blend), Status::success);
+  ASSERT_EQ(reference::backward(act, x.data(), dy.data(), want_bdx.data(), n, blend), Status::success);
+  Placed<T> bx(x, 0), bdy(dy, 0), y(old, 0), dx(old, 0);
+  ASSERT_EQ(forward(act, bx.at, y.at, n, nullptr, blend), Status::success);
+  ASSERT_EQ(backward(act, bx.at, bdy.at, dx.at, n, nullptr, blend), Status::success);
+  const std::vector<T> gy = download(y.at, n), gdx = download(dx.at, n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(blend_close(gy[i], want_by[i], want_y[i], old[i], blend, 1)) << i << ": " << show(gy[i]) << " vs " << show(want_by[i]);
+    ASSERT_TRUE(blend_close(gdx[i], want_bdx[i], want_dx[i], old[i], blend, 1)) << i;
   }
 }
 
