@@ -92,7 +92,7 @@ if [ -x "$sanitizer" ]; then
   sanitize sanitizer-memcheck memcheck "*" 4097
   # racecheck: the kernels with shared memory (PReLU's, and RReLU's slope sums in the layer
   # test), at sizes up to 70000.
-  sanitize sanitizer-racecheck racecheck "PRelu*:RReluGpuLayer*" 7000"
+  sanitize sanitizer-racecheck racecheck "PRelu*:RReluGpuLayer*" 70000
 else
   note "compute-sanitizer not found: memcheck and racecheck did not run"
   failed=1
