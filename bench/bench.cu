@@ -374,6 +374,40 @@ void bench_odd() {
   }
 }
 
+// The 1-bit mask: relu's backward from the mask against its backward from x, and the forward
+// that writes the mask, at the same n (bytes: dy + dx + n/8, and x + y + n/8).
+template <class T>
+void bench_mask() {
+  for (std::size_t n : sizes()) {
+    if (n < (std::size_t{1} << 20)) continue;
+    const int sets = sets_for(3 * n * sizeof(T) + n / 8);
+    Arena<T> arena(n, 3, sets);
+    std::vector<std::uint32_t*> masks(sets);
+    for (auto& m : masks) {
+      CHECK_CUDA(cudaMalloc(&m, mask_words(n) * 4));
+      CHECK_CUDA(cudaMemset(m, 0x5A, mask_words(n) * 4));
+    }
+    const Activation relu = Activation::relu();
+    for (int pass = 0; pass < 2; ++pass) {
+      Row r;
+      r.op = "relu_mask";
+      r.dtype = dtype_name<T>();
+      r.pass = pass == 0 ? "forward" : "backward";
+      r.n = n;
+      r.bytes = static_cast<double>(n) * sizeof(T) * 2 + static_cast<double>(mask_words(n)) * 4;
+      r.note = "the 1-bit mask; backward moves " + json_number(r.bytes / (3.0 * n * sizeof(T))) +
+               " of the bytes from x";
+      r.ms = time_ms(sets, inner_for(n), [&](int s) {
+        if (pass == 0) CHECK_ACT(forward_with_mask(relu, arena.at(s, 0), arena.at(s, 2), masks[s], n));
+        else CHECK_ACT(backward_from_mask(relu, masks[s], arena.at(s, 1), arena.at(s, 2), n));
+      });
+      r.copy_ms = copy_ms_for(r.bytes);
+      g_rows.push_back(r);
+    }
+    for (auto m : masks) CHECK_CUDA(cudaFree(m));
+  }
+}
+
 // ============================================================================================
 // PReLU and RReLU training
 // ============================================================================================
@@ -553,6 +587,8 @@ int main(int argc, char** argv) {
   bench_prelu<__half>();
   bench_rrelu<float>();
   bench_rrelu<__half>();
+  bench_mask<float>();
+  bench_mask<__half>();
 
   // The small-size latency target: one relu forward of 2^16 floats, one launch per repetition.
   {

@@ -111,6 +111,8 @@ def torch_call(row, bufs, torch, F):
     aten = torch.ops.aten
     lower, upper = 1.0 / 8, 1.0 / 3
     fwd = p == "forward"
+    if op == "relu_mask":
+        return None  # PyTorch keeps x (or y), never a bitmask
     if op in ("identity", "step") and not fwd:
         return None
     if op == "identity":
@@ -197,6 +199,19 @@ def check_targets(data):
             worst = min(rs, key=lambda r: r["vs_torch"])
             verdict(f"{op} {p} >= {bound} x torch", worst["vs_torch"] >= bound,
                     f"worst {worst['op']} {worst['dtype']} n={worst['n']}: {worst['vs_torch']:.2f}")
+    # The mask: relu's backward from the mask against its backward from x (>= 1.4x).
+    mask_rows = [r for r in big if r["op"] == "relu_mask" and r["pass"] == "backward"]
+    worst = None
+    for r in mask_rows:
+        base = next((b for b in big if b["op"] == "relu" and b["pass"] == "backward" and b["dtype"] == r["dtype"]
+                     and b["n"] == r["n"]), None)
+        if base:
+            speedup = base["ms"] / r["ms"]
+            if worst is None or speedup < worst[0]:
+                worst = (speedup, r)
+    if worst:
+        verdict("relu backward from the mask >= 1.4 x from x", worst[0] >= 1.4,
+                f"worst {worst[1]['dtype']} n={worst[1]['n']}: {worst[0]:.2f} x")
     # Against our own plain elementwise kernels of the same streams.
     for op, p, plain, bound in (("prelu", "backward", "leaky_relu", 1.15), ("rrelu_train", "forward", "leaky_relu", 1.1)):
         worst = None

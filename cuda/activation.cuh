@@ -6,6 +6,7 @@
 #include "actlayer/detail/elementwise.cuh"
 #include "actlayer/ops.cuh"
 #include "launch.hpp"
+#include "mask.cuh"
 #include "rrelu.cuh"
 
 namespace actlayer::cuda_impl {
@@ -62,6 +63,23 @@ CudaResult launch_backward_from_output(const Activation& act, const T* y, const 
   });
 }
 
+template <class T>
+CudaResult launch_forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t* mask,
+                                    std::size_t n, cudaStream_t stream, Blend blend) {
+  return visit(act, [&](auto op) {
+    return launch_forward_mask(x, y, mask, n, OpValue<decltype(op)>{op}, stream, blend);
+  });
+}
+
+template <class T>
+CudaResult launch_backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy,
+                                     T* dx, std::size_t n, cudaStream_t stream, Blend blend) {
+  return visit(act, [&](auto op) {
+    return launch_elementwise<T, 1>(MaskBackwardBody<decltype(op)>{op, mask}, dx, {dy}, n, stream,
+                                    blend);
+  });
+}
+
 }  // namespace actlayer::cuda_impl
 
 #define ACTLAYER_INSTANTIATE_ACTIVATION(T)                                                     \
@@ -76,4 +94,10 @@ CudaResult launch_backward_from_output(const Activation& act, const T* y, const 
                                               std::size_t, cudaStream_t, Blend);               \
   template CudaResult launch_rrelu_backward_saved<T>(const float*, const T*, T*, std::size_t,  \
                                                      cudaStream_t, Blend);                     \
+  template CudaResult launch_forward_with_mask<T>(const Activation&, const T*, T*,             \
+                                                  std::uint32_t*, std::size_t, cudaStream_t,   \
+                                                  Blend);                                      \
+  template CudaResult launch_backward_from_mask<T>(const Activation&, const std::uint32_t*,    \
+                                                   const T*, T*, std::size_t, cudaStream_t,    \
+                                                   Blend);                                     \
   }

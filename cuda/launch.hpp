@@ -29,6 +29,22 @@ template <class T>
 CudaResult launch_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
                                        std::size_t n, cudaStream_t stream, Blend blend);
 
+// 1-bit masks (mask.cuh): for relu, leaky_relu, step and rrelu in eval mode.
+template <class T>
+CudaResult launch_forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t* mask,
+                                    std::size_t n, cudaStream_t stream, Blend blend);
+template <class T>
+CudaResult launch_backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy,
+                                     T* dx, std::size_t n, cudaStream_t stream, Blend blend);
+template <class T>
+CudaResult launch_prelu_forward_with_mask(const T* x, const param_t<T>* alpha, T* y,
+                                          std::uint32_t* mask, PReluShape shape,
+                                          cudaStream_t stream);
+template <class T>
+CudaResult launch_prelu_backward_dx_from_mask(const std::uint32_t* mask, const param_t<T>* alpha,
+                                              const T* dy, T* dx, PReluShape shape,
+                                              cudaStream_t stream);
+
 // RReLU in training mode (rrelu.cuh); the plain forward/backward above dispatch to the first
 // two when act.training is set.
 template <class T>

@@ -20,6 +20,7 @@
 #include "actlayer/ops.cuh"
 #include "actlayer/detail/elementwise.cuh"
 #include "launch.hpp"
+#include "mask.cuh"
 #include "reduce.cuh"
 
 namespace actlayer::cuda_impl {
@@ -290,4 +291,10 @@ CudaResult launch_prelu_backward(const T* x, const param_t<T>* alpha, const T* d
   template CudaResult launch_prelu_backward<T>(const T*, const param_t<T>*, const T*, T*,       \
                                                param_t<T>*, const PReluPlan&, double*,          \
                                                cudaStream_t, Blend);                            \
+  template CudaResult launch_prelu_forward_with_mask<T>(const T*, const param_t<T>*, T*,        \
+                                                        std::uint32_t*, PReluShape,             \
+                                                        cudaStream_t);                          \
+  template CudaResult launch_prelu_backward_dx_from_mask<T>(const std::uint32_t*,               \
+                                                            const param_t<T>*, const T*, T*,    \
+                                                            PReluShape, cudaStream_t);          \
   }

@@ -101,7 +101,43 @@ Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, s
   return launched(cuda_impl::launch_rrelu_backward_saved(noise, dy, dx, n, stream, blend), fn);
 }
 
+template <class T>
+Status forward_with_mask_impl(const Activation& act, const T* x, T* y, std::uint32_t* mask,
+                              std::size_t n, cudaStream_t stream, Blend blend) {
+  const char* const fn = "actlayer::forward_with_mask";
+  const Status s = ArgCheck(fn)
+                       .activation(act, Pass::forward)
+                       .mask_op(act)
+                       .blend(blend)
+                       .input("x", x, n)
+                       .output("y", y, n)
+                       .output("mask", mask, mask_words(n))
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(cuda_impl::launch_forward_with_mask(act, x, y, mask, n, stream, blend), fn);
+}
+
+template <class T>
+Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask, const T* dy,
+                               T* dx, std::size_t n, cudaStream_t stream, Blend blend) {
+  const char* const fn = "actlayer::backward_from_mask";
+  const Status s = ArgCheck(fn)
+                       .activation(act, Pass::backward)
+                       .mask_op(act)
+                       .blend(blend)
+                       .input("mask", mask, mask_words(n))
+                       .input("dy", dy, n)
+                       .output("dx", dx, n)
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(cuda_impl::launch_backward_from_mask(act, mask, dy, dx, n, stream, blend), fn);
+}
+
 #define ACTLAYER_INSTANTIATE(T)                                                                 \
+  template Status forward_with_mask_impl<T>(const Activation&, const T*, T*, std::uint32_t*,    \
+                                            std::size_t, cudaStream_t, Blend);                  \
+  template Status backward_from_mask_impl<T>(const Activation&, const std::uint32_t*, const T*, \
+                                             T*, std::size_t, cudaStream_t, Blend);             \
   template Status rrelu_forward_save_noise_impl<T>(const Activation&, const T*, T*, float*,     \
                                                    std::size_t, cudaStream_t, Blend);           \
   template Status rrelu_backward_saved_noise_impl<T>(const float*, const T*, T*, std::size_t,   \

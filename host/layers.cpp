@@ -148,6 +148,39 @@ template class PReluLayer<double>;
 template class PReluLayer<__half>;
 template class PReluLayer<__nv_bfloat16>;
 
+template <class T>
+void ActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Blend blend) {
+  require_like("ActivationLayer::forward_keep_mask", "y", y, arg("x", x));
+  if (mask_.device() != y.device() || mask_.size() != mask_words(y.size())) {
+    mask_ = Buffer<std::uint32_t>(mask_words(y.size()), y.device(), y.stream());
+  }
+  mask_n_ = y.size();
+  throw_if_failed(y.device() == Device::cuda
+                      ? actlayer::forward_with_mask(act_, x.data(), y.data(), mask_.data(), y.size(),
+                                                    y.stream(), blend)
+                      : reference::forward_with_mask(act_, x.data(), y.data(), mask_.data(),
+                                                     y.size(), blend));
+}
+
+template <class T>
+void ActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>& dx,
+                                                 Blend blend) const {
+  const char* const fn = "ActivationLayer::backward_from_kept_mask";
+  require_like(fn, "dx", dx, arg("dy", dy));
+  if (mask_n_ != dx.size() || mask_.device() != dx.device()) {
+    throw Error(Status::invalid_argument,
+                detail::format("%s: the kept mask covers %zu elements on %s, dx has %zu on %s (call "
+                               "forward_keep_mask first)",
+                               fn, mask_n_, to_string(mask_.device()), dx.size(),
+                               to_string(dx.device())));
+  }
+  throw_if_failed(dx.device() == Device::cuda
+                      ? actlayer::backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
+                                                     dx.size(), dx.stream(), blend)
+                      : reference::backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
+                                                      dx.size(), blend));
+}
+
 // ---- RReluLayer -----------------------------------------------------------------------------
 
 template <class T>

@@ -62,12 +62,50 @@ Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* 
                   fn);
 }
 
+template <class T>
+Status prelu_forward_with_mask_impl(const T* x, const param_t<T>* alpha, T* y, std::uint32_t* mask,
+                                    PReluShape shape, cudaStream_t stream) {
+  const char* const fn = "actlayer::prelu_forward_with_mask";
+  std::size_t n = 0;
+  const Status s = ArgCheck(fn)
+                       .prelu_shape(shape, &n)
+                       .input("x", x, n)
+                       .input("alpha", alpha, shape.channels)
+                       .output("y", y, n)
+                       .output("mask", mask, mask_words(n))
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(cuda_impl::launch_prelu_forward_with_mask(x, alpha, y, mask, shape, stream), fn);
+}
+
+template <class T>
+Status prelu_backward_dx_from_mask_impl(const std::uint32_t* mask, const param_t<T>* alpha,
+                                        const T* dy, T* dx, PReluShape shape,
+                                        cudaStream_t stream) {
+  const char* const fn = "actlayer::prelu_backward_dx_from_mask";
+  std::size_t n = 0;
+  const Status s = ArgCheck(fn)
+                       .prelu_shape(shape, &n)
+                       .input("mask", mask, mask_words(n))
+                       .input("alpha", alpha, shape.channels)
+                       .input("dy", dy, n)
+                       .output("dx", dx, n)
+                       .status();
+  if (s != Status::success || n == 0) return s;
+  return launched(
+      cuda_impl::launch_prelu_backward_dx_from_mask(mask, alpha, dy, dx, shape, stream), fn);
+}
+
 #define ACTLAYER_INSTANTIATE(T)                                                                \
   template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape,           \
                                         cudaStream_t);                                         \
   template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*,            \
                                          param_t<T>*, PReluShape, void*, std::size_t,          \
-                                         cudaStream_t, Blend);
+                                         cudaStream_t, Blend);                                 \
+  template Status prelu_forward_with_mask_impl<T>(const T*, const param_t<T>*, T*,             \
+                                                  std::uint32_t*, PReluShape, cudaStream_t);   \
+  template Status prelu_backward_dx_from_mask_impl<T>(const std::uint32_t*, const param_t<T>*, \
+                                                      const T*, T*, PReluShape, cudaStream_t);
 ACTLAYER_INSTANTIATE(float)
 ACTLAYER_INSTANTIATE(double)
 ACTLAYER_INSTANTIATE(__half)

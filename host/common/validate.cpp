@@ -107,6 +107,23 @@ ArgCheck& ArgCheck::host_memory(const Activation& act) {
                  "cannot read: give the offset in activation.philox.offset");
 }
 
+ArgCheck& ArgCheck::mask_op(const Activation& act) {
+  bool sign_only = false;
+  switch (act.op) {
+    case Op::relu:
+    case Op::leaky_relu:
+    case Op::step: sign_only = true; break;
+    case Op::rrelu: sign_only = !act.training; break;
+    case Op::identity:  // its derivative is 1, but NaN x must give NaN: not one bit's worth
+    case Op::sigmoid:
+    case Op::tanh: break;
+  }
+  return require(sign_only, Status::not_supported,
+                 format("the mask calls need an op whose derivative depends on the sign of x "
+                        "alone (relu, leaky_relu, step, rrelu in eval mode), not op %d",
+                        static_cast<int>(act.op)));
+}
+
 ArgCheck& ArgCheck::rrelu_training(const Activation& act) {
   return require(act.op == Op::rrelu && act.training, Status::invalid_argument,
                  "activation must be rrelu in training mode (Activation::rrelu_training)");

@@ -37,6 +37,9 @@ class ArgCheck {
   ArgCheck& blend(const Blend& blend);
   /// For the CPU reference: no device pointers in the activation (philox.device_offset).
   ArgCheck& host_memory(const Activation& act);
+  /// act's backward needs only the sign of x (relu, leaky_relu, step, rrelu eval), else
+  /// not_supported.
+  ArgCheck& mask_op(const Activation& act);
   /// act is rrelu with training set (the calls that exist for training mode only).
   ArgCheck& rrelu_training(const Activation& act);
   /// channels >= 1 and no overflow; *n = outer * channels * inner (0 when the check failed).

@@ -1,6 +1,7 @@
 // The CPU reference for PReLU: plain loops over [outer][channels][inner], products rounded
 // once, dalpha summed in long double in index order.
 #include <cmath>
+#include <cstdint>
 
 #include "actlayer/reference.hpp"
 #include "common/validate.hpp"
@@ -96,10 +97,53 @@ Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* 
   return Status::success;
 }
 
+template <class T>
+Status prelu_forward_with_mask_impl(const T* x, const param_t<T>* alpha, T* y, std::uint32_t* mask,
+                                    PReluShape shape) {
+  std::size_t n = 0;
+  const Status s = ArgCheck("actlayer::reference::prelu_forward_with_mask")
+                       .prelu_shape(shape, &n)
+                       .input("x", x, n)
+                       .input("alpha", alpha, shape.channels)
+                       .output("y", y, n)
+                       .output("mask", mask, mask_words(n))
+                       .status();
+  if (s != Status::success) return s;
+  for (std::size_t w = 0; w < mask_words(n); ++w) mask[w] = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (wide(x[i]) > 0) mask[i / 32] |= std::uint32_t{1} << (i % 32);
+  }
+  return prelu_forward_impl(x, alpha, y, shape);
+}
+
+template <class T>
+Status prelu_backward_dx_from_mask_impl(const std::uint32_t* mask, const param_t<T>* alpha,
+                                        const T* dy, T* dx, PReluShape shape) {
+  std::size_t n = 0;
+  const Status s = ArgCheck("actlayer::reference::prelu_backward_dx_from_mask")
+                       .prelu_shape(shape, &n)
+                       .input("mask", mask, mask_words(n))
+                       .input("alpha", alpha, shape.channels)
+                       .input("dy", dy, n)
+                       .output("dx", dx, n)
+                       .status();
+  if (s != Status::success) return s;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t c = (i / shape.inner) % shape.channels;
+    const bool positive = (mask[i / 32] >> (i % 32)) & 1u;
+    dx[i] = std::isnan(wide(dy[i])) ? nan_value<T>() : positive ? dy[i] : slope_times(alpha[c], dy[i]);
+  }
+  return Status::success;
+}
+
 #define ACTLAYER_INSTANTIATE(T)                                                              \
   template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape);        \
   template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*,          \
-                                         param_t<T>*, PReluShape, Blend);
+                                         param_t<T>*, PReluShape, Blend);                    \
+  template Status prelu_forward_with_mask_impl<T>(const T*, const param_t<T>*, T*,           \
+                                                  std::uint32_t*, PReluShape);               \
+  template Status prelu_backward_dx_from_mask_impl<T>(const std::uint32_t*, const param_t<T>*, \
+                                                      const T*, T*, PReluShape);
 ACTLAYER_INSTANTIATE(float)
 ACTLAYER_INSTANTIATE(double)
 ACTLAYER_INSTANTIATE(__half)

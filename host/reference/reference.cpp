@@ -5,6 +5,7 @@
 // long double is not enough to round exactly, the operation is done in double, where IEEE
 // arithmetic rounds it exactly (piecewise-linear results in double).
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "actlayer/reference.hpp"
@@ -278,7 +279,57 @@ Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, s
   return Status::success;
 }
 
+template <class T>
+Status forward_with_mask_impl(const Activation& act, const T* x, T* y, std::uint32_t* mask,
+                              std::size_t n, Blend blend) {
+  const Status s = ArgCheck("actlayer::reference::forward_with_mask")
+                       .activation(act, Pass::forward)
+                       .mask_op(act)
+                       .blend(blend)
+                       .input("x", x, n)
+                       .output("y", y, n)
+                       .output("mask", mask, mask_words(n))
+                       .status();
+  if (s != Status::success) return s;
+  for (std::size_t w = 0; w < mask_words(n); ++w) mask[w] = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (wide(x[i]) > 0) mask[i / 32] |= std::uint32_t{1} << (i % 32);  // before y: y may be x
+    y[i] = blend_one(forward_one(act, x[i]), &y[i], blend);
+  }
+  return Status::success;
+}
+
+template <class T>
+Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask, const T* dy,
+                               T* dx, std::size_t n, Blend blend) {
+  const Status s = ArgCheck("actlayer::reference::backward_from_mask")
+                       .activation(act, Pass::backward)
+                       .mask_op(act)
+                       .blend(blend)
+                       .input("mask", mask, mask_words(n))
+                       .input("dy", dy, n)
+                       .output("dx", dx, n)
+                       .status();
+  if (s != Status::success) return s;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool positive = (mask[i / 32] >> (i % 32)) & 1u;
+    Value<T> g = not_a_number<T>();
+    if (!std::isnan(wide(dy[i]))) {
+      if (act.op == Op::step) g = zero<T>();
+      else if (positive) g = passed(dy[i]);
+      else if (act.op == Op::relu) g = zero<T>();
+      else g = negative(negative_side(act), dy[i]);  // leaky_relu, rrelu (eval)
+    }
+    dx[i] = blend_one(g, &dx[i], blend);
+  }
+  return Status::success;
+}
+
 #define ACTLAYER_INSTANTIATE(T)                                                                  \
+  template Status forward_with_mask_impl<T>(const Activation&, const T*, T*, std::uint32_t*,     \
+                                            std::size_t, Blend);                                 \
+  template Status backward_from_mask_impl<T>(const Activation&, const std::uint32_t*, const T*,  \
+                                             T*, std::size_t, Blend);                            \
   template Status rrelu_forward_save_noise_impl<T>(const Activation&, const T*, T*, float*,      \
                                                    std::size_t, Blend);                          \
   template Status rrelu_backward_saved_noise_impl<T>(const float*, const T*, T*, std::size_t,    \

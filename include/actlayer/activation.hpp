@@ -117,6 +117,9 @@ const char* to_string(Status status) noexcept;
 /// the argument and what was wrong with it, or the CUDA call with file:line. Empty if none.
 const char* last_error() noexcept;
 
+/// 32-bit words of a 1-bit mask over n elements (bit i % 32 of word i / 32 is element i's).
+constexpr std::size_t mask_words(std::size_t n) noexcept { return n / 32 + (n % 32 != 0); }
+
 /// PReLU's view of its input: [outer][channels][inner]. NCHW: {N, C, H*W}; NHWC: {N*H*W, C, 1};
 /// one shared slope: {1, 1, n}.
 struct PReluShape {

@@ -130,6 +130,50 @@ Status rrelu_backward_saved_noise(const float* noise, const T* dy, T* dx, std::s
 /// @endcode
 Status rrelu_advance_offset(std::uint64_t* device_offset, cudaStream_t stream = nullptr);
 
+// ============================================================================================
+// 1-bit saved state
+// ============================================================================================
+// relu, leaky_relu, step and rrelu (eval) need only the sign of x for their backward: keep a
+// bitmask instead of x, 32x smaller than a float tensor. Bit i % 32 of word i / 32 is x[i] > 0;
+// the bits past n in the last word are 0; a mask over n elements has mask_words(n) words. A NaN
+// in x cannot be carried by one bit: its bit is 0, and the backward from the mask gives the
+// negative side's slope times dy there (not NaN); the forward's y carries the NaN on.
+
+namespace detail {
+template <class T>
+Status forward_with_mask_impl(const Activation&, const T*, T*, std::uint32_t*, std::size_t,
+                              cudaStream_t, Blend);
+template <class T>
+Status backward_from_mask_impl(const Activation&, const std::uint32_t*, const T*, T*,
+                               std::size_t, cudaStream_t, Blend);
+}  // namespace detail
+
+/// forward(), and the mask of x > 0. Other ops than relu, leaky_relu, step and rrelu (eval):
+/// not_supported (their derivative needs x or y itself).
+///
+/// @code
+///   actlayer::Status s = actlayer::forward_with_mask(act, d_x, d_y, d_mask, n, stream);
+/// @endcode
+template <class T>
+Status forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t* mask,
+                         std::size_t n, cudaStream_t stream = nullptr, Blend blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::forward_with_mask_impl(act, x, y, mask, n, stream, blend);
+}
+
+/// dx = alpha*(dy * f'(x)) + beta*dx with the sign of x read from the mask: the same bits as
+/// backward() from x wherever x was not NaN.
+///
+/// @code
+///   actlayer::Status s = actlayer::backward_from_mask(act, d_mask, d_dy, d_dx, n, stream);
+/// @endcode
+template <class T>
+Status backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy, T* dx,
+                          std::size_t n, cudaStream_t stream = nullptr, Blend blend = {}) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::backward_from_mask_impl(act, mask, dy, dx, n, stream, blend);
+}
+
 }  // namespace actlayer
 
 // ============================================================================================
@@ -144,6 +188,12 @@ Status prelu_forward_impl(const T*, const param_t<T>*, T*, PReluShape, cudaStrea
 template <class T>
 Status prelu_backward_impl(const T*, const param_t<T>*, const T*, T*, param_t<T>*, PReluShape,
                            void*, std::size_t, cudaStream_t, Blend);
+template <class T>
+Status prelu_forward_with_mask_impl(const T*, const param_t<T>*, T*, std::uint32_t*, PReluShape,
+                                    cudaStream_t);
+template <class T>
+Status prelu_backward_dx_from_mask_impl(const std::uint32_t*, const param_t<T>*, const T*, T*,
+                                        PReluShape, cudaStream_t);
 }  // namespace detail
 
 /// y = x for x >= 0, alpha[c]*x otherwise, over x viewed as [outer][channels][inner] (c the
@@ -194,6 +244,23 @@ Status prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
   static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
   return detail::prelu_backward_impl(x, alpha, dy, dx, dalpha, shape, workspace, workspace_bytes,
                                      stream, dalpha_blend);
+}
+
+/// prelu_forward(), and the mask of x > 0 (see forward_with_mask).
+template <class T>
+Status prelu_forward_with_mask(const T* x, const param_t<T>* alpha, T* y, std::uint32_t* mask,
+                               PReluShape shape, cudaStream_t stream = nullptr) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::prelu_forward_with_mask_impl(x, alpha, y, mask, shape, stream);
+}
+
+/// PReLU's dx alone from the mask: dy where the bit is set, alpha[c]*dy where not. dalpha needs
+/// x itself (it sums x*dy): this is for frozen slopes, or a dx computed before x is released.
+template <class T>
+Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const param_t<T>* alpha, const T* dy,
+                                   T* dx, PReluShape shape, cudaStream_t stream = nullptr) {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  return detail::prelu_backward_dx_from_mask_impl(mask, alpha, dy, dx, shape, stream);
 }
 
 }  // namespace actlayer

@@ -38,8 +38,18 @@ class ActivationLayer {
   void backward_from_output(const Buffer<T>& y, const Buffer<T>& dy, Buffer<T>& dx,
                             Blend blend = {}) const;
 
+  /// forward(), keeping a 1-bit mask of x > 0 in the layer instead of x (relu, leaky_relu, step,
+  /// rrelu eval; else Error not_supported): x may be released or overwritten afterwards.
+  void forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Blend blend = {});
+  /// dx from the kept mask (see backward_from_mask for NaN in x).
+  void backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>& dx, Blend blend = {}) const;
+  /// The mask the last forward_keep_mask kept: mask_words(n) words.
+  const Buffer<std::uint32_t>& kept_mask() const noexcept { return mask_; }
+
  private:
   Activation act_;
+  Buffer<std::uint32_t> mask_;
+  std::size_t mask_n_ = 0;
 };
 
 /// PReLU with a trainable slope per channel. Owns the slopes (`channels` values, 0.25 each by

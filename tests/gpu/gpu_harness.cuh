@@ -84,6 +84,7 @@ class DeviceArray {
     if (cudaMalloc(&p_, std::max<std::size_t>(1, n) * sizeof(T)) != cudaSuccess) p_ = nullptr;
   }
   ~DeviceArray() { cudaFree(p_); }
+  DeviceArray(DeviceArray&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; }
   DeviceArray(const DeviceArray&) = delete;
   DeviceArray& operator=(const DeviceArray&) = delete;
   T* get() const { return p_; }
