@@ -161,6 +161,7 @@ double g_copy_gbps = 0;
 double g_empty_us = 0;
 
 double gbps(double bytes, double ms) { return bytes / (ms * 1e6); }
+std::string json_number(double v);  // below
 
 template <class T>
 const char* dtype_name() {
