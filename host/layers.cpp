@@ -77,6 +77,14 @@ PReluLayer<T>::PReluLayer(std::size_t channels, Device device, cudaStream_t stre
   if (channels == 0) {
     throw Error(Status::invalid_argument, "PReluLayer: channels must be >= 1 (got 0)");
   }
+  if (device == Device::cuda) {
+    // The kernels may run on other streams: the uploads must have landed first.
+    const cudaError_t e = cudaStreamSynchronize(stream);
+    if (e != cudaSuccess) {
+      throw Error(Status::cuda_error, detail::format("PReluLayer: cudaStreamSynchronize failed with %s",
+                                                     cudaGetErrorName(e)));
+    }
+  }
 }
 
 namespace {
@@ -154,12 +162,13 @@ void ActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Ble
   if (mask_.device() != y.device() || mask_.size() != mask_words(y.size())) {
     mask_ = Buffer<std::uint32_t>(mask_words(y.size()), y.device(), y.stream());
   }
-  mask_n_ = y.size();
+  mask_n_ = 0;  // no valid mask until this call succeeds
   throw_if_failed(y.device() == Device::cuda
                       ? actlayer::forward_with_mask(act_, x.data(), y.data(), mask_.data(), y.size(),
                                                     y.stream(), blend)
                       : reference::forward_with_mask(act_, x.data(), y.data(), mask_.data(),
                                                      y.size(), blend));
+  mask_n_ = y.size();
 }
 
 template <class T>

@@ -42,7 +42,7 @@ struct Activation {
   /// leaky_relu, the course's form: when non-zero, y = z/divisor for z < 0 and `slope` is
   /// ignored; finite and > 1.
   float divisor = 0.0f;
-  float lower = 1.0f / 8;  ///< rrelu: slopes drawn from U[lower, upper); 0 <= lower <= upper
+  float lower = 1.0f / 8;  ///< rrelu: slopes drawn from U[lower, upper]; 0 <= lower <= upper
   float upper = 1.0f / 3;  ///< rrelu: upper bound, finite
   bool training = false;   ///< rrelu: random slopes when true, eval_slope() when false
   Philox philox{};         ///< rrelu: training noise key
@@ -72,7 +72,7 @@ struct Activation {
     a.upper = upper;
     return a;
   }
-  /// RReLU in training mode: slope r_i ~ U[lower, upper) per element, drawn from `key`.
+  /// RReLU in training mode: slope r_i ~ U[lower, upper] per element, drawn from `key`.
   static constexpr Activation rrelu_training(Philox key, float lower = 1.0f / 8,
                                              float upper = 1.0f / 3) {
     Activation a = rrelu(lower, upper);

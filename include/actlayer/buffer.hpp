@@ -26,7 +26,8 @@ const char* to_string(Device device) noexcept;
 bool cuda_available() noexcept;
 
 /// The exception the layers and buffers throw: a Status and a message that names the argument
-/// that was wrong, or the CUDA call that failed with its file:line.
+/// that was wrong, or the CUDA call that failed with its file:line. (A failed CPU allocation
+/// throws std::bad_alloc, as new does.)
 class Error : public std::runtime_error {
  public:
   Error(Status status, const std::string& message)

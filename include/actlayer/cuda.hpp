@@ -36,8 +36,8 @@ Status backward_from_output_impl(const Activation&, const T*, const T*, T*, std:
 /// @param stream the stream to enqueue on
 /// @param blend  alpha and beta, both finite
 /// @return success, invalid_argument (bad parameter, null or misaligned pointer, partial
-///         overlap, size overflow), not_supported (rrelu training: see the RReLU calls) or
-///         cuda_error (the launch failed).
+///         overlap, size overflow) or cuda_error (the launch failed). rrelu in training mode
+///         draws its slopes here (see "RReLU in training mode" below).
 ///
 /// @code
 ///   actlayer::Status s = actlayer::forward(actlayer::Activation::tanh(), d_x, d_y, n, stream);
@@ -225,10 +225,14 @@ std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept;
 /// from run to run, on any stream and any GPU, whatever the pointers' alignment (the split and
 /// the order of the sums depend on the shape only).
 ///
+/// With zero elements (outer or inner 0) dalpha is still written: a*0 + b*dalpha, the gradient
+/// of an empty batch.
+///
 /// @param workspace       at least prelu_backward_workspace_bytes(shape) bytes on the device,
 ///                        8-byte aligned (any cudaMalloc'd pointer); overwritten
-/// @return success, invalid_argument (as prelu_forward, or a workspace too small) or
-///         cuda_error.
+/// @return success, invalid_argument (as prelu_forward, a workspace too small, or a
+///         non-finite dalpha_blend) or cuda_error (two kernels are launched: if the second
+///         launch fails, dx has been written).
 ///
 /// @code
 ///   std::size_t bytes = actlayer::prelu_backward_workspace_bytes(shape);

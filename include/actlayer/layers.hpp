@@ -4,8 +4,9 @@
 //
 // Streams: a call is enqueued on its output buffer's stream (y for forward, dx for backward),
 // and is not ordered against the streams of the input buffers: when those differ, order them
-// yourself (an event, or a synchronisation). A layer with a workspace (PReluLayer) is meant
-// for one stream at a time.
+// yourself (an event, or a synchronisation). A layer with state on the device (PReluLayer's
+// workspace, RReluLayer's counter and sums, ActivationLayer's kept mask) is meant for one
+// stream at a time. Constructors synchronise the stream they upload on.
 #pragma once
 
 #include <cstdint>
@@ -112,7 +113,8 @@ class RReluLayer {
   explicit RReluLayer(std::uint64_t seed, float lower = 1.0f / 8, float upper = 1.0f / 3,
                       Device device = Device::cuda, cudaStream_t stream = nullptr);
 
-  /// Training mode (the default) or eval mode.
+  /// Training mode (the default) or eval mode. With eval_with_drawn_mean on, switching to eval
+  /// reads slope_mean() (a synchronisation; Error cuda_error if it fails).
   void train(bool on = true);
   bool training() const noexcept { return training_; }
   /// While on, every training forward also sums the slopes it drew (a second, compute-only
@@ -128,7 +130,8 @@ class RReluLayer {
   float eval_slope() const noexcept { return eval_slope_; }
 
   void forward(const Buffer<T>& x, Buffer<T>& y);
-  /// dx for the last forward: its slopes in training, the eval slope in eval.
+  /// dx in the current mode: in training, with the slopes of the last training forward; in
+  /// eval, with the eval slope.
   void backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx) const;
 
  private:
