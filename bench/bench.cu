@@ -211,19 +211,6 @@ struct BwdOutFn {
   }
 };
 
-template <class Fn>
-void with_functor(const Activation& a, Fn&& fn) {
-  switch (a.op) {
-    case Op::identity: return fn(ops::Identity{});
-    case Op::step: return fn(ops::Step{});
-    case Op::sigmoid: return fn(ops::Sigmoid{});
-    case Op::tanh: return fn(ops::Tanh{});
-    case Op::relu: return fn(ops::Relu{});
-    case Op::leaky_relu: return fn(ops::LeakyRelu{a.slope, a.divisor});
-    case Op::rrelu: return fn(ops::LeakyRelu{a.eval_slope(), 0.0f});
-  }
-}
-
 #if ACTLAYER_BENCH_CUDNN
 cudnnHandle_t g_cudnn = nullptr;
 
@@ -329,7 +316,7 @@ void bench_elementwise() {
           else CHECK_ACT(backward_from_output(c.act, arena.at(s, 0), arena.at(s, 1), arena.at(s, 2), n));
         });
         r.copy_ms = copy_ms_for(r.bytes);
-        with_functor(c.act, [&](auto op) {
+        ops::visit(c.act, [&](auto op) {
           using Op = decltype(op);
           r.cub_ms = time_ms(sets, inner, [&](int s) {
             if (pass == 0) {

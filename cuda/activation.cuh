@@ -16,20 +16,13 @@ using detail::BackwardFromOutputBody;
 using detail::ForwardBody;
 using detail::launch_elementwise;
 
-/// Calls fn with the ops.cuh functor of an elementwise activation (rrelu: its eval mode).
+/// Calls fn with the functor of an elementwise activation (ops::visit) and returns its result;
+/// an out-of-range op (the host layer validated it: unreachable) gives an error.
 template <class Fn>
-CudaResult visit(const Activation& act, Fn&& fn) {
-  switch (act.op) {
-    case Op::identity: return fn(ops::Identity{});
-    case Op::step: return fn(ops::Step{});
-    case Op::sigmoid: return fn(ops::Sigmoid{});
-    case Op::tanh: return fn(ops::Tanh{});
-    case Op::relu: return fn(ops::Relu{});
-    case Op::leaky_relu: return fn(ops::LeakyRelu{act.slope, act.divisor});
-    case Op::rrelu: return fn(ops::LeakyRelu{act.eval_slope(), 0.0f});
-  }
-  // Unreachable: the host layer validated act.op.
-  return CudaResult{cudaErrorInvalidValue, "visit(act.op)", __FILE__, __LINE__};
+CudaResult with_op(const Activation& act, Fn&& fn) {
+  CudaResult result{cudaErrorInvalidValue, "ops::visit(act.op)", __FILE__, __LINE__};
+  ops::visit(act, [&](auto op) { result = fn(op); });
+  return result;
 }
 
 template <class T>
@@ -38,7 +31,7 @@ CudaResult launch_forward(const Activation& act, const T* x, T* y, std::size_t n
   if (act.op == Op::rrelu && act.training) {
     return launch_rrelu_forward(act, x, y, static_cast<float*>(nullptr), n, stream, blend);
   }
-  return visit(act, [&](auto op) {
+  return with_op(act, [&](auto op) {
     return launch_elementwise<T, 1>(ForwardBody<decltype(op)>{op}, y, {x}, n, stream, blend);
   });
 }
@@ -49,7 +42,7 @@ CudaResult launch_backward(const Activation& act, const T* x, const T* dy, T* dx
   if (act.op == Op::rrelu && act.training) {
     return launch_rrelu_backward(act, x, dy, dx, n, stream, blend);
   }
-  return visit(act, [&](auto op) {
+  return with_op(act, [&](auto op) {
     return launch_elementwise<T, 2>(BackwardBody<decltype(op)>{op}, dx, {x, dy}, n, stream, blend);
   });
 }
@@ -57,7 +50,7 @@ CudaResult launch_backward(const Activation& act, const T* x, const T* dy, T* dx
 template <class T>
 CudaResult launch_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
                                        std::size_t n, cudaStream_t stream, Blend blend) {
-  return visit(act, [&](auto op) {
+  return with_op(act, [&](auto op) {
     return launch_elementwise<T, 2>(BackwardFromOutputBody<decltype(op)>{op}, dx, {y, dy}, n,
                                     stream, blend);
   });
@@ -66,7 +59,7 @@ CudaResult launch_backward_from_output(const Activation& act, const T* y, const 
 template <class T>
 CudaResult launch_forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t* mask,
                                     std::size_t n, cudaStream_t stream, Blend blend) {
-  return visit(act, [&](auto op) {
+  return with_op(act, [&](auto op) {
     return launch_forward_mask(x, y, mask, n, OpValue<decltype(op)>{op}, stream, blend);
   });
 }
@@ -74,7 +67,7 @@ CudaResult launch_forward_with_mask(const Activation& act, const T* x, T* y, std
 template <class T>
 CudaResult launch_backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy,
                                      T* dx, std::size_t n, cudaStream_t stream, Blend blend) {
-  return visit(act, [&](auto op) {
+  return with_op(act, [&](auto op) {
     return launch_elementwise<T, 1>(MaskBackwardBody<decltype(op)>{op, mask}, dx, {dy}, n, stream,
                                     blend);
   });

@@ -94,24 +94,11 @@ std::vector<T> inputs(std::size_t n, std::uint64_t seed) {
 
 // ---- The two back ends ---------------------------------------------------------------------
 
-template <class Fn>
-void with_functor(const Activation& a, Fn&& fn) {
-  switch (a.op) {
-    case Op::identity: return fn(ops::Identity{});
-    case Op::step: return fn(ops::Step{});
-    case Op::sigmoid: return fn(ops::Sigmoid{});
-    case Op::tanh: return fn(ops::Tanh{});
-    case Op::relu: return fn(ops::Relu{});
-    case Op::leaky_relu: return fn(ops::LeakyRelu{a.slope, a.divisor});
-    case Op::rrelu: return fn(ops::LeakyRelu{a.eval_slope(), 0.0f});
-  }
-}
-
 /// The ops.cuh math on the host, element by element, as the kernel does it.
 template <class T>
 void on_host(const Activation& act, Pass pass, const std::vector<T>& in, const std::vector<T>& dy,
              std::vector<T>& out) {
-  with_functor(act, [&](auto op) {
+  ops::visit(act, [&](auto op) {
     for (std::size_t i = 0; i < in.size(); ++i) {
       const auto z = ops::widen(in[i]), g = ops::widen(dy[i]);
       out[i] = pass == Pass::forward ? ops::narrow<T>(op.value(z))

@@ -35,6 +35,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "actlayer/activation.hpp"
+
 #if defined(__CUDACC__)
 #define ACTLAYER_HD __host__ __device__ __forceinline__
 #else
@@ -135,6 +137,17 @@ ACTLAYER_HD double mul_exp_neg(double dy, double k, double c) {
   return ::ldexp(mantissa * k * ::exp(-r), e - static_cast<int>(m));
 }
 
+/// dy * k * e^-c where f'(z) = k e^-c to F's precision (sigmoid: k = 1, c = |z|; tanh: k = 4,
+/// c = 2|z|) beyond exp_tail: NaN propagates, +-inf z is flat (+0), an infinite dy stays
+/// infinite (f' > 0 for finite z), and the product keeps dy's precision.
+template <class F>
+ACTLAYER_HD F saturated_grad(F z, F dy, F k, F c) {
+  if (math::is_nan(z) || math::is_nan(dy)) return z + dy;
+  if (math::is_inf(z)) return F(0);
+  if (math::is_inf(dy)) return dy;
+  return mul_exp_neg(dy, k, c);
+}
+
 template <class Op, class F, class = void>
 struct has_grad : std::false_type {};
 template <class Op, class F>
@@ -216,11 +229,7 @@ struct Sigmoid {
   ACTLAYER_HD F grad(F z, F dy) const {
     const F a = math::abs(z);
     if (a <= detail::exp_tail<F>()) return dy * derivative(z);
-    // Saturated tail (or NaN): sigma'(z) = e^-|z| to F's precision, and may be subnormal.
-    if (math::is_nan(a) || math::is_nan(dy)) return a + dy;
-    if (math::is_inf(a)) return F(0);  // flat at +-inf
-    if (math::is_inf(dy)) return dy;   // sigma'(z) > 0 for finite z
-    return detail::mul_exp_neg(dy, F(1), a);
+    return detail::saturated_grad(z, dy, F(1), a);  // sigma'(z) = e^-|z| there (or NaN)
   }
   template <class F>
   ACTLAYER_HD F derivative_from_output(F y) const {
@@ -246,10 +255,7 @@ struct Tanh {
   ACTLAYER_HD F grad(F z, F dy) const {
     const F a = math::abs(z);
     if (F(2) * a <= detail::exp_tail<F>()) return dy * derivative(z);
-    if (math::is_nan(a) || math::is_nan(dy)) return a + dy;
-    if (math::is_inf(a)) return F(0);  // flat at +-inf
-    if (math::is_inf(dy)) return dy;   // tanh'(z) > 0 for finite z
-    return detail::mul_exp_neg(dy, F(4), F(2) * a);
+    return detail::saturated_grad(z, dy, F(4), F(2) * a);  // tanh'(z) = 4 e^-2|z| there
   }
   /// (1 - y)(1 + y): one factor is exact (Sterbenz) wherever the other is near 0.
   template <class F>
@@ -392,6 +398,30 @@ ACTLAYER_HD F backward_from_output(const Op& op, F y, F dy) {
   } else {
     return scale(op.derivative_from_output(y), dy);
   }
+}
+
+// ============================================================================================
+// From an Activation to its functor
+// ============================================================================================
+
+/// Calls fn with the functor of `act` (rrelu: its eval-mode LeakyRelu; training mode draws its
+/// slopes per element, see RRelu) and returns true; returns false without calling fn for an
+/// out-of-range act.op. The one place that maps Activation to ops.cuh.
+///
+///   float y;
+///   actlayer::ops::visit(act, [&](auto op) { y = op.value(2.0f); });
+template <class Fn>
+bool visit(const Activation& act, Fn&& fn) {
+  switch (act.op) {
+    case Op::identity: fn(Identity{}); return true;
+    case Op::step: fn(Step{}); return true;
+    case Op::sigmoid: fn(Sigmoid{}); return true;
+    case Op::tanh: fn(Tanh{}); return true;
+    case Op::relu: fn(Relu{}); return true;
+    case Op::leaky_relu: fn(LeakyRelu{act.slope, act.divisor}); return true;
+    case Op::rrelu: fn(LeakyRelu{act.eval_slope(), 0.0f}); return true;
+  }
+  return false;
 }
 
 // ============================================================================================

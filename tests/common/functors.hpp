@@ -1,5 +1,4 @@
-// tests/common/functors.hpp — the ops.cuh functor of an activation, chosen by the tests
-// independently of cuda/, and one element evaluated on the host exactly as the kernel's loop
+// tests/common/functors.hpp — the ops.cuh functor of an activation, and one element evaluated on the host exactly as the kernel's loop
 // evaluates it: widen, compute in float or double, round once.
 #pragma once
 
@@ -10,18 +9,11 @@
 
 namespace actlayer::testing {
 
+/// The functor of an activation (the library's one mapping, ops::visit); fails the test for an
+/// out-of-range op.
 template <class Fn>
 void with_functor(const Activation& a, Fn&& fn) {
-  switch (a.op) {
-    case Op::identity: return fn(ops::Identity{});
-    case Op::step: return fn(ops::Step{});
-    case Op::sigmoid: return fn(ops::Sigmoid{});
-    case Op::tanh: return fn(ops::Tanh{});
-    case Op::relu: return fn(ops::Relu{});
-    case Op::leaky_relu: return fn(ops::LeakyRelu{a.slope, a.divisor});
-    case Op::rrelu: return fn(ops::LeakyRelu{a.eval_slope(), 0.0f});
-  }
-  FAIL() << "unknown op";
+  if (!ops::visit(a, fn)) FAIL() << "unknown op";
 }
 
 template <class T, class Op>
