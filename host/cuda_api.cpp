@@ -3,6 +3,7 @@
 #include <string>
 
 #include "actlayer/cuda.hpp"
+#include "common/checks.hpp"
 #include "common/validate.hpp"
 #include "cuda_status.hpp"
 #include "../cuda/launch.hpp"
@@ -31,12 +32,7 @@ template <class T>
 Status forward_impl(const Activation& act, const T* x, T* y, std::size_t n, cudaStream_t stream,
                     Blend blend) {
   const char* const fn = "actlayer::forward";
-  const Status s = ArgCheck(fn)
-                       .activation(act, Pass::forward)
-                       .blend(blend)
-                       .input("x", x, n)
-                       .output("y", y, n)
-                       .status();
+  const Status s = check_forward(fn, Memory::device, act, x, y, n, blend);
   if (s != Status::success || n == 0) return s;
   return launched(cuda_impl::launch_forward(act, x, y, n, stream, blend), fn);
 }
@@ -45,13 +41,7 @@ template <class T>
 Status backward_impl(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n,
                      cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::backward";
-  const Status s = ArgCheck(fn)
-                       .activation(act, Pass::backward)
-                       .blend(blend)
-                       .input("x", x, n)
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s = check_backward(fn, Memory::device, Pass::backward, act, x, dy, dx, n, blend);
   if (s != Status::success || n == 0) return s;
   return launched(cuda_impl::launch_backward(act, x, dy, dx, n, stream, blend), fn);
 }
@@ -60,13 +50,8 @@ template <class T>
 Status backward_from_output_impl(const Activation& act, const T* y, const T* dy, T* dx,
                                  std::size_t n, cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::backward_from_output";
-  const Status s = ArgCheck(fn)
-                       .activation(act, Pass::backward_from_output)
-                       .blend(blend)
-                       .input("y", y, n)
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s =
+      check_backward(fn, Memory::device, Pass::backward_from_output, act, y, dy, dx, n, blend);
   if (s != Status::success || n == 0) return s;
   return launched(cuda_impl::launch_backward_from_output(act, y, dy, dx, n, stream, blend), fn);
 }
@@ -75,14 +60,7 @@ template <class T>
 Status rrelu_forward_save_noise_impl(const Activation& act, const T* x, T* y, float* noise,
                                      std::size_t n, cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::rrelu_forward_save_noise";
-  const Status s = ArgCheck(fn)
-                       .activation(act, Pass::forward)
-                       .rrelu_training(act)
-                       .blend(blend)
-                       .input("x", x, n)
-                       .output("y", y, n)
-                       .output("noise", noise, n)
-                       .status();
+  const Status s = check_save_noise(fn, Memory::device, act, x, y, noise, n, blend);
   if (s != Status::success || n == 0) return s;
   return launched(cuda_impl::launch_rrelu_forward(act, x, y, noise, n, stream, blend), fn);
 }
@@ -91,12 +69,7 @@ template <class T>
 Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, std::size_t n,
                                        cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::rrelu_backward_saved_noise";
-  const Status s = ArgCheck(fn)
-                       .blend(blend)
-                       .input("noise", noise, n)
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s = check_saved_noise_backward(fn, noise, dy, dx, n, blend);
   if (s != Status::success || n == 0) return s;
   return launched(cuda_impl::launch_rrelu_backward_saved(noise, dy, dx, n, stream, blend), fn);
 }
@@ -105,14 +78,7 @@ template <class T>
 Status forward_with_mask_impl(const Activation& act, const T* x, T* y, std::uint32_t* mask,
                               std::size_t n, cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::forward_with_mask";
-  const Status s = ArgCheck(fn)
-                       .activation(act, Pass::forward)
-                       .mask_op(act)
-                       .blend(blend)
-                       .input("x", x, n)
-                       .output("y", y, n)
-                       .output("mask", mask, mask_words(n))
-                       .status();
+  const Status s = check_forward_with_mask(fn, act, x, y, mask, n, blend);
   if (s != Status::success || n == 0) return s;
   return launched(cuda_impl::launch_forward_with_mask(act, x, y, mask, n, stream, blend), fn);
 }
@@ -121,14 +87,7 @@ template <class T>
 Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask, const T* dy,
                                T* dx, std::size_t n, cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::backward_from_mask";
-  const Status s = ArgCheck(fn)
-                       .activation(act, Pass::backward)
-                       .mask_op(act)
-                       .blend(blend)
-                       .input("mask", mask, mask_words(n))
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s = check_backward_from_mask(fn, act, mask, dy, dx, n, blend);
   if (s != Status::success || n == 0) return s;
   return launched(cuda_impl::launch_backward_from_mask(act, mask, dy, dx, n, stream, blend), fn);
 }

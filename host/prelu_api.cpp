@@ -1,5 +1,6 @@
 // The PReLU entry points of actlayer/cuda.hpp: check the arguments, then launch.
 #include "actlayer/cuda.hpp"
+#include "common/checks.hpp"
 #include "common/validate.hpp"
 #include "cuda_status.hpp"
 #include "../cuda/launch.hpp"
@@ -19,12 +20,7 @@ Status prelu_forward_impl(const T* x, const param_t<T>* alpha, T* y, PReluShape 
                           cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_forward";
   std::size_t n = 0;
-  const Status s = ArgCheck(fn)
-                       .prelu_shape(shape, &n)
-                       .input("x", x, n)
-                       .input("alpha", alpha, shape.channels)
-                       .output("y", y, n)
-                       .status();
+  const Status s = check_prelu_forward(fn, x, alpha, y, nullptr, false, shape, &n);
   if (s != Status::success || n == 0) return s;
   return launched(cuda_impl::launch_prelu_forward(x, alpha, y, cuda_impl::make_prelu_plan(shape),
                                                   stream),
@@ -37,23 +33,9 @@ Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* 
                            std::size_t workspace_bytes, cudaStream_t stream, Blend dalpha_blend) {
   const char* const fn = "actlayer::prelu_backward";
   std::size_t n = 0;
-  ArgCheck check(fn);
-  check.prelu_shape(shape, &n).blend(dalpha_blend);
-  const std::size_t needed = check.status() == Status::success
-                                 ? cuda_impl::make_prelu_plan(shape).workspace_bytes()
-                                 : 0;
-  const Status s =
-      check.input("x", x, n)
-          .input("alpha", alpha, shape.channels)
-          .input("dy", dy, n)
-          .output("dx", dx, n)
-          .output("dalpha", dalpha, shape.channels)
-          .require(workspace_bytes >= needed, Status::invalid_argument,
-                   format("workspace_bytes = %zu is less than prelu_backward_workspace_bytes(shape) "
-                          "= %zu",
-                          workspace_bytes, needed))
-          .output("workspace", static_cast<double*>(workspace), needed / sizeof(double))
-          .status();
+  const Status s = check_prelu_backward(fn, x, alpha, dy, dx, dalpha, shape, dalpha_blend,
+                                        workspace, workspace_bytes,
+                                        prelu_backward_workspace_bytes(shape), &n);
   if (s != Status::success) return s;
   return launched(cuda_impl::launch_prelu_backward(x, alpha, dy, dx, dalpha,
                                                    cuda_impl::make_prelu_plan(shape),
@@ -67,13 +49,7 @@ Status prelu_forward_with_mask_impl(const T* x, const param_t<T>* alpha, T* y, s
                                     PReluShape shape, cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_forward_with_mask";
   std::size_t n = 0;
-  const Status s = ArgCheck(fn)
-                       .prelu_shape(shape, &n)
-                       .input("x", x, n)
-                       .input("alpha", alpha, shape.channels)
-                       .output("y", y, n)
-                       .output("mask", mask, mask_words(n))
-                       .status();
+  const Status s = check_prelu_forward(fn, x, alpha, y, mask, true, shape, &n);
   if (s != Status::success || n == 0) return s;
   return launched(cuda_impl::launch_prelu_forward_with_mask(x, alpha, y, mask, shape, stream), fn);
 }
@@ -84,13 +60,7 @@ Status prelu_backward_dx_from_mask_impl(const std::uint32_t* mask, const param_t
                                         cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_backward_dx_from_mask";
   std::size_t n = 0;
-  const Status s = ArgCheck(fn)
-                       .prelu_shape(shape, &n)
-                       .input("mask", mask, mask_words(n))
-                       .input("alpha", alpha, shape.channels)
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s = check_prelu_dx_from_mask(fn, mask, alpha, dy, dx, shape, &n);
   if (s != Status::success || n == 0) return s;
   return launched(
       cuda_impl::launch_prelu_backward_dx_from_mask(mask, alpha, dy, dx, shape, stream), fn);

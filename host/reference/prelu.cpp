@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "actlayer/reference.hpp"
+#include "common/checks.hpp"
 #include "common/validate.hpp"
 #include "round.hpp"
 
@@ -45,12 +46,8 @@ namespace detail {
 template <class T>
 Status prelu_forward_impl(const T* x, const param_t<T>* alpha, T* y, PReluShape shape) {
   std::size_t n = 0;
-  const Status s = ArgCheck("actlayer::reference::prelu_forward")
-                       .prelu_shape(shape, &n)
-                       .input("x", x, n)
-                       .input("alpha", alpha, shape.channels)
-                       .output("y", y, n)
-                       .status();
+  const Status s = actlayer::detail::check_prelu_forward("actlayer::reference::prelu_forward", x,
+                                                         alpha, y, nullptr, false, shape, &n);
   if (s != Status::success) return s;
   for (std::size_t o = 0; o < shape.outer; ++o) {
     for (std::size_t c = 0; c < shape.channels; ++c) {
@@ -68,15 +65,9 @@ template <class T>
 Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
                            param_t<T>* dalpha, PReluShape shape, Blend blend) {
   std::size_t n = 0;
-  const Status s = ArgCheck("actlayer::reference::prelu_backward")
-                       .prelu_shape(shape, &n)
-                       .blend(blend)
-                       .input("x", x, n)
-                       .input("alpha", alpha, shape.channels)
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .output("dalpha", dalpha, shape.channels)
-                       .status();
+  const Status s = actlayer::detail::check_prelu_backward("actlayer::reference::prelu_backward", x,
+                                                          alpha, dy, dx, dalpha, shape, blend,
+                                                          nullptr, 0, 0, &n);
   if (s != Status::success) return s;
   for (std::size_t c = 0; c < shape.channels; ++c) {
     Wide sum = 0;
@@ -101,13 +92,8 @@ template <class T>
 Status prelu_forward_with_mask_impl(const T* x, const param_t<T>* alpha, T* y, std::uint32_t* mask,
                                     PReluShape shape) {
   std::size_t n = 0;
-  const Status s = ArgCheck("actlayer::reference::prelu_forward_with_mask")
-                       .prelu_shape(shape, &n)
-                       .input("x", x, n)
-                       .input("alpha", alpha, shape.channels)
-                       .output("y", y, n)
-                       .output("mask", mask, mask_words(n))
-                       .status();
+  const Status s = actlayer::detail::check_prelu_forward(
+      "actlayer::reference::prelu_forward_with_mask", x, alpha, y, mask, true, shape, &n);
   if (s != Status::success) return s;
   for (std::size_t w = 0; w < mask_words(n); ++w) mask[w] = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -120,13 +106,8 @@ template <class T>
 Status prelu_backward_dx_from_mask_impl(const std::uint32_t* mask, const param_t<T>* alpha,
                                         const T* dy, T* dx, PReluShape shape) {
   std::size_t n = 0;
-  const Status s = ArgCheck("actlayer::reference::prelu_backward_dx_from_mask")
-                       .prelu_shape(shape, &n)
-                       .input("mask", mask, mask_words(n))
-                       .input("alpha", alpha, shape.channels)
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s = actlayer::detail::check_prelu_dx_from_mask(
+      "actlayer::reference::prelu_backward_dx_from_mask", mask, alpha, dy, dx, shape, &n);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t c = (i / shape.inner) % shape.channels;

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "actlayer/reference.hpp"
+#include "common/checks.hpp"
 #include "common/validate.hpp"
 #include "philox.hpp"
 #include "round.hpp"
@@ -186,13 +187,9 @@ namespace detail {
 
 template <class T>
 Status forward_impl(const Activation& act, const T* x, T* y, std::size_t n, Blend blend) {
-  const Status s = ArgCheck("actlayer::reference::forward")
-                       .activation(act, Pass::forward)
-                       .host_memory(act)
-                       .blend(blend)
-                       .input("x", x, n)
-                       .output("y", y, n)
-                       .status();
+  const Status s = actlayer::detail::check_forward("actlayer::reference::forward",
+                                                   actlayer::detail::Memory::host, act, x, y, n,
+                                                   blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
     const Value<T> f = is_training(act) ? training_forward_one(x[i], training_slope(act, i))
@@ -205,14 +202,9 @@ Status forward_impl(const Activation& act, const T* x, T* y, std::size_t n, Blen
 template <class T>
 Status backward_impl(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n,
                      Blend blend) {
-  const Status s = ArgCheck("actlayer::reference::backward")
-                       .activation(act, Pass::backward)
-                       .host_memory(act)
-                       .blend(blend)
-                       .input("x", x, n)
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s = actlayer::detail::check_backward("actlayer::reference::backward",
+                                                    actlayer::detail::Memory::host, Pass::backward,
+                                                    act, x, dy, dx, n, blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
     const Value<T> g = is_training(act) ? training_backward_one(x[i], training_slope(act, i), dy[i])
@@ -225,13 +217,9 @@ Status backward_impl(const Activation& act, const T* x, const T* dy, T* dx, std:
 template <class T>
 Status backward_from_output_impl(const Activation& act, const T* y, const T* dy, T* dx,
                                  std::size_t n, Blend blend) {
-  const Status s = ArgCheck("actlayer::reference::backward_from_output")
-                       .activation(act, Pass::backward_from_output)
-                       .blend(blend)
-                       .input("y", y, n)
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s = actlayer::detail::check_backward(
+      "actlayer::reference::backward_from_output", actlayer::detail::Memory::host,
+      Pass::backward_from_output, act, y, dy, dx, n, blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
     dx[i] = blend_one(backward_from_output_one(act, y[i], dy[i]), &dx[i], blend);
@@ -242,15 +230,9 @@ Status backward_from_output_impl(const Activation& act, const T* y, const T* dy,
 template <class T>
 Status rrelu_forward_save_noise_impl(const Activation& act, const T* x, T* y, float* noise,
                                      std::size_t n, Blend blend) {
-  const Status s = ArgCheck("actlayer::reference::rrelu_forward_save_noise")
-                       .activation(act, Pass::forward)
-                       .rrelu_training(act)
-                       .host_memory(act)
-                       .blend(blend)
-                       .input("x", x, n)
-                       .output("y", y, n)
-                       .output("noise", noise, n)
-                       .status();
+  const Status s = actlayer::detail::check_save_noise(
+      "actlayer::reference::rrelu_forward_save_noise", actlayer::detail::Memory::host, act, x, y,
+      noise, n, blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
     const float r = training_slope(act, i);
@@ -264,12 +246,8 @@ Status rrelu_forward_save_noise_impl(const Activation& act, const T* x, T* y, fl
 template <class T>
 Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, std::size_t n,
                                        Blend blend) {
-  const Status s = ArgCheck("actlayer::reference::rrelu_backward_saved_noise")
-                       .blend(blend)
-                       .input("noise", noise, n)
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s = actlayer::detail::check_saved_noise_backward(
+      "actlayer::reference::rrelu_backward_saved_noise", noise, dy, dx, n, blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
     const Value<T> g = std::isnan(noise[i]) || std::isnan(wide(dy[i])) ? not_a_number<T>()
@@ -282,14 +260,8 @@ Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, s
 template <class T>
 Status forward_with_mask_impl(const Activation& act, const T* x, T* y, std::uint32_t* mask,
                               std::size_t n, Blend blend) {
-  const Status s = ArgCheck("actlayer::reference::forward_with_mask")
-                       .activation(act, Pass::forward)
-                       .mask_op(act)
-                       .blend(blend)
-                       .input("x", x, n)
-                       .output("y", y, n)
-                       .output("mask", mask, mask_words(n))
-                       .status();
+  const Status s = actlayer::detail::check_forward_with_mask(
+      "actlayer::reference::forward_with_mask", act, x, y, mask, n, blend);
   if (s != Status::success) return s;
   for (std::size_t w = 0; w < mask_words(n); ++w) mask[w] = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -302,14 +274,8 @@ Status forward_with_mask_impl(const Activation& act, const T* x, T* y, std::uint
 template <class T>
 Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask, const T* dy,
                                T* dx, std::size_t n, Blend blend) {
-  const Status s = ArgCheck("actlayer::reference::backward_from_mask")
-                       .activation(act, Pass::backward)
-                       .mask_op(act)
-                       .blend(blend)
-                       .input("mask", mask, mask_words(n))
-                       .input("dy", dy, n)
-                       .output("dx", dx, n)
-                       .status();
+  const Status s = actlayer::detail::check_backward_from_mask(
+      "actlayer::reference::backward_from_mask", act, mask, dy, dx, n, blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
     const bool positive = (mask[i / 32] >> (i % 32)) & 1u;

@@ -1,0 +1,138 @@
+// host/common/checks.hpp — the argument checks of each call, written once for the CUDA entry
+// points and the CPU reference (which adds host_memory: no device pointers in the activation).
+// Internal.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "actlayer/activation.hpp"
+#include "validate.hpp"
+
+namespace actlayer::detail {
+
+/// Whose call: the CUDA entry points (device memory) or the reference (host memory).
+enum class Memory { device, host };
+
+inline ArgCheck& memory(ArgCheck& check, Memory m, const Activation& act) {
+  return m == Memory::host ? check.host_memory(act) : check;
+}
+
+template <class T>
+Status check_forward(const char* fn, Memory m, const Activation& act, const T* x, T* y,
+                     std::size_t n, Blend blend) {
+  ArgCheck check(fn);
+  return memory(check.activation(act, Pass::forward), m, act)
+      .blend(blend)
+      .input("x", x, n)
+      .output("y", y, n)
+      .status();
+}
+
+/// backward (in = x) or backward_from_output (in = y).
+template <class T>
+Status check_backward(const char* fn, Memory m, Pass pass, const Activation& act, const T* in,
+                      const T* dy, T* dx, std::size_t n, Blend blend) {
+  ArgCheck check(fn);
+  return memory(check.activation(act, pass), m, act)
+      .blend(blend)
+      .input(pass == Pass::backward_from_output ? "y" : "x", in, n)
+      .input("dy", dy, n)
+      .output("dx", dx, n)
+      .status();
+}
+
+template <class T>
+Status check_save_noise(const char* fn, Memory m, const Activation& act, const T* x, T* y,
+                        float* noise, std::size_t n, Blend blend) {
+  ArgCheck check(fn);
+  return memory(check.activation(act, Pass::forward).rrelu_training(act), m, act)
+      .blend(blend)
+      .input("x", x, n)
+      .output("y", y, n)
+      .output("noise", noise, n)
+      .status();
+}
+
+template <class T>
+Status check_saved_noise_backward(const char* fn, const float* noise, const T* dy, T* dx,
+                                  std::size_t n, Blend blend) {
+  return ArgCheck(fn)
+      .blend(blend)
+      .input("noise", noise, n)
+      .input("dy", dy, n)
+      .output("dx", dx, n)
+      .status();
+}
+
+template <class T>
+Status check_forward_with_mask(const char* fn, const Activation& act, const T* x, T* y,
+                               std::uint32_t* mask, std::size_t n, Blend blend) {
+  return ArgCheck(fn)
+      .activation(act, Pass::forward)
+      .mask_op(act)
+      .blend(blend)
+      .input("x", x, n)
+      .output("y", y, n)
+      .output("mask", mask, mask_words(n))
+      .status();
+}
+
+template <class T>
+Status check_backward_from_mask(const char* fn, const Activation& act, const std::uint32_t* mask,
+                                const T* dy, T* dx, std::size_t n, Blend blend) {
+  return ArgCheck(fn)
+      .activation(act, Pass::backward)
+      .mask_op(act)
+      .blend(blend)
+      .input("mask", mask, mask_words(n))
+      .input("dy", dy, n)
+      .output("dx", dx, n)
+      .status();
+}
+
+/// prelu_forward, with the mask when `mask` is given (mask_expected); *n = the element count.
+template <class T, class P>
+Status check_prelu_forward(const char* fn, const T* x, const P* alpha, T* y, std::uint32_t* mask,
+                           bool mask_expected, PReluShape shape, std::size_t* n) {
+  ArgCheck check(fn);
+  check.prelu_shape(shape, n).input("x", x, *n).input("alpha", alpha, shape.channels).output("y", y, *n);
+  if (mask_expected) check.output("mask", mask, mask_words(*n));
+  return check.status();
+}
+
+/// prelu_backward; `needed` is the workspace it takes (the reference takes none: pass
+/// workspace == nullptr and needed == 0).
+template <class T, class P>
+Status check_prelu_backward(const char* fn, const T* x, const P* alpha, const T* dy, T* dx,
+                            P* dalpha, PReluShape shape, Blend blend, void* workspace,
+                            std::size_t workspace_bytes, std::size_t needed, std::size_t* n) {
+  return ArgCheck(fn)
+      .prelu_shape(shape, n)
+      .blend(blend)
+      .input("x", x, *n)
+      .input("alpha", alpha, shape.channels)
+      .input("dy", dy, *n)
+      .output("dx", dx, *n)
+      .output("dalpha", dalpha, shape.channels)
+      .require(workspace_bytes >= needed, Status::invalid_argument,
+               format("workspace_bytes = %zu is less than prelu_backward_workspace_bytes(shape) "
+                      "= %zu",
+                      workspace_bytes, needed))
+      .output("workspace", static_cast<double*>(workspace), needed / sizeof(double))
+      .status();
+}
+
+template <class T, class P>
+Status check_prelu_dx_from_mask(const char* fn, const std::uint32_t* mask, const P* alpha,
+                                const T* dy, T* dx, PReluShape shape, std::size_t* n) {
+  ArgCheck check(fn);
+  check.prelu_shape(shape, n);
+  return check.input("mask", mask, mask_words(*n))
+      .input("alpha", alpha, shape.channels)
+      .input("dy", dy, *n)
+      .output("dx", dx, *n)
+      .status();
+}
+
+}  // namespace actlayer::detail
