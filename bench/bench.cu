@@ -97,7 +97,7 @@ int inner_for(std::size_t n) {
 
 /// Buffer sets so that consecutive calls never find their data in L2.
 int sets_for(std::size_t bytes_per_set) {
-  return static_cast<int>(std::clamp<std::size_t>(2 * g_l2_bytes / std::max<std::size_t>(bytes_per_set, 1) + 1, 1, 32));
+  return static_cast<int>(std::clamp<std::size_t>(2 * g_l2_bytes / std::max<std::size_t>(bytes_per_set, 1) + 1, 1, 256));
 }
 
 __global__ void empty_kernel() {}

@@ -24,16 +24,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bench_json")
     ap.add_argument("--out", help="merged JSON (default: bench/results/<date>-<device>.json)")
+    ap.add_argument("--no-torch", action="store_true", help="merge nothing (tests of this script)")
     args = ap.parse_args()
     with open(args.bench_json) as f:
         data = json.load(f)
 
-    try:
-        import torch
-        import torch.nn.functional as F
-        have_torch = torch.cuda.is_available()
-    except ImportError:
-        have_torch = False
+    have_torch = False
+    if not args.no_torch:
+        try:
+            import torch
+            import torch.nn.functional as F
+            have_torch = torch.cuda.is_available()
+        except ImportError:
+            pass
     if not have_torch:
         print("NOTICE: no PyTorch with CUDA here: vs_torch stays null")
     else:
@@ -81,28 +84,38 @@ def measure_all(data, torch, F):
     dtypes = {"float": torch.float32, "double": torch.float64, "half": torch.float16,
               "bfloat16": torch.bfloat16}
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
-    cache = {}
+    key, bufs = None, None
     for row in data["rows"]:
-        if special(row):
+        if special(row) or not has_torch_peer(row):
             continue
         dt, n = dtypes[row["dtype"]], row["n"]
-        key = (row["dtype"], n)
-        if key not in cache:
-            cache.clear()
+        if (row["dtype"], n) != key:
+            bufs = None  # free the previous sets before allocating the next
             torch.cuda.empty_cache()
+            key = (row["dtype"], n)
             per_set = 4 * n * torch.tensor([], dtype=dt).element_size()
             sets = max(1, min(32, 2 * l2 // max(per_set, 1) + 1))
             g = torch.Generator(device="cuda").manual_seed(1)
             bufs = [[(torch.rand(n, device="cuda", dtype=torch.float32, generator=g) * 8 - 4).to(dt)
                      for _ in range(4)] for _ in range(sets)]
-            cache[key] = bufs
-        bufs = cache[key]
-        fn = torch_call(row, bufs, torch, F)
-        if fn is None:
+        try:
+            fn = torch_call(row, bufs, torch, F)
+            ms = timed(torch, len(bufs), inner_for(n), fn)
+        except Exception as e:  # one op's failure must not lose the other rows
+            row["torch_error"] = f"{type(e).__name__}: {e}"[:200]
+            print(f"PyTorch failed on {row['op']} {row['dtype']} {row['pass']} n={n}: {row['torch_error']}")
             continue
-        ms = timed(torch, len(bufs), inner_for(n), fn)
         row["torch_gbps"] = row["bytes"] / (ms * 1e6)
         row["vs_torch"] = ms / row["ms"]
+
+
+def has_torch_peer(row):
+    """identity and step's backward have no PyTorch kernel; nor does a bitmask."""
+    if row["op"] in ("identity", "relu_mask"):
+        return False
+    if row["op"] == "step" and row["pass"] != "forward":
+        return False
+    return True
 
 
 def torch_call(row, bufs, torch, F):
@@ -170,7 +183,8 @@ def special(row):
 
 def check_targets(data):
     rows = data["rows"]
-    big = [r for r in rows if r["n"] >= 1 << 26 and not special(r)]
+    # n >= 2^26, within 5%: PReLU's NCHW shapes (64 channels of 56x56 maps) fall just below.
+    big = [r for r in rows if r["n"] >= 0.95 * (1 << 26) and not special(r)]
     verdicts = []
 
     def verdict(name, ok, detail):
@@ -212,20 +226,22 @@ def check_targets(data):
     if worst:
         verdict("relu backward from the mask >= 1.4 x from x", worst[0] >= 1.4,
                 f"worst {worst[1]['dtype']} n={worst[1]['n']}: {worst[0]:.2f} x")
-    # Against our own plain elementwise kernels of the same streams.
+    # Against our own plain elementwise kernels of the same streams, in bytes per second: the
+    # PReLU shapes' element counts are not powers of two, so the nearest size stands in.
     for op, p, plain, bound in (("prelu", "backward", "leaky_relu", 1.15), ("rrelu_train", "forward", "leaky_relu", 1.1)):
         worst = None
         for r in big:
             if not (r["op"].startswith(op) and r["pass"] == p):
                 continue
-            base = next((b for b in big if b["op"] == plain and b["pass"] == p and b["dtype"] == r["dtype"]
-                         and b["n"] == r["n"]), None)
-            if base:
-                ratio = r["ms"] / base["ms"]
-                if worst is None or ratio > worst[0]:
-                    worst = (ratio, r)
+            bases = [b for b in big if b["op"] == plain and b["pass"] == p and b["dtype"] == r["dtype"]]
+            if not bases:
+                continue
+            base = min(bases, key=lambda b: abs(math.log(b["n"] / r["n"])))
+            ratio = base["gbps"] / r["gbps"]
+            if worst is None or ratio > worst[0]:
+                worst = (ratio, r)
         if worst:
-            verdict(f"{op} {p} within {bound} x {plain} {p}", worst[0] <= bound,
+            verdict(f"{op} {p} within {bound} x {plain} {p} (time per byte)", worst[0] <= bound,
                     f"worst {worst[1]['op']} {worst[1]['dtype']} n={worst[1]['n']}: {worst[0]:.3f} x")
     data["targets"] = verdicts
 

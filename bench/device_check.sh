@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # bench/device_check.sh — the one script to run on a machine with a GPU.
 #
-# Builds for sm_90 (override: CUDA_ARCH=...) with every core; runs the whole test suite (GPU
-# tests included); compute-sanitizer memcheck over the GPU tests and racecheck over the tests
-# of the kernels that use shared memory, at reduced sizes; the samples. Writes into $OUT
-# (default ./device-out): summary.txt, device.txt, and logs.tar.gz with every log. Exits
-# non-zero if a step failed. Sized to finish in under 8 minutes on an H100.
+# Builds for sm_90 (override: CUDA_ARCH=...) with every core, then, most important first:
+# the GPU tests, compute-sanitizer memcheck over the GPU tests and racecheck over the kernels
+# with shared memory (reduced sizes), the benchmarks (actlayer_bench, then PyTorch merged in),
+# the samples on the GPU, and last the CPU tests (CI runs those too). Every step is bounded by a
+# deadline (DEADLINE seconds from the start, default 540: under the device tool's 600 s limit);
+# a step that no longer fits is skipped and listed as skipped. Writes into $OUT (default
+# ./device-out) at most four files: summary.txt, device.txt, logs.tar.gz (every log, the
+# gallery's SVGs), bench-results.json (commit it as bench/results/<date>-<device>.json).
+# Exits non-zero if a step failed.
 #
 # GoogleTest: the installed package if CMake finds one, else the sources in
-# third_party/googletest (copy /usr/src/googletest there and carry it to the machine).
+# third_party/googletest (copy /usr/src/googletest there and carry it to the machine). The
+# commit: git's, else the file .device-commit at the root (write it before sending a tree
+# without .git: git rev-parse HEAD > .device-commit).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-$root/device-out}
@@ -18,18 +24,34 @@ logs=$(mktemp -d)
 build=${BUILD_DIR:-$root/build-device}
 arch=${CUDA_ARCH:-90}
 jobs=$(nproc)
+started=$(date +%s)
+deadline=$(( started + ${DEADLINE:-540} ))
 summary="$OUT/summary.txt"
 : > "$summary"
 failed=0
-started=$(date +%s)
 
 note() { echo "$*" | tee -a "$summary"; }
 
-# step NAME TIMEOUT COMMAND...: runs COMMAND (killed after TIMEOUT s) with its output in
-# logs/NAME.log; records rc and time; prints the log's tail on failure.
+# The logs go back whatever happens, even if the script is killed.
+finish() {
+  trap - EXIT TERM INT
+  note "failed: $failed (after $(( $(date +%s) - started )) s)"
+  tar -czf "$OUT/logs.tar.gz" -C "$logs" . 2>/dev/null && rm -rf "$logs"
+  exit "$failed"
+}
+trap finish EXIT TERM INT
+
+# step NAME LIMIT COMMAND...: runs COMMAND with its output in logs/NAME.log, killed after
+# LIMIT seconds or at the deadline, whichever comes first; skipped when under 20 s are left.
 step() {
   local name=$1 limit=$2
   shift 2
+  local left=$(( deadline - $(date +%s) ))
+  if [ "$left" -lt 20 ]; then
+    note "$(printf '%-32s SKIPPED (deadline)' "$name")"
+    return 2
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
   local start=$(date +%s)
   echo "== $name: $*"
   timeout "$limit" "$@" > "$logs/$name.log" 2>&1
@@ -42,22 +64,18 @@ step() {
   return "$rc"
 }
 
-finish() {
-  note "failed: $failed"
-  tar -czf "$OUT/logs.tar.gz" -C "$logs" . && rm -rf "$logs"
-  exit "$failed"
-}
-
+commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || cat "$root/.device-commit" 2>/dev/null || echo unknown)
+nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit: $(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "commit: $commit"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem,compute_mode --format=csv 2>&1
-  nvcc --version | tail -n 2
+  "$nvcc" --version 2>&1 | tail -n 2
 } > "$OUT/device.txt"
 cat "$OUT/device.txt"
 
 cmake_args=()
-[ -d "$root/third_party/googletest" ] && cmake_args=(-DACTLAYER_GTEST_SOURCE_DIR="$root/third_party/googletest")
+[ -d "$root/third_party/googletest" ] && cmake_args+=(-DACTLAYER_GTEST_SOURCE_DIR="$root/third_party/googletest")
 # cuDNN for the benchmark's columns: the toolkit's, else the nvidia-cudnn Python wheel's.
 cudnn=$(python3 -c "import nvidia.cudnn as m; print(list(m.__path__)[0])" 2>/dev/null)
 [ -n "$cudnn" ] && cmake_args+=(-DCUDNN_ROOT="$cudnn")
@@ -65,30 +83,31 @@ generator=()
 command -v ninja > /dev/null && generator=(-G Ninja)
 
 step configure 120 cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CUDA_ARCHITECTURES="$arch" "${cmake_args[@]}" || finish
-step build 300 cmake --build "$build" -j"$jobs" || finish
+  -DCMAKE_CUDA_ARCHITECTURES="$arch" "${cmake_args[@]}" || exit
+step build 300 cmake --build "$build" -j"$jobs" || exit
 
-# Everything but the > 2^31-element tests in parallel, then those one at a time (each needs up
-# to 17 GB of the card, and their free-memory checks would race each other).
-step ctest 300 ctest --test-dir "$build" --output-on-failure -j"$jobs" --timeout 240 -E Huge
-step ctest-huge 240 ctest --test-dir "$build" --output-on-failure --timeout 200 -R Huge
-cat "$logs/ctest.log" "$logs/ctest-huge.log" | grep -E "\(Skipped\)|Not Run" > "$logs/ctest-skipped.txt"
-note "ctest: $(grep -E '% tests passed' "$logs/ctest.log"); huge: $(grep -E '% tests passed' "$logs/ctest-huge.log")"
-note "ctest skipped (a skipped GPU test did not run): $(wc -l < "$logs/ctest-skipped.txt")"
+# 1. The GPU tests, in parallel but for the > 2^31-element ones, which run one at a time after
+#    (each needs up to 17 GB of the card; their free-memory checks would race each other).
+step ctest-gpu 200 ctest --test-dir "$build" --output-on-failure -j8 --timeout 180 -L gpu -E Huge
+step ctest-huge 150 ctest --test-dir "$build" --output-on-failure --timeout 140 -R Huge
+cat "$logs/ctest-gpu.log" "$logs/ctest-huge.log" 2>/dev/null | grep -E "\(Skipped\)|Not Run" > "$logs/ctest-skipped.txt"
+note "gpu tests: $(grep -hE '% tests passed' "$logs/ctest-gpu.log" "$logs/ctest-huge.log" 2>/dev/null | tr '\n' ' ')"
+note "skipped (a skipped GPU test did not run): $(wc -l < "$logs/ctest-skipped.txt")"
 
-# compute-sanitizer at reduced sizes. A refusal of the device (some sandboxes) is reported as
-# "did not run", not as a failure of the code.
+# 2. compute-sanitizer at reduced sizes. A refusal of the device (some sandboxes) is reported
+#    as "did not run", not as a failure of the code.
 sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 sanitize() {
-  local name=$1 tool=$2 filter=$3 max_n=$4
-  ACTLAYER_TEST_MAX_N=$max_n step "$name" 200 "$sanitizer" --tool "$tool" --error-exitcode 99 \
+  local name=$1 tool=$2 filter=$3 max_n=$4 before=$failed
+  ACTLAYER_TEST_MAX_N=$max_n step "$name" 150 "$sanitizer" --tool "$tool" --error-exitcode 99 \
     "$build/tests/actlayer_gpu_tests" --gtest_brief=1 --gtest_filter="$filter"
-  if grep -q "Device not supported" "$logs/$name.log"; then
+  if [ -f "$logs/$name.log" ] && grep -q "Device not supported" "$logs/$name.log"; then
     note "$name: compute-sanitizer does not support this device: did not run"
+    failed=$before
   fi
 }
 if [ -x "$sanitizer" ]; then
-  # memcheck: every GPU test at sizes up to 4097 (PReLU's kShapes include both layouts there).
+  # memcheck: every GPU test at sizes up to 4097 (PReLU's shapes include both layouts there).
   sanitize sanitizer-memcheck memcheck "*" 4097
   # racecheck: the kernels with shared memory (PReLU's, and RReLU's slope sums in the layer
   # test), at sizes up to 70000.
@@ -98,36 +117,30 @@ else
   failed=1
 fi
 
-# The rest is measurement: skip it rather than run past the device tool's 10-minute limit.
-if [ $(( $(date +%s) - started )) -gt 420 ]; then
-  note "over 7 minutes so far: benchmarks and samples skipped (rerun with the tests passing)"
-  finish
-fi
-
-# Benchmarks: actlayer_bench (copy roofline, CUB, cuDNN), then PyTorch's kernels merged in;
-# the merged JSON comes back as $OUT/bench-results.json (commit it as bench/results/...).
-if step bench 300 env ACTLAYER_COMMIT="$(git -C "$root" rev-parse HEAD 2>/dev/null)" \
-    "$build/bench/actlayer_bench" --json "$logs/bench.json"; then
-  step compare_torch 300 env PYTHONUNBUFFERED=1 python3 "$root/bench/compare_torch.py" \
+# 3. Benchmarks: actlayer_bench (copy roofline, CUB, cuDNN), then PyTorch's kernels merged in.
+if step bench 200 env ACTLAYER_COMMIT="$commit" "$build/bench/actlayer_bench" --json "$logs/bench.json"; then
+  step compare_torch 150 env PYTHONUNBUFFERED=1 python3 "$root/bench/compare_torch.py" \
     "$logs/bench.json" --out "$OUT/bench-results.json"
-  sed -n '/^targets:/,$p' "$logs/compare_torch.log" | tee -a "$summary"
+  sed -n '/^targets:/,$p' "$logs/compare_torch.log" 2>/dev/null | tee -a "$summary"
 fi
 
-for sample in accuracy_table custom_training_loop train_mlp vanishing_gradient; do
+# 4. The samples on the GPU (their timings are in their logs).
+for sample in custom_training_loop accuracy_table train_mlp vanishing_gradient custom_activation; do
   [ -x "$build/samples/$sample" ] || continue
-  args=()
-  [ "$sample" = accuracy_table ] && args=(--device cuda --n 1000000)
-  [ "$sample" = custom_training_loop ] && args=(--device cuda)
-  [ "$sample" = train_mlp ] && args=(--device cuda --json)
-  [ "$sample" = vanishing_gradient ] && args=(--device cuda --out "$logs/vanishing_gradient.svg" --json)
-  step "sample-$sample" 120 "$build/samples/$sample" "${args[@]}"
-  tail -n 3 "$logs/sample-$sample.log" >> "$summary"
+  args=(--device cuda)
+  [ "$sample" = accuracy_table ] && args+=(--n 1000000)
+  [ "$sample" = train_mlp ] && args+=(--json)
+  [ "$sample" = vanishing_gradient ] && args+=(--out "$logs/vanishing_gradient.svg" --json)
+  [ "$sample" = custom_activation ] && args+=(--json)
+  step "sample-$sample" 90 "$build/samples/$sample" "${args[@]}" &&
+    tail -n 3 "$logs/sample-$sample.log" >> "$summary"
 done
-# The gallery on the GPU, checked against the same facts as its CPU test; plots in $OUT/gallery.
 if [ -x "$build/samples/activation_gallery" ]; then
-  step sample-activation_gallery 120 cmake -DGALLERY="$build/samples/activation_gallery" \
-    -DOUT="$logs/gallery" -DDEVICE=cuda -P "$root/samples/check_activation_gallery.cmake"
-  sed -n '/^The course/,/^The measurements/p' "$logs/sample-activation_gallery.log" >> "$summary"
+  step sample-activation_gallery 60 cmake -DGALLERY="$build/samples/activation_gallery" \
+    -DOUT="$logs/gallery" -DDEVICE=cuda -P "$root/samples/check_activation_gallery.cmake" &&
+    sed -n '/^The course/,/^The measurements/p' "$logs/sample-activation_gallery.log" >> "$summary"
 fi
 
-finish
+# 5. The CPU tests (CI runs them too: last, with whatever time is left).
+step ctest-cpu 240 ctest --test-dir "$build" --output-on-failure -j"$jobs" --timeout 200 -L cpu
+note "cpu tests: $(grep -hE '% tests passed' "$logs/ctest-cpu.log" 2>/dev/null)"

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "actlayer/detail/elementwise.cuh"
+#include <type_traits>
+
 #include "actlayer/ops.cuh"
 #include "launch.hpp"
 #include "mask.cuh"
@@ -56,20 +58,35 @@ CudaResult launch_backward_from_output(const Activation& act, const T* y, const 
   });
 }
 
+/// The ops whose derivative depends on the sign of x alone (the host layer validated it): the
+/// mask kernels are instantiated for these only.
+template <class Op>
+constexpr bool kSignOnly = std::is_same_v<Op, ops::Relu> || std::is_same_v<Op, ops::LeakyRelu> ||
+                           std::is_same_v<Op, ops::Step>;
+
 template <class T>
 CudaResult launch_forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t* mask,
                                     std::size_t n, cudaStream_t stream, Blend blend) {
-  return with_op(act, [&](auto op) {
-    return launch_forward_mask(x, y, mask, n, OpValue<decltype(op)>{op}, stream, blend);
+  return with_op(act, [&](auto op) -> CudaResult {
+    using Op = decltype(op);
+    if constexpr (kSignOnly<Op>) {
+      return launch_forward_mask(x, y, mask, n, OpValue<Op>{op}, stream, blend);
+    } else {
+      return CudaResult{cudaErrorInvalidValue, "mask op", __FILE__, __LINE__};  // unreachable
+    }
   });
 }
 
 template <class T>
 CudaResult launch_backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy,
                                      T* dx, std::size_t n, cudaStream_t stream, Blend blend) {
-  return with_op(act, [&](auto op) {
-    return launch_elementwise<T, 1>(MaskBackwardBody<decltype(op)>{op, mask}, dx, {dy}, n, stream,
-                                    blend);
+  return with_op(act, [&](auto op) -> CudaResult {
+    using Op = decltype(op);
+    if constexpr (kSignOnly<Op>) {
+      return launch_elementwise<T, 1>(MaskBackwardBody<Op>{op, mask}, dx, {dy}, n, stream, blend);
+    } else {
+      return CudaResult{cudaErrorInvalidValue, "mask op", __FILE__, __LINE__};  // unreachable
+    }
   });
 }
 

@@ -10,7 +10,8 @@
 // ---- Bandwidth ---------------------------------------------------------------------------
 // The mask is n/8 bytes: 1/32 of a float tensor, 1/16 of a half one. Backward from the mask
 // moves dy in, dx out and the mask: 2 + 1/32 streams (float) against 3 from x, so it should run
-// ~1.45x faster at the bandwidth limit. The forward writes y and the mask: 2 + 1/32 streams.
+// ~1.45x faster at the bandwidth limit. The forward writes y and the mask: 2 + 1/32 streams; it
+// takes one element per lane (coalesced 2-8 byte accesses) so that a warp's ballot is the word.
 #pragma once
 
 #include <cstddef>
@@ -45,11 +46,9 @@ template <class Op>
 struct OpValue {
   Op op;
   template <class F>
-  __device__ __forceinline__ F operator()(F z, const ChannelCursor*) const {
+  __device__ __forceinline__ F operator()(F z, std::size_t) const {
     return op.value(z);
   }
-  static constexpr bool kChannels = false;
-  static constexpr std::size_t channels = 1, inner = 1;
 };
 
 template <class P>
@@ -57,49 +56,33 @@ struct PReluValue {
   const P* alpha;
   std::size_t channels, inner;
   template <class F>
-  __device__ __forceinline__ F operator()(F z, const ChannelCursor* c) const {
-    return ops::PRelu::value(z, F(alpha[c->channel]));
+  __device__ __forceinline__ F operator()(F z, std::size_t i) const {
+    return ops::PRelu::value(z, F(alpha[(i / inner) % channels]));
   }
-  static constexpr bool kChannels = true;
 };
 
-/// One thread per mask word: its 32 elements (16-byte accesses when the pointers allow, the
-/// words all start at multiples of 32 elements), y, and the word.
+/// One warp per mask word at a time: lane l takes element 32w + l (coalesced accesses), the
+/// warp's ballot of x > 0 is the word, lane 0 stores it. Lanes past n vote 0, so the bits past
+/// n are 0. Every lane of a warp runs the same iterations, so the ballot is always full.
 template <class T, class Value>
 __global__ void __launch_bounds__(256)
     forward_mask_kernel(const T* x, T* y, std::uint32_t* mask, std::size_t n, Value value,
-                        float alpha, float beta, bool vector) {
+                        float alpha, float beta) {
   using F = compute_t<T>;
   const std::size_t words = (n + kMaskBits - 1) / kMaskBits;
-  for (std::size_t w = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; w < words;
-       w += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-    const std::size_t i0 = w * kMaskBits;
-    const std::size_t count = n - i0 < kMaskBits ? n - i0 : kMaskBits;
-    detail::Chunk<T, kMaskBits> in{}, old{}, out{};
-    if (vector && count == kMaskBits) {
-      in = detail::load_chunk<T, kMaskBits>(x + i0);
-      if (beta != 0.0f) old = detail::load_chunk<T, kMaskBits>(y + i0);
-    } else {
-      for (std::size_t j = 0; j < count; ++j) {
-        in.v[j] = x[i0 + j];
-        if (beta != 0.0f) old.v[j] = y[i0 + j];
-      }
+  const unsigned lane = threadIdx.x % kMaskBits;
+  const std::size_t warps = static_cast<std::size_t>(gridDim.x) * blockDim.x / kMaskBits;
+  for (std::size_t w = (blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x) / kMaskBits;
+       w < words; w += warps) {
+    const std::size_t i = w * kMaskBits + lane;
+    const bool inside = i < n;
+    const F z = inside ? ops::widen(x[i]) : F(0);
+    const std::uint32_t bits = __ballot_sync(0xffffffffu, inside && z > F(0));
+    if (inside) {
+      const T old = beta != 0.0f ? y[i] : T{};  // beta == 0 never reads y
+      y[i] = detail::blend_result(value(z, i), alpha, beta, old);
     }
-    ChannelCursor cursor(Value::kChannels ? i0 : 0, value.channels, value.inner);
-    std::uint32_t bits = 0;
-#pragma unroll
-    for (int j = 0; j < kMaskBits; ++j) {
-      const F z = ops::widen(in.v[j]);
-      bits |= static_cast<std::uint32_t>(z > F(0) && static_cast<std::size_t>(j) < count) << j;
-      out.v[j] = detail::blend_result(value(z, &cursor), alpha, beta, old.v[j]);
-      if (Value::kChannels) cursor.next();
-    }
-    if (vector && count == kMaskBits) {
-      detail::store_chunk<T, kMaskBits>(y + i0, out);
-    } else {
-      for (std::size_t j = 0; j < count; ++j) y[i0 + j] = out.v[j];
-    }
-    mask[w] = bits;
+    if (lane == 0) mask[w] = bits;
   }
 }
 
@@ -111,11 +94,10 @@ CudaResult launch_forward_mask(const T* x, T* y, std::uint32_t* mask, std::size_
   const CudaResult sized = detail::resident_blocks<kernel>(&limit);
   if (!sized.ok()) return sized;
   const std::size_t words = (n + kMaskBits - 1) / kMaskBits;
-  const auto blocks = static_cast<unsigned>(std::min<std::size_t>(limit, (words + 255) / 256));
-  const auto addr = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p); };
-  const bool vector = (addr(x) | addr(y)) % 16 == 0;
+  const std::size_t wanted = (words + 256 / kMaskBits - 1) / (256 / kMaskBits);  // 8 warps a block
+  const auto blocks = static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(limit, wanted)));
   ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());  // see launch_elementwise
-  kernel<<<std::max(1u, blocks), 256, 0, stream>>>(x, y, mask, n, value, blend.alpha, blend.beta, vector);
+  kernel<<<blocks, 256, 0, stream>>>(x, y, mask, n, value, blend.alpha, blend.beta);
   ACTLAYER_CUDA_RESULT(cudaGetLastError());
   return {};
 }

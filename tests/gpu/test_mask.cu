@@ -3,6 +3,7 @@
 // around the 32-element words and with misaligned pointers; PReLU's dx likewise.
 #include "actlayer/cuda.hpp"
 #include "actlayer/reference.hpp"
+#include "common/compare.hpp"
 #include "gpu_harness.cuh"
 
 namespace actlayer::testing {
@@ -59,6 +60,42 @@ TYPED_TEST(MaskGpu, MatchesTheReferenceAndTheBackwardFromX) {
         EXPECT_EQ(bad, 0u);
       }
     }
+  }
+}
+
+TYPED_TEST(MaskGpu, BlendedAndInPlace) {
+  using T = TypeParam;
+  const std::size_t n = 40001;
+  const Activation act = Activation::leaky_relu(0.25f);
+  const std::vector<T> x = random_values<T>(n, 11), dy = random_gradients<T>(n, 12), old = random_gradients<T>(n, 13);
+  const Blend blend{0.5f, -2.0f};
+  std::vector<T> want_y = old, want_dx = old;
+  std::vector<std::uint32_t> want_mask(mask_words(n));
+  ASSERT_EQ(reference::forward_with_mask(act, x.data(), want_y.data(), want_mask.data(), n, blend), Status::success);
+  ASSERT_EQ(reference::backward_from_mask(act, want_mask.data(), dy.data(), want_dx.data(), n, blend), Status::success);
+  std::vector<T> unblended_y(n), unblended_dx(n);
+  ASSERT_EQ(reference::forward(act, x.data(), unblended_y.data(), n), Status::success);
+  ASSERT_EQ(reference::backward_from_mask(act, want_mask.data(), dy.data(), unblended_dx.data(), n), Status::success);
+  // Blended into old outputs (read because beta != 0).
+  DeviceArray<T> dx_ = upload(x, 1), y = upload(old, 1), ddy = upload(dy, 1), dx = upload(old, 1);
+  DeviceArray<std::uint32_t> mask(mask_words(n));
+  ASSERT_EQ(forward_with_mask(act, dx_.get() + 1, y.get() + 1, mask.get(), n, nullptr, blend), Status::success) << last_error();
+  ASSERT_EQ(backward_from_mask(act, mask.get(), ddy.get() + 1, dx.get() + 1, n, nullptr, blend), Status::success);
+  EXPECT_EQ(download(mask.get(), mask_words(n)), want_mask);
+  const std::vector<T> gy = download(y.get() + 1, n), gdx = download(dx.get() + 1, n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(blend_close(gy[i], want_y[i], unblended_y[i], old[i], blend, 1)) << i;
+    ASSERT_TRUE(blend_close(gdx[i], want_dx[i], unblended_dx[i], old[i], blend, 1)) << i;
+  }
+  // In place: y == x, then dx == dy.
+  DeviceArray<T> inplace = upload(x, 0), g = upload(dy, 0);
+  ASSERT_EQ(forward_with_mask(act, inplace.get(), inplace.get(), mask.get(), n), Status::success);
+  ASSERT_EQ(backward_from_mask(act, mask.get(), g.get(), g.get(), n), Status::success);
+  EXPECT_EQ(download(mask.get(), mask_words(n)), want_mask);
+  const std::vector<T> iy = download(inplace.get(), n), idx = download(g.get(), n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(sizeof(T) == 2 ? ulp_distance(iy[i], unblended_y[i]) <= 1 : same(iy[i], unblended_y[i])) << i;
+    ASSERT_TRUE(sizeof(T) == 2 ? ulp_distance(idx[i], unblended_dx[i]) <= 1 : same(idx[i], unblended_dx[i])) << i;
   }
 }
 
