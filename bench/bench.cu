@@ -31,23 +31,23 @@
 
 using namespace actlayer;
 
-#define CHECK_CUDA(call)                                                                     \
-  do {                                                                                       \
-    const cudaError_t e_ = (call);                                                           \
-    if (e_ != cudaSuccess) {                                                                 \
+#define CHECK_CUDA(call)                                                                        \
+  do {                                                                                          \
+    const cudaError_t e_ = (call);                                                              \
+    if (e_ != cudaSuccess) {                                                                    \
       std::fprintf(stderr, "%s failed: %s at %s:%d\n", #call, cudaGetErrorString(e_), __FILE__, \
-                   __LINE__);                                                                \
-      std::exit(1);                                                                          \
-    }                                                                                        \
+                   __LINE__);                                                                   \
+      std::exit(1);                                                                             \
+    }                                                                                           \
   } while (0)
 
-#define CHECK_ACT(call)                                                                      \
-  do {                                                                                       \
-    const Status s_ = (call);                                                                \
-    if (s_ != Status::success) {                                                             \
-      std::fprintf(stderr, "%s failed: %s\n", #call, last_error());                         \
-      std::exit(1);                                                                          \
-    }                                                                                        \
+#define CHECK_ACT(call)                                             \
+  do {                                                              \
+    const Status s_ = (call);                                       \
+    if (s_ != Status::success) {                                    \
+      std::fprintf(stderr, "%s failed: %s\n", #call, last_error()); \
+      std::exit(1);                                                 \
+    }                                                               \
   } while (0)
 
 namespace {
@@ -92,12 +92,14 @@ double time_ms(int sets, int inner, const std::function<void(int)>& launch) {
 
 /// Back-to-back calls per repetition: enough work (~16M elements) that launch gaps vanish.
 int inner_for(std::size_t n) {
-  return static_cast<int>(std::clamp<std::size_t>((std::size_t{1} << 24) / std::max<std::size_t>(n, 1), 1, 64));
+  return static_cast<int>(
+      std::clamp<std::size_t>((std::size_t{1} << 24) / std::max<std::size_t>(n, 1), 1, 64));
 }
 
 /// Buffer sets so that consecutive calls never find their data in L2.
 int sets_for(std::size_t bytes_per_set) {
-  return static_cast<int>(std::clamp<std::size_t>(2 * g_l2_bytes / std::max<std::size_t>(bytes_per_set, 1) + 1, 1, 256));
+  return static_cast<int>(std::clamp<std::size_t>(
+      2 * g_l2_bytes / std::max<std::size_t>(bytes_per_set, 1) + 1, 1, 256));
 }
 
 __global__ void empty_kernel() {}
@@ -150,10 +152,10 @@ struct Row {
   std::string op, dtype, pass;
   std::size_t n = 0;
   double bytes = 0;
-  double ms = 0;              // actlayer
-  double copy_ms = 0;         // cudaMemcpyAsync D2D at the same traffic
-  double cub_ms = -1;         // cub::DeviceTransform with the same functor (-1: not measured)
-  double cudnn_ms = -1;       // cuDNN (-1: no such mode)
+  double ms = 0;         // actlayer
+  double copy_ms = 0;    // cudaMemcpyAsync D2D at the same traffic
+  double cub_ms = -1;    // cub::DeviceTransform with the same functor (-1: not measured)
+  double cudnn_ms = -1;  // cuDNN (-1: no such mode)
   std::string note;
 };
 std::vector<Row> g_rows;
@@ -165,10 +167,14 @@ std::string json_number(double v);  // below
 
 template <class T>
 const char* dtype_name() {
-  if constexpr (std::is_same_v<T, float>) return "float";
-  else if constexpr (std::is_same_v<T, double>) return "double";
-  else if constexpr (std::is_same_v<T, __half>) return "half";
-  else return "bfloat16";
+  if constexpr (std::is_same_v<T, float>)
+    return "float";
+  else if constexpr (std::is_same_v<T, double>)
+    return "double";
+  else if constexpr (std::is_same_v<T, __half>)
+    return "half";
+  else
+    return "bfloat16";
 }
 
 /// Copy of bytes/2 (read + write = bytes), rotated like the kernels.
@@ -178,7 +184,8 @@ double copy_ms_for(double bytes) {
   char* buf = nullptr;
   CHECK_CUDA(cudaMalloc(&buf, 2 * half * sets + 256));
   const double ms = time_ms(sets, inner_for(half / 4), [&](int s) {
-    CHECK_CUDA(cudaMemcpyAsync(buf + 2 * half * s + half, buf + 2 * half * s, half, cudaMemcpyDeviceToDevice));
+    CHECK_CUDA(cudaMemcpyAsync(buf + 2 * half * s + half, buf + 2 * half * s, half,
+                               cudaMemcpyDeviceToDevice));
   });
   CHECK_CUDA(cudaFree(buf));
   return ms;
@@ -192,7 +199,9 @@ template <class Op>
 struct FwdFn {
   Op op;
   template <class T>
-  __device__ T operator()(T x) const { return ops::narrow<T>(op.value(ops::widen(x))); }
+  __device__ T operator()(T x) const {
+    return ops::narrow<T>(op.value(ops::widen(x)));
+  }
 };
 template <class Op>
 struct BwdFn {
@@ -216,21 +225,34 @@ cudnnHandle_t g_cudnn = nullptr;
 
 template <class T>
 cudnnDataType_t cudnn_type() {
-  if constexpr (std::is_same_v<T, float>) return CUDNN_DATA_FLOAT;
-  else if constexpr (std::is_same_v<T, double>) return CUDNN_DATA_DOUBLE;
-  else if constexpr (std::is_same_v<T, __half>) return CUDNN_DATA_HALF;
-  else return CUDNN_DATA_BFLOAT16;
+  if constexpr (std::is_same_v<T, float>)
+    return CUDNN_DATA_FLOAT;
+  else if constexpr (std::is_same_v<T, double>)
+    return CUDNN_DATA_DOUBLE;
+  else if constexpr (std::is_same_v<T, __half>)
+    return CUDNN_DATA_HALF;
+  else
+    return CUDNN_DATA_BFLOAT16;
 }
 
 bool cudnn_mode(Op op, cudnnActivationMode_t* mode) {
   switch (op) {
-    case Op::identity: *mode = CUDNN_ACTIVATION_IDENTITY; return true;
-    case Op::sigmoid: *mode = CUDNN_ACTIVATION_SIGMOID; return true;
-    case Op::tanh: *mode = CUDNN_ACTIVATION_TANH; return true;
-    case Op::relu: *mode = CUDNN_ACTIVATION_RELU; return true;
+    case Op::identity:
+      *mode = CUDNN_ACTIVATION_IDENTITY;
+      return true;
+    case Op::sigmoid:
+      *mode = CUDNN_ACTIVATION_SIGMOID;
+      return true;
+    case Op::tanh:
+      *mode = CUDNN_ACTIVATION_TANH;
+      return true;
+    case Op::relu:
+      *mode = CUDNN_ACTIVATION_RELU;
+      return true;
     case Op::step:
     case Op::leaky_relu:
-    case Op::rrelu: return false;
+    case Op::rrelu:
+      return false;
   }
   return false;
 }
@@ -246,16 +268,18 @@ double cudnn_ms(cudnnActivationMode_t mode, bool backward, std::size_t n, const 
   cudnnCreateTensorDescriptor(&desc);
   cudnnCreateActivationDescriptor(&act);
   double ms = -1;
-  if (cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, cudnn_type<T>(), 1, 1, 1, static_cast<int>(n)) ==
-          CUDNN_STATUS_SUCCESS &&
-      cudnnSetActivationDescriptor(act, mode, CUDNN_NOT_PROPAGATE_NAN, coef) == CUDNN_STATUS_SUCCESS) {
+  if (cudnnSetTensor4dDescriptor(desc, CUDNN_TENSOR_NCHW, cudnn_type<T>(), 1, 1, 1,
+                                 static_cast<int>(n)) == CUDNN_STATUS_SUCCESS &&
+      cudnnSetActivationDescriptor(act, mode, CUDNN_NOT_PROPAGATE_NAN, coef) ==
+          CUDNN_STATUS_SUCCESS) {
     using S = std::conditional_t<std::is_same_v<T, double>, double, float>;
     const S one = 1, zero = 0;
     const auto call = [&](int s) {
-      return backward ? cudnnActivationBackward(g_cudnn, act, &one, desc, arena.at(s, 0), desc, arena.at(s, 1),
-                                                desc, arena.at(s, 2), &zero, desc, arena.at(s, 3))
-                      : cudnnActivationForward(g_cudnn, act, &one, desc, arena.at(s, 0), &zero, desc,
-                                               arena.at(s, 1));
+      return backward ? cudnnActivationBackward(g_cudnn, act, &one, desc, arena.at(s, 0), desc,
+                                                arena.at(s, 1), desc, arena.at(s, 2), &zero, desc,
+                                                arena.at(s, 3))
+                      : cudnnActivationForward(g_cudnn, act, &one, desc, arena.at(s, 0), &zero,
+                                               desc, arena.at(s, 1));
     };
     if (call(0) == CUDNN_STATUS_SUCCESS) {
       ms = time_ms(sets, inner, [&](int s) { call(s); });
@@ -277,9 +301,9 @@ struct OpCase {
 };
 
 const OpCase kOps[] = {
-    {"identity", Activation::identity()},   {"step", Activation::step()},
-    {"sigmoid", Activation::sigmoid()},     {"tanh", Activation::tanh()},
-    {"relu", Activation::relu()},           {"leaky_relu", Activation::leaky_relu(0.01f)},
+    {"identity", Activation::identity()}, {"step", Activation::step()},
+    {"sigmoid", Activation::sigmoid()},   {"tanh", Activation::tanh()},
+    {"relu", Activation::relu()},         {"leaky_relu", Activation::leaky_relu(0.01f)},
     {"rrelu_eval", Activation::rrelu()},
 };
 
@@ -311,22 +335,29 @@ void bench_elementwise() {
         r.n = n;
         r.bytes = static_cast<double>(n) * sizeof(T) * (pass == 0 ? 2 : 3);
         r.ms = time_ms(sets, inner, [&](int s) {
-          if (pass == 0) CHECK_ACT(forward(c.act, arena.at(s, 0), arena.at(s, 2), n));
-          else if (pass == 1) CHECK_ACT(backward(c.act, arena.at(s, 0), arena.at(s, 1), arena.at(s, 2), n));
-          else CHECK_ACT(backward_from_output(c.act, arena.at(s, 0), arena.at(s, 1), arena.at(s, 2), n));
+          if (pass == 0)
+            CHECK_ACT(forward(c.act, arena.at(s, 0), arena.at(s, 2), n));
+          else if (pass == 1)
+            CHECK_ACT(backward(c.act, arena.at(s, 0), arena.at(s, 1), arena.at(s, 2), n));
+          else
+            CHECK_ACT(
+                backward_from_output(c.act, arena.at(s, 0), arena.at(s, 1), arena.at(s, 2), n));
         });
         r.copy_ms = copy_ms_for(r.bytes);
         ops::visit(c.act, [&](auto op) {
           using Op = decltype(op);
           r.cub_ms = time_ms(sets, inner, [&](int s) {
             if (pass == 0) {
-              CHECK_CUDA(cub::DeviceTransform::Transform(arena.at(s, 0), arena.at(s, 2), static_cast<std::int64_t>(n), FwdFn<Op>{op}));
+              CHECK_CUDA(cub::DeviceTransform::Transform(
+                  arena.at(s, 0), arena.at(s, 2), static_cast<std::int64_t>(n), FwdFn<Op>{op}));
             } else if (pass == 1) {
-              CHECK_CUDA(cub::DeviceTransform::Transform(cuda::std::make_tuple(arena.at(s, 0), arena.at(s, 1)), arena.at(s, 2),
-                                                         static_cast<std::int64_t>(n), BwdFn<Op>{op}));
+              CHECK_CUDA(cub::DeviceTransform::Transform(
+                  cuda::std::make_tuple(arena.at(s, 0), arena.at(s, 1)), arena.at(s, 2),
+                  static_cast<std::int64_t>(n), BwdFn<Op>{op}));
             } else {
-              CHECK_CUDA(cub::DeviceTransform::Transform(cuda::std::make_tuple(arena.at(s, 0), arena.at(s, 1)), arena.at(s, 2),
-                                                         static_cast<std::int64_t>(n), BwdOutFn<Op>{op}));
+              CHECK_CUDA(cub::DeviceTransform::Transform(
+                  cuda::std::make_tuple(arena.at(s, 0), arena.at(s, 1)), arena.at(s, 2),
+                  static_cast<std::int64_t>(n), BwdOutFn<Op>{op}));
             }
           });
         });
@@ -357,7 +388,9 @@ void bench_odd() {
       r.n = n;
       r.bytes = 2.0 * n * sizeof(T);
       r.note = offset ? "n = 2^24+3, x and y one element past 16-byte alignment" : "n = 2^24+3";
-      r.ms = time_ms(sets, 1, [&](int s) { CHECK_ACT(forward(act, arena.at(s, 0, offset), arena.at(s, 1, offset), n)); });
+      r.ms = time_ms(sets, 1, [&](int s) {
+        CHECK_ACT(forward(act, arena.at(s, 0, offset), arena.at(s, 1, offset), n));
+      });
       r.copy_ms = copy_ms_for(r.bytes);
       g_rows.push_back(r);
     }
@@ -388,8 +421,10 @@ void bench_mask() {
       r.note = "the 1-bit mask; backward moves " + json_number(r.bytes / (3.0 * n * sizeof(T))) +
                " of the bytes from x";
       r.ms = time_ms(sets, inner_for(n), [&](int s) {
-        if (pass == 0) CHECK_ACT(forward_with_mask(relu, arena.at(s, 0), arena.at(s, 2), masks[s], n));
-        else CHECK_ACT(backward_from_mask(relu, masks[s], arena.at(s, 1), arena.at(s, 2), n));
+        if (pass == 0)
+          CHECK_ACT(forward_with_mask(relu, arena.at(s, 0), arena.at(s, 2), masks[s], n));
+        else
+          CHECK_ACT(backward_from_mask(relu, masks[s], arena.at(s, 1), arena.at(s, 2), n));
       });
       r.copy_ms = copy_ms_for(r.bytes);
       g_rows.push_back(r);
@@ -414,7 +449,9 @@ void bench_prelu() {
       PReluShape shape;
     };
     const Layout layouts[] = {
-        {"prelu_nchw", {n / (channels * 3136) ? n / (channels * 3136) : 1, channels, n / channels / std::max<std::size_t>(1, n / (channels * 3136))}},
+        {"prelu_nchw",
+         {n / (channels * 3136) ? n / (channels * 3136) : 1, channels,
+          n / channels / std::max<std::size_t>(1, n / (channels * 3136))}},
         {"prelu_nhwc", {n / channels, channels, 1}},
         {"prelu_shared", {1, 1, n}},
     };
@@ -435,12 +472,16 @@ void bench_prelu() {
         r.pass = pass == 0 ? "forward" : "backward";
         r.n = count;
         r.bytes = static_cast<double>(count) * sizeof(T) * (pass == 0 ? 2 : 3);
-        r.note = "shape {" + std::to_string(l.shape.outer) + ", " + std::to_string(l.shape.channels) + ", " +
-                 std::to_string(l.shape.inner) + "}, workspace " + std::to_string(ws_bytes) + " B";
+        r.note = "shape {" + std::to_string(l.shape.outer) + ", " +
+                 std::to_string(l.shape.channels) + ", " + std::to_string(l.shape.inner) +
+                 "}, workspace " + std::to_string(ws_bytes) + " B";
         const int inner = inner_for(count);
         r.ms = time_ms(sets, inner, [&](int s) {
-          if (pass == 0) CHECK_ACT(prelu_forward(arena.at(s, 0), alpha, arena.at(s, 2), l.shape));
-          else CHECK_ACT(prelu_backward(arena.at(s, 0), alpha, arena.at(s, 1), arena.at(s, 2), dalpha, l.shape, ws, ws_bytes));
+          if (pass == 0)
+            CHECK_ACT(prelu_forward(arena.at(s, 0), alpha, arena.at(s, 2), l.shape));
+          else
+            CHECK_ACT(prelu_backward(arena.at(s, 0), alpha, arena.at(s, 1), arena.at(s, 2), dalpha,
+                                     l.shape, ws, ws_bytes));
         });
         r.copy_ms = copy_ms_for(r.bytes);
         g_rows.push_back(r);
@@ -468,8 +509,10 @@ void bench_rrelu() {
       r.bytes = static_cast<double>(n) * sizeof(T) * (pass == 0 ? 2 : 3);
       r.ms = time_ms(sets, inner_for(n), [&](int s) {
         const Activation act = Activation::rrelu_training({2026, step++});
-        if (pass == 0) CHECK_ACT(forward(act, arena.at(s, 0), arena.at(s, 2), n));
-        else CHECK_ACT(backward(act, arena.at(s, 0), arena.at(s, 1), arena.at(s, 2), n));
+        if (pass == 0)
+          CHECK_ACT(forward(act, arena.at(s, 0), arena.at(s, 2), n));
+        else
+          CHECK_ACT(backward(act, arena.at(s, 0), arena.at(s, 1), arena.at(s, 2), n));
       });
       r.copy_ms = copy_ms_for(r.bytes);
       g_rows.push_back(r);
@@ -498,36 +541,40 @@ void write_json(const std::string& path, const std::string& device) {
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   const char* commit = std::getenv("ACTLAYER_COMMIT");
-  std::fprintf(f, "{\n  \"device\": \"%s\",\n  \"date\": \"%s\",\n  \"commit\": \"%s\",\n", device.c_str(), date,
-               commit ? commit : "unknown");
-  std::fprintf(f, "  \"copy_gbps\": %s,\n  \"empty_kernel_us\": %s,\n  \"rows\": [\n", json_number(g_copy_gbps).c_str(),
-               json_number(g_empty_us).c_str());
+  std::fprintf(f, "{\n  \"device\": \"%s\",\n  \"date\": \"%s\",\n  \"commit\": \"%s\",\n",
+               device.c_str(), date, commit ? commit : "unknown");
+  std::fprintf(f, "  \"copy_gbps\": %s,\n  \"empty_kernel_us\": %s,\n  \"rows\": [\n",
+               json_number(g_copy_gbps).c_str(), json_number(g_empty_us).c_str());
   for (std::size_t i = 0; i < g_rows.size(); ++i) {
     const Row& r = g_rows[i];
     const double g = gbps(r.bytes, r.ms);
-    std::fprintf(f,
-                 "    {\"op\": \"%s\", \"dtype\": \"%s\", \"pass\": \"%s\", \"n\": %zu, \"bytes\": %.0f, \"ms\": %s, "
-                 "\"gbps\": %s, \"copy_gbps\": %s, \"vs_copy\": %s, \"cub_gbps\": %s, \"vs_cub\": %s, "
-                 "\"cudnn_gbps\": %s, \"vs_cudnn\": %s, \"torch_gbps\": null, \"vs_torch\": null, \"note\": \"%s\"}%s\n",
-                 r.op.c_str(), r.dtype.c_str(), r.pass.c_str(), r.n, r.bytes, json_number(r.ms).c_str(),
-                 json_number(g).c_str(), json_number(gbps(r.bytes, r.copy_ms)).c_str(),
-                 json_number(r.copy_ms / r.ms).c_str(),
-                 json_number(r.cub_ms > 0 ? gbps(r.bytes, r.cub_ms) : -1).c_str(),
-                 json_number(r.cub_ms > 0 ? r.cub_ms / r.ms : -1).c_str(),
-                 json_number(r.cudnn_ms > 0 ? gbps(r.bytes, r.cudnn_ms) : -1).c_str(),
-                 json_number(r.cudnn_ms > 0 ? r.cudnn_ms / r.ms : -1).c_str(), r.note.c_str(),
-                 i + 1 < g_rows.size() ? "," : "");
+    std::fprintf(
+        f,
+        "    {\"op\": \"%s\", \"dtype\": \"%s\", \"pass\": \"%s\", \"n\": %zu, \"bytes\": %.0f, "
+        "\"ms\": %s, "
+        "\"gbps\": %s, \"copy_gbps\": %s, \"vs_copy\": %s, \"cub_gbps\": %s, \"vs_cub\": %s, "
+        "\"cudnn_gbps\": %s, \"vs_cudnn\": %s, \"torch_gbps\": null, \"vs_torch\": null, \"note\": "
+        "\"%s\"}%s\n",
+        r.op.c_str(), r.dtype.c_str(), r.pass.c_str(), r.n, r.bytes, json_number(r.ms).c_str(),
+        json_number(g).c_str(), json_number(gbps(r.bytes, r.copy_ms)).c_str(),
+        json_number(r.copy_ms / r.ms).c_str(),
+        json_number(r.cub_ms > 0 ? gbps(r.bytes, r.cub_ms) : -1).c_str(),
+        json_number(r.cub_ms > 0 ? r.cub_ms / r.ms : -1).c_str(),
+        json_number(r.cudnn_ms > 0 ? gbps(r.bytes, r.cudnn_ms) : -1).c_str(),
+        json_number(r.cudnn_ms > 0 ? r.cudnn_ms / r.ms : -1).c_str(), r.note.c_str(),
+        i + 1 < g_rows.size() ? "," : "");
   }
   std::fprintf(f, "  ]\n}\n");
   std::fclose(f);
 }
 
 void print_table() {
-  std::printf("\n%-14s %-9s %-12s %11s %8s %8s %8s %8s\n", "op", "dtype", "pass", "n", "GB/s", "vs_copy", "vs_cub",
-              "vs_cudnn");
+  std::printf("\n%-14s %-9s %-12s %11s %8s %8s %8s %8s\n", "op", "dtype", "pass", "n", "GB/s",
+              "vs_copy", "vs_cub", "vs_cudnn");
   for (const Row& r : g_rows) {
-    std::printf("%-14s %-9s %-12s %11zu %8.0f %8.3f %8s %8s\n", r.op.c_str(), r.dtype.c_str(), r.pass.c_str(), r.n,
-                gbps(r.bytes, r.ms), r.copy_ms / r.ms, r.cub_ms > 0 ? json_number(r.cub_ms / r.ms).c_str() : "-",
+    std::printf("%-14s %-9s %-12s %11zu %8.0f %8.3f %8s %8s\n", r.op.c_str(), r.dtype.c_str(),
+                r.pass.c_str(), r.n, gbps(r.bytes, r.ms), r.copy_ms / r.ms,
+                r.cub_ms > 0 ? json_number(r.cub_ms / r.ms).c_str() : "-",
                 r.cudnn_ms > 0 ? json_number(r.cudnn_ms / r.ms).c_str() : "-");
   }
 }
@@ -537,24 +584,31 @@ void print_table() {
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--json" && i + 1 < argc) g_opt.json = argv[++i];
-    else if (a == "--quick") g_opt.quick = true;
-    else if (a == "--reps" && i + 1 < argc) g_opt.reps = std::max(5, std::atoi(argv[++i]));
-    else if (a == "--max-log2" && i + 1 < argc) g_opt.max_log2 = std::clamp(std::atoi(argv[++i]), 16, 30);
+    if (a == "--json" && i + 1 < argc)
+      g_opt.json = argv[++i];
+    else if (a == "--quick")
+      g_opt.quick = true;
+    else if (a == "--reps" && i + 1 < argc)
+      g_opt.reps = std::max(5, std::atoi(argv[++i]));
+    else if (a == "--max-log2" && i + 1 < argc)
+      g_opt.max_log2 = std::clamp(std::atoi(argv[++i]), 16, 30);
     else {
-      std::fprintf(stderr, "usage: %s [--json FILE] [--quick] [--reps N] [--max-log2 K]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--json FILE] [--quick] [--reps N] [--max-log2 K]\n",
+                   argv[0]);
       return 2;
     }
   }
   if (!cuda_available()) {
-    std::printf("NOTICE: no CUDA device: actlayer_bench measures GPU kernels and has nothing to run here\n");
+    std::printf(
+        "NOTICE: no CUDA device: actlayer_bench measures GPU kernels and has nothing to run "
+        "here\n");
     return 0;
   }
   cudaDeviceProp prop{};
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
   g_l2_bytes = static_cast<std::size_t>(prop.l2CacheSize);
-  std::printf("actlayer_bench on %s: %d SMs, L2 %zu MB, %d reps (median)\n", prop.name, prop.multiProcessorCount,
-              g_l2_bytes >> 20, g_opt.reps);
+  std::printf("actlayer_bench on %s: %d SMs, L2 %zu MB, %d reps (median)\n", prop.name,
+              prop.multiProcessorCount, g_l2_bytes >> 20, g_opt.reps);
 #if ACTLAYER_BENCH_CUDNN
   if (cudnnCreate(&g_cudnn) != CUDNN_STATUS_SUCCESS) g_cudnn = nullptr;
   std::printf("cuDNN %zu\n", cudnnGetVersion());
@@ -590,12 +644,15 @@ int main(int argc, char** argv) {
     r.pass = "forward";
     r.n = n;
     r.bytes = 2.0 * n * 4;
-    r.note = "single launch per repetition: vs the empty kernel's " + json_number(g_empty_us) + " us";
-    r.ms = time_ms(1, 1, [&](int) { CHECK_ACT(forward(Activation::relu(), arena.at(0, 0), arena.at(0, 1), n)); });
+    r.note =
+        "single launch per repetition: vs the empty kernel's " + json_number(g_empty_us) + " us";
+    r.ms = time_ms(1, 1, [&](int) {
+      CHECK_ACT(forward(Activation::relu(), arena.at(0, 0), arena.at(0, 1), n));
+    });
     r.copy_ms = copy_ms_for(r.bytes);
     g_rows.push_back(r);
-    std::printf("latency: relu forward 2^16 floats %.2f us = %.2f x the empty kernel\n", 1000 * r.ms,
-                1000 * r.ms / g_empty_us);
+    std::printf("latency: relu forward 2^16 floats %.2f us = %.2f x the empty kernel\n",
+                1000 * r.ms, 1000 * r.ms / g_empty_us);
   }
 #if ACTLAYER_BENCH_CUDNN
   if (g_cudnn) cudnnDestroy(g_cudnn);

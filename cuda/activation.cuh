@@ -92,22 +92,21 @@ CudaResult launch_backward_from_mask(const Activation& act, const std::uint32_t*
 
 }  // namespace actlayer::cuda_impl
 
-#define ACTLAYER_INSTANTIATE_ACTIVATION(T)                                                     \
-  namespace actlayer::cuda_impl {                                                              \
-  template CudaResult launch_forward<T>(const Activation&, const T*, T*, std::size_t,          \
-                                        cudaStream_t, Blend);                                  \
-  template CudaResult launch_backward<T>(const Activation&, const T*, const T*, T*,            \
-                                         std::size_t, cudaStream_t, Blend);                    \
-  template CudaResult launch_backward_from_output<T>(const Activation&, const T*, const T*, T*, \
-                                                     std::size_t, cudaStream_t, Blend);        \
-  template CudaResult launch_rrelu_forward<T>(const Activation&, const T*, T*, float*,         \
-                                              std::size_t, cudaStream_t, Blend);               \
-  template CudaResult launch_rrelu_backward_saved<T>(const float*, const T*, T*, std::size_t,  \
-                                                     cudaStream_t, Blend);                     \
-  template CudaResult launch_forward_with_mask<T>(const Activation&, const T*, T*,             \
-                                                  std::uint32_t*, std::size_t, cudaStream_t,   \
-                                                  Blend);                                      \
-  template CudaResult launch_backward_from_mask<T>(const Activation&, const std::uint32_t*,    \
-                                                   const T*, T*, std::size_t, cudaStream_t,    \
-                                                   Blend);                                     \
+#define ACTLAYER_INSTANTIATE_ACTIVATION(T)                                                         \
+  namespace actlayer::cuda_impl {                                                                  \
+  template CudaResult launch_forward<T>(const Activation&, const T*, T*, std::size_t,              \
+                                        cudaStream_t, Blend);                                      \
+  template CudaResult launch_backward<T>(const Activation&, const T*, const T*, T*, std::size_t,   \
+                                         cudaStream_t, Blend);                                     \
+  template CudaResult launch_backward_from_output<T>(const Activation&, const T*, const T*, T*,    \
+                                                     std::size_t, cudaStream_t, Blend);            \
+  template CudaResult launch_rrelu_forward<T>(const Activation&, const T*, T*, float*,             \
+                                              std::size_t, cudaStream_t, Blend);                   \
+  template CudaResult launch_rrelu_backward_saved<T>(const float*, const T*, T*, std::size_t,      \
+                                                     cudaStream_t, Blend);                         \
+  template CudaResult launch_forward_with_mask<T>(const Activation&, const T*, T*, std::uint32_t*, \
+                                                  std::size_t, cudaStream_t, Blend);               \
+  template CudaResult launch_backward_from_mask<T>(const Activation&, const std::uint32_t*,        \
+                                                   const T*, T*, std::size_t, cudaStream_t,        \
+                                                   Blend);                                         \
   }

@@ -72,7 +72,8 @@ __global__ void __launch_bounds__(256)
   const std::size_t words = (n + kMaskBits - 1) / kMaskBits;
   const unsigned lane = threadIdx.x % kMaskBits;
   const std::size_t warps = static_cast<std::size_t>(gridDim.x) * blockDim.x / kMaskBits;
-  for (std::size_t w = (blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x) / kMaskBits;
+  for (std::size_t w =
+           (blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x) / kMaskBits;
        w < words; w += warps) {
     const std::size_t i = w * kMaskBits + lane;
     const bool inside = i < n;
@@ -95,7 +96,8 @@ CudaResult launch_forward_mask(const T* x, T* y, std::uint32_t* mask, std::size_
   if (!sized.ok()) return sized;
   const std::size_t words = (n + kMaskBits - 1) / kMaskBits;
   const std::size_t wanted = (words + 256 / kMaskBits - 1) / (256 / kMaskBits);  // 8 warps a block
-  const auto blocks = static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(limit, wanted)));
+  const auto blocks =
+      static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(limit, wanted)));
   ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());  // see launch_elementwise
   kernel<<<blocks, 256, 0, stream>>>(x, y, mask, n, value, blend.alpha, blend.beta);
   ACTLAYER_CUDA_RESULT(cudaGetLastError());
@@ -142,8 +144,8 @@ CudaResult launch_prelu_forward_with_mask(const T* x, const param_t<T>* alpha, T
                                           std::uint32_t* mask, PReluShape shape,
                                           cudaStream_t stream) {
   const std::size_t n = shape.outer * shape.channels * shape.inner;
-  return launch_forward_mask(x, y, mask, n, PReluValue<param_t<T>>{alpha, shape.channels, shape.inner},
-                             stream, Blend{});
+  return launch_forward_mask(
+      x, y, mask, n, PReluValue<param_t<T>>{alpha, shape.channels, shape.inner}, stream, Blend{});
 }
 
 template <class T>

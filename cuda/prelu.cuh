@@ -47,7 +47,6 @@ __device__ __forceinline__ bool aligned16(const void* p) {
   return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
 }
 
-
 /// `count` <= kGranule consecutive elements from p into v: as 16-byte vectors when `vector`
 /// (then count == kGranule and p is 16-byte aligned), else one by one.
 template <class T>
@@ -178,7 +177,8 @@ __global__ void __launch_bounds__(kPReluThreads) prelu_columns_kernel(const PRel
       for (std::size_t lc = threadIdx.x; lc < t.channels; lc += kPReluThreads) {
         double total = 0.0;
         for (std::size_t lane = 0; lane < p.lanes; ++lane) {
-          for (std::size_t s = 0; s < p.inner; ++s) total += sums[lane * t.width + lc * p.inner + s];
+          for (std::size_t s = 0; s < p.inner; ++s)
+            total += sums[lane * t.width + lc * p.inner + s];
         }
         a.partials[t.partial_base + lc] = total;
       }
@@ -196,8 +196,9 @@ constexpr std::size_t kDalphaColumns = 32;  // channels per block when there are
 template <class P>
 __device__ __forceinline__ void write_dalpha(P* dalpha, std::size_t c, double sum, Blend b) {
   // + 0.0 when beta == 0, as the reference: a negative alpha times a +0 sum gives +0, not -0.
-  const double r = static_cast<double>(b.alpha) * sum +
-                   (b.beta != 0.0f ? static_cast<double>(b.beta) * static_cast<double>(dalpha[c]) : 0.0);
+  const double r =
+      static_cast<double>(b.alpha) * sum +
+      (b.beta != 0.0f ? static_cast<double>(b.beta) * static_cast<double>(dalpha[c]) : 0.0);
   dalpha[c] = static_cast<P>(r);
 }
 
@@ -206,12 +207,13 @@ __device__ __forceinline__ void write_dalpha(P* dalpha, std::size_t c, double su
 /// workspace), 8 lanes of partials each, the lanes added in order.
 template <class P>
 __global__ void __launch_bounds__(kPReluThreads)
-    prelu_dalpha_kernel(const double* partials, std::size_t count, std::size_t channels,
-                        P* dalpha, Blend blend) {
+    prelu_dalpha_kernel(const double* partials, std::size_t count, std::size_t channels, P* dalpha,
+                        Blend blend) {
   if (channels < kDalphaColumns) {
     for (std::size_t c = blockIdx.x; c < channels; c += gridDim.x) {
       double v = 0.0;
-      for (std::size_t k = threadIdx.x; k < count; k += kPReluThreads) v += partials[k * channels + c];
+      for (std::size_t k = threadIdx.x; k < count; k += kPReluThreads)
+        v += partials[k * channels + c];
       const double total = block_sum(v);
       if (threadIdx.x == 0) write_dalpha(dalpha, c, total, blend);
     }
@@ -220,7 +222,8 @@ __global__ void __launch_bounds__(kPReluThreads)
   constexpr std::size_t kLanes = kPReluThreads / kDalphaColumns;
   __shared__ double lane_sums[kLanes][kDalphaColumns];
   const std::size_t column = threadIdx.x % kDalphaColumns, lane = threadIdx.x / kDalphaColumns;
-  for (std::size_t c0 = blockIdx.x * kDalphaColumns; c0 < channels; c0 += gridDim.x * kDalphaColumns) {
+  for (std::size_t c0 = blockIdx.x * kDalphaColumns; c0 < channels;
+       c0 += gridDim.x * kDalphaColumns) {
     const std::size_t c = c0 + column;
     double v = 0.0;
     if (c < channels) {
@@ -254,7 +257,8 @@ CudaResult launch_prelu_main(const PReluArgs<T>& args, cudaStream_t stream) {
   if (args.plan.layout == PReluPlan::Layout::rows) {
     prelu_rows_kernel<T, kBackward><<<grid_for(args.plan.blocks), kPReluThreads, 0, stream>>>(args);
   } else {
-    prelu_columns_kernel<T, kBackward><<<grid_for(args.plan.blocks), kPReluThreads, 0, stream>>>(args);
+    prelu_columns_kernel<T, kBackward>
+        <<<grid_for(args.plan.blocks), kPReluThreads, 0, stream>>>(args);
   }
   ACTLAYER_CUDA_RESULT(cudaGetLastError());
   return {};
@@ -284,17 +288,16 @@ CudaResult launch_prelu_backward(const T* x, const param_t<T>* alpha, const T* d
 
 }  // namespace actlayer::cuda_impl
 
-#define ACTLAYER_INSTANTIATE_PRELU(T)                                                           \
-  namespace actlayer::cuda_impl {                                                               \
-  template CudaResult launch_prelu_forward<T>(const T*, const param_t<T>*, T*, const PReluPlan&, \
-                                              cudaStream_t);                                    \
-  template CudaResult launch_prelu_backward<T>(const T*, const param_t<T>*, const T*, T*,       \
-                                               param_t<T>*, const PReluPlan&, double*,          \
-                                               cudaStream_t, Blend);                            \
-  template CudaResult launch_prelu_forward_with_mask<T>(const T*, const param_t<T>*, T*,        \
-                                                        std::uint32_t*, PReluShape,             \
-                                                        cudaStream_t);                          \
-  template CudaResult launch_prelu_backward_dx_from_mask<T>(const std::uint32_t*,               \
-                                                            const param_t<T>*, const T*, T*,    \
-                                                            PReluShape, cudaStream_t);          \
+#define ACTLAYER_INSTANTIATE_PRELU(T)                                                              \
+  namespace actlayer::cuda_impl {                                                                  \
+  template CudaResult launch_prelu_forward<T>(const T*, const param_t<T>*, T*, const PReluPlan&,   \
+                                              cudaStream_t);                                       \
+  template CudaResult launch_prelu_backward<T>(const T*, const param_t<T>*, const T*, T*,          \
+                                               param_t<T>*, const PReluPlan&, double*,             \
+                                               cudaStream_t, Blend);                               \
+  template CudaResult launch_prelu_forward_with_mask<T>(const T*, const param_t<T>*, T*,           \
+                                                        std::uint32_t*, PReluShape, cudaStream_t); \
+  template CudaResult launch_prelu_backward_dx_from_mask<T>(const std::uint32_t*,                  \
+                                                            const param_t<T>*, const T*, T*,       \
+                                                            PReluShape, cudaStream_t);             \
   }

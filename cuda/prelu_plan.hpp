@@ -30,12 +30,13 @@
 
 namespace actlayer::cuda_impl {
 
-constexpr std::size_t kPReluThreads = 256;  // = kReduceThreads (reduce.cuh)
-constexpr std::size_t kTileEntries = 2048;  // doubles of shared memory per column tile (16 KB)
-constexpr std::size_t kSegment = 16384;     // elements per block in the rows layout
-constexpr std::size_t kGranule = 8;         // consecutive elements a thread owns at a time
-constexpr std::size_t kTargetBlocks = 4096; // enough blocks to fill any current GPU a few times
-constexpr std::size_t kMinTileElements = 64;  // elements per partial sum, at least (bounds the workspace)
+constexpr std::size_t kPReluThreads = 256;   // = kReduceThreads (reduce.cuh)
+constexpr std::size_t kTileEntries = 2048;   // doubles of shared memory per column tile (16 KB)
+constexpr std::size_t kSegment = 16384;      // elements per block in the rows layout
+constexpr std::size_t kGranule = 8;          // consecutive elements a thread owns at a time
+constexpr std::size_t kTargetBlocks = 4096;  // enough blocks to fill any current GPU a few times
+constexpr std::size_t kMinTileElements =
+    64;  // elements per partial sum, at least (bounds the workspace)
 
 struct PReluPlan {
   enum class Layout { rows, columns };
@@ -48,8 +49,8 @@ struct PReluPlan {
   std::size_t tile_channels = 0;  // channels per column tile
   std::size_t tile_cols = 0;      // = tile_channels * inner
   std::size_t col_tiles = 0;
-  std::size_t group = 1;          // columns a thread owns (kGranule, or 1 when tiles don't divide)
-  std::size_t lanes = 1;          // row lanes per tile
+  std::size_t group = 1;  // columns a thread owns (kGranule, or 1 when tiles don't divide)
+  std::size_t lanes = 1;  // row lanes per tile
   std::size_t tile_rows = 0;
   std::size_t row_tiles = 0;
   // both

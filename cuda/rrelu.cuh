@@ -40,8 +40,9 @@ struct PhiloxKey {
             p.offset, p.device_offset};
   }
   __device__ __forceinline__ std::uint64_t current_offset() const {
-    return device_offset ? offset + __ldg(reinterpret_cast<const unsigned long long*>(device_offset))
-                         : offset;
+    return device_offset
+               ? offset + __ldg(reinterpret_cast<const unsigned long long*>(device_offset))
+               : offset;
   }
   /// The 4 words of group q (elements 4q .. 4q+3) at `off`.
   __device__ __forceinline__ uint4 words(std::uint64_t q, std::uint64_t off) const {

@@ -14,23 +14,26 @@ namespace {
 constexpr std::align_val_t kHostAlignment{64};
 
 [[noreturn]] void throw_cuda(cudaError_t error, const char* call, const char* file, int line) {
-  throw Error(Status::cuda_error, detail::format("%s failed with %s (%s) at %s:%d", call,
-                                                 cudaGetErrorName(error),
-                                                 cudaGetErrorString(error), file, line));
+  throw Error(Status::cuda_error,
+              detail::format("%s failed with %s (%s) at %s:%d", call, cudaGetErrorName(error),
+                             cudaGetErrorString(error), file, line));
 }
 
-#define ACTLAYER_CUDA_THROW(expr)                                                    \
-  do {                                                                               \
-    const cudaError_t actlayer_err_ = (expr);                                        \
-    if (actlayer_err_ != cudaSuccess) throw_cuda(actlayer_err_, #expr, "host/buffer.cpp", __LINE__); \
+#define ACTLAYER_CUDA_THROW(expr)                                    \
+  do {                                                               \
+    const cudaError_t actlayer_err_ = (expr);                        \
+    if (actlayer_err_ != cudaSuccess)                                \
+      throw_cuda(actlayer_err_, #expr, "host/buffer.cpp", __LINE__); \
   } while (0)
 
 }  // namespace
 
 const char* to_string(Device device) noexcept {
   switch (device) {
-    case Device::cpu: return "cpu";
-    case Device::cuda: return "cuda";
+    case Device::cpu:
+      return "cpu";
+    case Device::cuda:
+      return "cuda";
   }
   return "unknown Device";
 }
@@ -92,9 +95,9 @@ void buffer_copy(void* dst, const void* src, std::size_t bytes, Device buffer_de
 }
 
 void throw_buffer_size(const char* function, std::size_t expected, std::size_t got) {
-  throw Error(Status::invalid_argument,
-              format("%s: count = %zu does not match the buffer's size %zu", function, got,
-                     expected));
+  throw Error(
+      Status::invalid_argument,
+      format("%s: count = %zu does not match the buffer's size %zu", function, got, expected));
 }
 
 }  // namespace detail

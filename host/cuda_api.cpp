@@ -84,8 +84,8 @@ Status forward_with_mask_impl(const Activation& act, const T* x, T* y, std::uint
 }
 
 template <class T>
-Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask, const T* dy,
-                               T* dx, std::size_t n, cudaStream_t stream, Blend blend) {
+Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask, const T* dy, T* dx,
+                               std::size_t n, cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::backward_from_mask";
   const Status s = check_backward_from_mask(fn, act, mask, dy, dx, n, blend);
   if (s != Status::success || n == 0) return s;

@@ -27,8 +27,8 @@ void require_like(const char* function, const char* out_name, const Buffer<T>& o
     }
     if (b.size() != out.size()) {
       throw Error(Status::invalid_argument,
-                  detail::format("%s: %s has %zu elements but %s has %zu", function, name,
-                                 b.size(), out_name, out.size()));
+                  detail::format("%s: %s has %zu elements but %s has %zu", function, name, b.size(),
+                                 out_name, out.size()));
     }
   };
   (check(rest.first, *rest.second), ...);
@@ -81,8 +81,9 @@ PReluLayer<T>::PReluLayer(std::size_t channels, Device device, cudaStream_t stre
     // The kernels may run on other streams: the uploads must have landed first.
     const cudaError_t e = cudaStreamSynchronize(stream);
     if (e != cudaSuccess) {
-      throw Error(Status::cuda_error, detail::format("PReluLayer: cudaStreamSynchronize failed with %s",
-                                                     cudaGetErrorName(e)));
+      throw Error(
+          Status::cuda_error,
+          detail::format("PReluLayer: cudaStreamSynchronize failed with %s", cudaGetErrorName(e)));
     }
   }
 }
@@ -95,8 +96,8 @@ void require_shape(const char* function, std::size_t channels, PReluShape shape,
   std::size_t n = 0;
   if (shape.channels != channels) {
     throw Error(Status::invalid_argument,
-                detail::format("%s: shape.channels = %zu but the layer has %zu channels",
-                               function, shape.channels, channels));
+                detail::format("%s: shape.channels = %zu but the layer has %zu channels", function,
+                               shape.channels, channels));
   }
   if (!detail::prelu_size(shape, &n) || n != count) {
     throw Error(Status::invalid_argument,
@@ -118,9 +119,10 @@ void PReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, PReluShape shape) 
                 detail::format("%s: y is on %s but the layer is on %s", fn, to_string(y.device()),
                                to_string(alpha_.device())));
   }
-  throw_if_failed(y.device() == Device::cuda
-                      ? actlayer::prelu_forward(x.data(), alpha_.data(), y.data(), shape, y.stream())
-                      : reference::prelu_forward(x.data(), alpha_.data(), y.data(), shape));
+  throw_if_failed(
+      y.device() == Device::cuda
+          ? actlayer::prelu_forward(x.data(), alpha_.data(), y.data(), shape, y.stream())
+          : reference::prelu_forward(x.data(), alpha_.data(), y.data(), shape));
 }
 
 template <class T>
@@ -131,8 +133,8 @@ void PReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>&
   require_shape(fn, channels(), shape, dx.size());
   if (dx.device() != alpha_.device()) {
     throw Error(Status::invalid_argument,
-                detail::format("%s: dx is on %s but the layer is on %s", fn,
-                               to_string(dx.device()), to_string(alpha_.device())));
+                detail::format("%s: dx is on %s but the layer is on %s", fn, to_string(dx.device()),
+                               to_string(alpha_.device())));
   }
   const Blend blend{1.0f, accumulate ? 1.0f : 0.0f};
   if (dx.device() == Device::cpu) {
@@ -142,13 +144,12 @@ void PReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>&
   }
   const std::size_t bytes = prelu_backward_workspace_bytes(shape);
   if (workspace_.size() * sizeof(double) < bytes) {
-    workspace_ = Buffer<double>((bytes + sizeof(double) - 1) / sizeof(double), Device::cuda,
-                                dx.stream());
+    workspace_ =
+        Buffer<double>((bytes + sizeof(double) - 1) / sizeof(double), Device::cuda, dx.stream());
   }
   throw_if_failed(actlayer::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
                                            dalpha_.data(), shape, workspace_.data(),
-                                           workspace_.size() * sizeof(double), dx.stream(),
-                                           blend));
+                                           workspace_.size() * sizeof(double), dx.stream(), blend));
 }
 
 template class PReluLayer<float>;
@@ -163,11 +164,11 @@ void ActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Ble
     mask_ = Buffer<std::uint32_t>(mask_words(y.size()), y.device(), y.stream());
   }
   mask_n_ = 0;  // no valid mask until this call succeeds
-  throw_if_failed(y.device() == Device::cuda
-                      ? actlayer::forward_with_mask(act_, x.data(), y.data(), mask_.data(), y.size(),
-                                                    y.stream(), blend)
-                      : reference::forward_with_mask(act_, x.data(), y.data(), mask_.data(),
-                                                     y.size(), blend));
+  throw_if_failed(
+      y.device() == Device::cuda
+          ? actlayer::forward_with_mask(act_, x.data(), y.data(), mask_.data(), y.size(),
+                                        y.stream(), blend)
+          : reference::forward_with_mask(act_, x.data(), y.data(), mask_.data(), y.size(), blend));
   mask_n_ = y.size();
 }
 
@@ -177,11 +178,11 @@ void ActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>&
   const char* const fn = "ActivationLayer::backward_from_kept_mask";
   require_like(fn, "dx", dx, arg("dy", dy));
   if (mask_n_ != dx.size() || mask_.device() != dx.device()) {
-    throw Error(Status::invalid_argument,
-                detail::format("%s: the kept mask covers %zu elements on %s, dx has %zu on %s (call "
-                               "forward_keep_mask first)",
-                               fn, mask_n_, to_string(mask_.device()), dx.size(),
-                               to_string(dx.device())));
+    throw Error(
+        Status::invalid_argument,
+        detail::format("%s: the kept mask covers %zu elements on %s, dx has %zu on %s (call "
+                       "forward_keep_mask first)",
+                       fn, mask_n_, to_string(mask_.device()), dx.size(), to_string(dx.device())));
   }
   throw_if_failed(dx.device() == Device::cuda
                       ? actlayer::backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
@@ -206,8 +207,9 @@ RReluLayer<T>::RReluLayer(std::uint64_t seed, float lower, float upper, Device d
     // The kernels may run on other streams: the uploads must have landed first.
     const cudaError_t e = cudaStreamSynchronize(stream);
     if (e != cudaSuccess) {
-      throw Error(Status::cuda_error, detail::format("RReluLayer: cudaStreamSynchronize failed with %s",
-                                                     cudaGetErrorName(e)));
+      throw Error(
+          Status::cuda_error,
+          detail::format("RReluLayer: cudaStreamSynchronize failed with %s", cudaGetErrorName(e)));
     }
   }
   last_stream_ = stream;
@@ -229,7 +231,8 @@ void RReluLayer<T>::train(bool on) {
 
 template <class T>
 void RReluLayer<T>::eval_with_drawn_mean(bool on) {
-  const float slope = on ? static_cast<float>(slope_mean()) : Activation::rrelu(lower_, upper_).eval_slope();
+  const float slope =
+      on ? static_cast<float>(slope_mean()) : Activation::rrelu(lower_, upper_).eval_slope();
   if (!(slope >= 0.0f)) {
     throw Error(Status::invalid_argument,
                 "RReluLayer::eval_with_drawn_mean: no slopes tracked yet (track_slopes(true) "
@@ -248,8 +251,9 @@ double RReluLayer<T>::slope_mean() const {
   // The sums were accumulated on the last forward's stream.
   const cudaError_t e = cudaStreamSynchronize(last_stream_);
   if (e != cudaSuccess) {
-    throw Error(Status::cuda_error, detail::format("RReluLayer::slope_mean: cudaStreamSynchronize failed with %s",
-                                                   cudaGetErrorName(e)));
+    throw Error(Status::cuda_error,
+                detail::format("RReluLayer::slope_mean: cudaStreamSynchronize failed with %s",
+                               cudaGetErrorName(e)));
   }
   const std::vector<double> sums = sums_.to_host();
   return sums[1] > 0 ? sums[0] / sums[1] : std::numeric_limits<double>::quiet_NaN();
@@ -278,10 +282,10 @@ void RReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y) {
     last_stream_ = y.stream();
     throw_if_failed(actlayer::forward(act, x.data(), y.data(), y.size(), y.stream()));
     if (track_ && y.size() > 0) {
-      throw_if_failed(detail::launched(
-          cuda_impl::launch_rrelu_slope_sum(act, y.size(), partials_.data(), sums_.data(),
-                                            y.stream()),
-          fn));
+      throw_if_failed(
+          detail::launched(cuda_impl::launch_rrelu_slope_sum(act, y.size(), partials_.data(),
+                                                             sums_.data(), y.stream()),
+                           fn));
     }
   } else {
     throw_if_failed(reference::forward(act, x.data(), y.data(), y.size()));
@@ -301,8 +305,8 @@ void RReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>&
   require_like(fn, "dx", dx, arg("x", x), arg("dy", dy));
   if (dx.device() != device_) {
     throw Error(Status::invalid_argument,
-                detail::format("%s: dx is on %s but the layer is on %s", fn,
-                               to_string(dx.device()), to_string(device_)));
+                detail::format("%s: dx is on %s but the layer is on %s", fn, to_string(dx.device()),
+                               to_string(device_)));
   }
   if (training_ && forwards_ == 0) {
     throw Error(Status::invalid_argument,
@@ -310,10 +314,10 @@ void RReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>&
   }
   const Activation act =
       training_ ? training_activation(forwards_ - 1) : Activation::leaky_relu(eval_slope_);
-  throw_if_failed(device_ == Device::cuda
-                      ? actlayer::backward(act, x.data(), dy.data(), dx.data(), dx.size(),
-                                           dx.stream())
-                      : reference::backward(act, x.data(), dy.data(), dx.data(), dx.size()));
+  throw_if_failed(
+      device_ == Device::cuda
+          ? actlayer::backward(act, x.data(), dy.data(), dx.data(), dx.size(), dx.stream())
+          : reference::backward(act, x.data(), dy.data(), dx.data(), dx.size()));
 }
 
 template class RReluLayer<float>;

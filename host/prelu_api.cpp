@@ -22,9 +22,8 @@ Status prelu_forward_impl(const T* x, const param_t<T>* alpha, T* y, PReluShape 
   std::size_t n = 0;
   const Status s = check_prelu_forward(fn, x, alpha, y, nullptr, false, shape, &n);
   if (s != Status::success || n == 0) return s;
-  return launched(cuda_impl::launch_prelu_forward(x, alpha, y, cuda_impl::make_prelu_plan(shape),
-                                                  stream),
-                  fn);
+  return launched(
+      cuda_impl::launch_prelu_forward(x, alpha, y, cuda_impl::make_prelu_plan(shape), stream), fn);
 }
 
 template <class T>
@@ -33,15 +32,14 @@ Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* 
                            std::size_t workspace_bytes, cudaStream_t stream, Blend dalpha_blend) {
   const char* const fn = "actlayer::prelu_backward";
   std::size_t n = 0;
-  const Status s = check_prelu_backward(fn, x, alpha, dy, dx, dalpha, shape, dalpha_blend,
-                                        workspace, workspace_bytes,
-                                        prelu_backward_workspace_bytes(shape), &n);
+  const Status s =
+      check_prelu_backward(fn, x, alpha, dy, dx, dalpha, shape, dalpha_blend, workspace,
+                           workspace_bytes, prelu_backward_workspace_bytes(shape), &n);
   if (s != Status::success) return s;
-  return launched(cuda_impl::launch_prelu_backward(x, alpha, dy, dx, dalpha,
-                                                   cuda_impl::make_prelu_plan(shape),
-                                                   static_cast<double*>(workspace), stream,
-                                                   dalpha_blend),
-                  fn);
+  return launched(
+      cuda_impl::launch_prelu_backward(x, alpha, dy, dx, dalpha, cuda_impl::make_prelu_plan(shape),
+                                       static_cast<double*>(workspace), stream, dalpha_blend),
+      fn);
 }
 
 template <class T>
@@ -56,25 +54,23 @@ Status prelu_forward_with_mask_impl(const T* x, const param_t<T>* alpha, T* y, s
 
 template <class T>
 Status prelu_backward_dx_from_mask_impl(const std::uint32_t* mask, const param_t<T>* alpha,
-                                        const T* dy, T* dx, PReluShape shape,
-                                        cudaStream_t stream) {
+                                        const T* dy, T* dx, PReluShape shape, cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_backward_dx_from_mask";
   std::size_t n = 0;
   const Status s = check_prelu_dx_from_mask(fn, mask, alpha, dy, dx, shape, &n);
   if (s != Status::success || n == 0) return s;
-  return launched(
-      cuda_impl::launch_prelu_backward_dx_from_mask(mask, alpha, dy, dx, shape, stream), fn);
+  return launched(cuda_impl::launch_prelu_backward_dx_from_mask(mask, alpha, dy, dx, shape, stream),
+                  fn);
 }
 
-#define ACTLAYER_INSTANTIATE(T)                                                                \
-  template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape,           \
-                                        cudaStream_t);                                         \
-  template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*,            \
-                                         param_t<T>*, PReluShape, void*, std::size_t,          \
-                                         cudaStream_t, Blend);                                 \
-  template Status prelu_forward_with_mask_impl<T>(const T*, const param_t<T>*, T*,             \
-                                                  std::uint32_t*, PReluShape, cudaStream_t);   \
-  template Status prelu_backward_dx_from_mask_impl<T>(const std::uint32_t*, const param_t<T>*, \
+#define ACTLAYER_INSTANTIATE(T)                                                                    \
+  template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape,               \
+                                        cudaStream_t);                                             \
+  template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*, param_t<T>*,   \
+                                         PReluShape, void*, std::size_t, cudaStream_t, Blend);     \
+  template Status prelu_forward_with_mask_impl<T>(const T*, const param_t<T>*, T*, std::uint32_t*, \
+                                                  PReluShape, cudaStream_t);                       \
+  template Status prelu_backward_dx_from_mask_impl<T>(const std::uint32_t*, const param_t<T>*,     \
                                                       const T*, T*, PReluShape, cudaStream_t);
 ACTLAYER_INSTANTIATE(float)
 ACTLAYER_INSTANTIATE(double)

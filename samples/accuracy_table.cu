@@ -24,9 +24,12 @@ namespace {
 enum class Pass { forward, backward, from_output };
 const char* pass_name(Pass p) {
   switch (p) {
-    case Pass::forward: return "forward";
-    case Pass::backward: return "backward";
-    case Pass::from_output: return "from_output";
+    case Pass::forward:
+      return "forward";
+    case Pass::backward:
+      return "backward";
+    case Pass::from_output:
+      return "from_output";
   }
   return "?";
 }
@@ -74,8 +77,10 @@ double ulps(T a, T b) {
 
 template <class T>
 T make(double v) {
-  if constexpr (std::is_same_v<T, double>) return v;
-  else return ops::narrow<T>(static_cast<float>(v));
+  if constexpr (std::is_same_v<T, double>)
+    return v;
+  else
+    return ops::narrow<T>(static_cast<float>(v));
 }
 
 /// Random inputs over [-30, 30] and over every magnitude, plus the special values.
@@ -84,10 +89,12 @@ std::vector<T> inputs(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> core(-30, 30), exponent(-40, 40);
   std::vector<T> v;
-  for (double s : {0.0, -0.0, 1e-8, -1e-8, 20.0, -20.0, 89.0, -104.0, 1e300, -1e300}) v.push_back(make<T>(s));
+  for (double s : {0.0, -0.0, 1e-8, -1e-8, 20.0, -20.0, 89.0, -104.0, 1e300, -1e300})
+    v.push_back(make<T>(s));
   v.push_back(make<T>(std::nan("")));
   while (v.size() < n) {
-    v.push_back(make<T>(v.size() % 2 ? core(rng) : (rng() % 2 ? 1 : -1) * std::pow(10.0, exponent(rng) / 4)));
+    v.push_back(make<T>(v.size() % 2 ? core(rng)
+                                     : (rng() % 2 ? 1 : -1) * std::pow(10.0, exponent(rng) / 4)));
   }
   return v;
 }
@@ -101,7 +108,7 @@ void on_host(const Activation& act, Pass pass, const std::vector<T>& in, const s
   ops::visit(act, [&](auto op) {
     for (std::size_t i = 0; i < in.size(); ++i) {
       const auto z = ops::widen(in[i]), g = ops::widen(dy[i]);
-      out[i] = pass == Pass::forward ? ops::narrow<T>(op.value(z))
+      out[i] = pass == Pass::forward    ? ops::narrow<T>(op.value(z))
                : pass == Pass::backward ? ops::narrow<T>(ops::backward(op, z, g))
                                         : ops::narrow<T>(ops::backward_from_output(op, z, g));
     }
@@ -114,9 +121,12 @@ void on_device(const Activation& act, Pass pass, const std::vector<T>& in, const
                std::vector<T>& out) {
   ActivationLayer<T> layer(act);
   Buffer<T> a = Buffer<T>::from_host(in), g = Buffer<T>::from_host(dy), r(in.size());
-  if (pass == Pass::forward) layer.forward(a, r);
-  else if (pass == Pass::backward) layer.backward(a, g, r);
-  else layer.backward_from_output(a, g, r);
+  if (pass == Pass::forward)
+    layer.forward(a, r);
+  else if (pass == Pass::backward)
+    layer.backward(a, g, r);
+  else
+    layer.backward_from_output(a, g, r);
   out = r.to_host();
 }
 
@@ -127,11 +137,15 @@ double max_error(const Case& c, Pass pass, bool gpu, std::size_t n) {
     throw_if_failed(reference::forward(c.act, in.data(), want.data(), n));
     in = want;
   }
-  throw_if_failed(pass == Pass::forward    ? reference::forward(c.act, in.data(), want.data(), n)
-                  : pass == Pass::backward ? reference::backward(c.act, in.data(), dy.data(), want.data(), n)
-                                           : reference::backward_from_output(c.act, in.data(), dy.data(), want.data(), n));
-  if (gpu) on_device(c.act, pass, in, dy, got);
-  else on_host(c.act, pass, in, dy, got);
+  throw_if_failed(
+      pass == Pass::forward ? reference::forward(c.act, in.data(), want.data(), n)
+      : pass == Pass::backward
+          ? reference::backward(c.act, in.data(), dy.data(), want.data(), n)
+          : reference::backward_from_output(c.act, in.data(), dy.data(), want.data(), n));
+  if (gpu)
+    on_device(c.act, pass, in, dy, got);
+  else
+    on_host(c.act, pass, in, dy, got);
   double worst = 0;
   for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, ulps(got[i], want[i]));
   return worst;
@@ -144,8 +158,10 @@ int main(int argc, char** argv) {
   std::size_t n = 100000;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--device" && i + 1 < argc) device = argv[++i];
-    else if (arg == "--n" && i + 1 < argc) n = std::strtoull(argv[++i], nullptr, 10);
+    if (arg == "--device" && i + 1 < argc)
+      device = argv[++i];
+    else if (arg == "--n" && i + 1 < argc)
+      n = std::strtoull(argv[++i], nullptr, 10);
     else {
       std::fprintf(stderr, "usage: %s [--device auto|cuda|cpu] [--n N]\n", argv[0]);
       return 2;
@@ -163,8 +179,9 @@ int main(int argc, char** argv) {
     cudaGetDeviceProperties(&prop, id);
     std::printf("actlayer accuracy: the CUDA kernels on %s, %zu inputs per dtype\n", prop.name, n);
   } else {
-    std::printf("NOTICE: no CUDA device in use: evaluating the ops.cuh math on the host instead "
-                "(the CUDA kernels did not run)\n");
+    std::printf(
+        "NOTICE: no CUDA device in use: evaluating the ops.cuh math on the host instead "
+        "(the CUDA kernels did not run)\n");
     std::printf("actlayer accuracy: ops.cuh on the CPU, %zu inputs per dtype\n", n);
   }
   std::printf("max error against the CPU reference (long double, rounded once), in ulp\n\n");
@@ -200,8 +217,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "accuracy_table: %s\n", e.what());
     return 1;
   }
-  std::printf("\nbounds: piecewise-linear ops 0 ulp (float, double) and 1 (half, bfloat16); "
-              "sigmoid and tanh 4 (backward 8) in float and double, 1 in half and bfloat16\n");
+  std::printf(
+      "\nbounds: piecewise-linear ops 0 ulp (float, double) and 1 (half, bfloat16); "
+      "sigmoid and tanh 4 (backward 8) in float and double, 1 in half and bfloat16\n");
   if (outside > 0) {
     std::printf("%d results outside the bounds (marked !)\n", outside);
     return 1;

@@ -95,7 +95,9 @@ Check check(const std::string& name, const Fn& fn, actlayer::Device device) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  sample::Args args("custom_activation", "softplus and swish as user-defined activations, checked by finite differences");
+  sample::Args args(
+      "custom_activation",
+      "softplus and swish as user-defined activations, checked by finite differences");
   args.option("beta", "1.702", "swish's parameter");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
@@ -103,15 +105,19 @@ int main(int argc, char** argv) {
   std::vector<Check> checks;
   try {
     checks.push_back(check("softplus", Softplus{}, backend.device));
-    checks.push_back(check("swish(beta=" + std::to_string(beta).substr(0, 5) + ")", Swish{beta}, backend.device));
+    checks.push_back(check("swish(beta=" + std::to_string(beta).substr(0, 5) + ")", Swish{beta},
+                           backend.device));
   } catch (const actlayer::Error& e) {
     std::fprintf(stderr, "custom_activation: %s\n", e.what());
     return 1;
   }
-  std::printf("user-defined activations through actlayer's elementwise loop, in double, on %s\n\n", backend.name.c_str());
-  std::printf("%-18s %12s %12s %28s\n", "activation", "f(1)", "f'(1)", "max |f' - finite difference|");
+  std::printf("user-defined activations through actlayer's elementwise loop, in double, on %s\n\n",
+              backend.name.c_str());
+  std::printf("%-18s %12s %12s %28s\n", "activation", "f(1)", "f'(1)",
+              "max |f' - finite difference|");
   for (const Check& c : checks) {
-    std::printf("%-18s %12.9f %12.9f %28.3g\n", c.name.c_str(), c.f_at_1, c.df_at_1, c.max_fd_error);
+    std::printf("%-18s %12.9f %12.9f %28.3g\n", c.name.c_str(), c.f_at_1, c.df_at_1,
+                c.max_fd_error);
   }
   std::printf("(z on [-10, 10] every 0.01, h = 1e-5; the error is relative to 1 + |f'|)\n");
   if (args.json()) {
@@ -125,7 +131,8 @@ int main(int argc, char** argv) {
       rows.push_back(j.object());
     }
     sample::Json top;
-    top.field("device", sample::Json::str(backend.name)).field("results", sample::Json::array(rows));
+    top.field("device", sample::Json::str(backend.name))
+        .field("results", sample::Json::array(rows));
     std::printf("%s\n", top.object().c_str());
   }
   return 0;

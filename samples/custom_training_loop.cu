@@ -19,23 +19,23 @@
 #include "actlayer/actlayer.hpp"
 #include "common/sample.hpp"
 
-#define CHECK_CUDA(call)                                                                   \
-  do {                                                                                     \
-    const cudaError_t e_ = (call);                                                         \
-    if (e_ != cudaSuccess) {                                                               \
-      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #call, cudaGetErrorString(e_),       \
-                   __FILE__, __LINE__);                                                    \
-      return 1;                                                                            \
-    }                                                                                      \
+#define CHECK_CUDA(call)                                                                       \
+  do {                                                                                         \
+    const cudaError_t e_ = (call);                                                             \
+    if (e_ != cudaSuccess) {                                                                   \
+      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #call, cudaGetErrorString(e_), __FILE__, \
+                   __LINE__);                                                                  \
+      return 1;                                                                                \
+    }                                                                                          \
   } while (0)
 
-#define CHECK_ACT(call)                                                                    \
-  do {                                                                                     \
-    const actlayer::Status s_ = (call);                                                    \
-    if (s_ != actlayer::Status::success) {                                                 \
-      std::fprintf(stderr, "%s: %s\n", actlayer::to_string(s_), actlayer::last_error());   \
-      return 1;                                                                            \
-    }                                                                                      \
+#define CHECK_ACT(call)                                                                  \
+  do {                                                                                   \
+    const actlayer::Status s_ = (call);                                                  \
+    if (s_ != actlayer::Status::success) {                                               \
+      std::fprintf(stderr, "%s: %s\n", actlayer::to_string(s_), actlayer::last_error()); \
+      return 1;                                                                          \
+    }                                                                                    \
   } while (0)
 
 namespace {
@@ -48,7 +48,8 @@ struct Step {
 
 /// What replay k computes, by the CPU reference: h = tanh(x), y = rrelu_train(h) under offset
 /// k, then dx through both (the slopes drawn again from the same key).
-int reference_step(const std::vector<float>& x, const std::vector<float>& dy, std::uint64_t offset, Step* out) {
+int reference_step(const std::vector<float>& x, const std::vector<float>& dy, std::uint64_t offset,
+                   Step* out) {
   const std::size_t n = x.size();
   const actlayer::Activation tanh = actlayer::Activation::tanh();
   const actlayer::Activation rrelu = actlayer::Activation::rrelu_training({kSeed, offset});
@@ -58,7 +59,8 @@ int reference_step(const std::vector<float>& x, const std::vector<float>& dy, st
   CHECK_ACT(actlayer::reference::forward(tanh, x.data(), h.data(), n));
   CHECK_ACT(actlayer::reference::forward(rrelu, h.data(), out->y.data(), n));
   CHECK_ACT(actlayer::reference::backward(rrelu, h.data(), dy.data(), dh.data(), n));
-  CHECK_ACT(actlayer::reference::backward_from_output(tanh, h.data(), dh.data(), out->dx.data(), n));
+  CHECK_ACT(
+      actlayer::reference::backward_from_output(tanh, h.data(), dh.data(), out->dx.data(), n));
   return 0;
 }
 
@@ -78,7 +80,8 @@ int run_on_gpu(const std::vector<float>& host_x, const std::vector<float>& host_
   CHECK_CUDA(cudaMallocAsync(&offset, sizeof *offset, stream));
   CHECK_CUDA(cudaMemsetAsync(offset, 0xFF, sizeof *offset, stream));  // -1: the first replay uses 0
   CHECK_CUDA(cudaMemcpyAsync(x, host_x.data(), n * sizeof(float), cudaMemcpyHostToDevice, stream));
-  CHECK_CUDA(cudaMemcpyAsync(dy, host_dy.data(), n * sizeof(float), cudaMemcpyHostToDevice, stream));
+  CHECK_CUDA(
+      cudaMemcpyAsync(dy, host_dy.data(), n * sizeof(float), cudaMemcpyHostToDevice, stream));
   CHECK_CUDA(cudaStreamSynchronize(stream));  // the uploads are done before the capture
 
   const actlayer::Activation tanh = actlayer::Activation::tanh();
@@ -108,8 +111,9 @@ int run_on_gpu(const std::vector<float>& host_x, const std::vector<float>& host_
   }
   CHECK_CUDA(cudaGraphExecDestroy(step));
   CHECK_CUDA(cudaGraphDestroy(graph));
-  for (void* p : {static_cast<void*>(x), static_cast<void*>(h), static_cast<void*>(y), static_cast<void*>(dy),
-                  static_cast<void*>(dh), static_cast<void*>(dx), static_cast<void*>(offset)}) {
+  for (void* p :
+       {static_cast<void*>(x), static_cast<void*>(h), static_cast<void*>(y), static_cast<void*>(dy),
+        static_cast<void*>(dh), static_cast<void*>(dx), static_cast<void*>(offset)}) {
     CHECK_CUDA(cudaFreeAsync(p, stream));
   }
   CHECK_CUDA(cudaStreamSynchronize(stream));
@@ -130,8 +134,10 @@ double max_relative_error(const std::vector<float>& a, const std::vector<float>&
 }  // namespace
 
 int main(int argc, char** argv) {
-  sample::Args args("custom_training_loop", "actlayer from your own CUDA code, captured in a CUDA graph");
-  args.option("n", "1048576", "elements per tensor").option("steps", "3", "graph replays (training steps)");
+  sample::Args args("custom_training_loop",
+                    "actlayer from your own CUDA code, captured in a CUDA graph");
+  args.option("n", "1048576", "elements per tensor")
+      .option("steps", "3", "graph replays (training steps)");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const std::size_t n = static_cast<std::size_t>(args.integer("n"));
@@ -149,18 +155,21 @@ int main(int argc, char** argv) {
   if (backend.device == actlayer::Device::cuda) {
     if (run_on_gpu(x, dy, steps, &got) != 0) return 1;
   } else {
-    std::printf("(the CPU path runs the same calls through actlayer::reference: no stream, no graph)\n");
+    std::printf(
+        "(the CPU path runs the same calls through actlayer::reference: no stream, no graph)\n");
     got = want;
   }
 
-  std::printf("tanh then RReLU (training) over %zu elements, %d steps, on %s\n", n, steps, backend.name.c_str());
+  std::printf("tanh then RReLU (training) over %zu elements, %d steps, on %s\n", n, steps,
+              backend.name.c_str());
   std::printf("%5s %14s %14s %24s\n", "step", "mean y", "mean dx", "error vs CPU reference");
   double worst = 0;
   bool fresh = true;
   for (int k = 0; k < steps; ++k) {
     double my = 0, mdx = 0;
     for (std::size_t i = 0; i < n; ++i) my += got[k].y[i], mdx += got[k].dx[i];
-    const double err = std::max(max_relative_error(got[k].y, want[k].y), max_relative_error(got[k].dx, want[k].dx));
+    const double err = std::max(max_relative_error(got[k].y, want[k].y),
+                                max_relative_error(got[k].dx, want[k].dx));
     worst = std::max(worst, err);
     if (k > 0 && got[k].y == got[k - 1].y) fresh = false;
     std::printf("%5d %14.8f %14.8f %24.3g\n", k, my / n, mdx / n, err);

@@ -68,7 +68,8 @@ std::unique_ptr<sample::Hidden> make_hidden(const std::string& name, Device d, s
   if (name == "sigmoid") return std::make_unique<sample::Elementwise>(Activation::sigmoid());
   if (name == "tanh") return std::make_unique<sample::Elementwise>(Activation::tanh());
   if (name == "relu") return std::make_unique<sample::Elementwise>(Activation::relu());
-  if (name == "leaky_relu") return std::make_unique<sample::Elementwise>(Activation::leaky_relu_divisor(10.0f));
+  if (name == "leaky_relu")
+    return std::make_unique<sample::Elementwise>(Activation::leaky_relu_divisor(10.0f));
   if (name == "prelu") return std::make_unique<sample::PRelu>(d);
   if (name == "rrelu") return std::make_unique<sample::RRelu>(d, seed);
   return nullptr;
@@ -78,10 +79,16 @@ std::unique_ptr<sample::Hidden> make_hidden(const std::string& name, Device d, s
 /// for one batch size.
 class Mlp {
  public:
-  Mlp(const sample::Context& ctx, const std::string& act, std::size_t hidden, float scale, unsigned seed)
-      : ctx_(ctx), hidden_(hidden), rng_(seed),
-        l1_(ctx, 2, hidden, scale, rng_), l2_(ctx, hidden, hidden, scale, rng_), l3_(ctx, hidden, 2, 1.0f, rng_),
-        a1_(make_hidden(act, ctx.device(), seed + 1)), a2_(make_hidden(act, ctx.device(), seed + 2)) {}
+  Mlp(const sample::Context& ctx, const std::string& act, std::size_t hidden, float scale,
+      unsigned seed)
+      : ctx_(ctx),
+        hidden_(hidden),
+        rng_(seed),
+        l1_(ctx, 2, hidden, scale, rng_),
+        l2_(ctx, hidden, hidden, scale, rng_),
+        l3_(ctx, hidden, 2, 1.0f, rng_),
+        a1_(make_hidden(act, ctx.device(), seed + 1)),
+        a2_(make_hidden(act, ctx.device(), seed + 2)) {}
 
   struct Batch {
     std::size_t n;
@@ -93,9 +100,16 @@ class Mlp {
     const std::size_t n = d.n, h = hidden_;
     return Batch{n,
                  Buffer<float>::from_host(d.x, dev),
-                 Buffer<float>(n * h, dev), Buffer<float>(n * h, dev), Buffer<float>(n * h, dev), Buffer<float>(n * h, dev),
-                 Buffer<float>(n * 2, dev), Buffer<float>(n * 2, dev),
-                 Buffer<float>(n * h, dev), Buffer<float>(n * h, dev), Buffer<float>(n * h, dev), Buffer<float>(n * h, dev),
+                 Buffer<float>(n * h, dev),
+                 Buffer<float>(n * h, dev),
+                 Buffer<float>(n * h, dev),
+                 Buffer<float>(n * h, dev),
+                 Buffer<float>(n * 2, dev),
+                 Buffer<float>(n * 2, dev),
+                 Buffer<float>(n * h, dev),
+                 Buffer<float>(n * h, dev),
+                 Buffer<float>(n * h, dev),
+                 Buffer<float>(n * h, dev),
                  Buffer<int>::from_host(d.label, dev)};
   }
 
@@ -145,19 +159,20 @@ class Mlp {
   double first_layer_grad_ = 0;
 };
 
-// ---- One run -------------------------------------------------------------------------------------
+// ---- One run
+// -------------------------------------------------------------------------------------
 
 struct Result {
   std::string activation;
   double train_acc = 0, test_acc = 0, final_loss = 0, seconds = 0;
   int epochs_to_90 = -1;
   double first_layer_grad = 0;
-  std::vector<float> slopes;               // prelu
-  double train_mode_acc = std::nan("");    // rrelu: test accuracy with random slopes
+  std::vector<float> slopes;             // prelu
+  double train_mode_acc = std::nan("");  // rrelu: test accuracy with random slopes
 };
 
-Result run(const sample::Context& ctx, const std::string& act, const Dataset& train, const Dataset& test,
-           std::size_t hidden, int epochs, float lr) {
+Result run(const sample::Context& ctx, const std::string& act, const Dataset& train,
+           const Dataset& test, std::size_t hidden, int epochs, float lr) {
   const bool relu_family = act == "relu" || act == "leaky_relu" || act == "prelu" || act == "rrelu";
   Mlp mlp(ctx, act, hidden, relu_family ? std::sqrt(2.0f) : 1.0f, 2026);
   Mlp::Batch tr = mlp.batch(train), te = mlp.batch(test);
@@ -200,7 +215,8 @@ int main(int argc, char** argv) {
       .option("points", "1000", "points in each of the train and test sets")
       .option("hidden", "64", "width of the two hidden layers")
       .option("lr", "0.01", "Adam's learning rate")
-      .option("activations", "identity,step,sigmoid,tanh,relu,leaky_relu,prelu,rrelu", "which to train");
+      .option("activations", "identity,step,sigmoid,tanh,relu,leaky_relu,prelu,rrelu",
+              "which to train");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const std::size_t points = static_cast<std::size_t>(args.integer("points"));
@@ -215,41 +231,48 @@ int main(int argc, char** argv) {
         return 2;
       }
       results.push_back(run(ctx, act, train, test, static_cast<std::size_t>(args.integer("hidden")),
-                            static_cast<int>(args.integer("epochs")), static_cast<float>(args.number("lr"))));
+                            static_cast<int>(args.integer("epochs")),
+                            static_cast<float>(args.number("lr"))));
     }
   } catch (const actlayer::Error& e) {
     std::fprintf(stderr, "train_mlp: %s\n", e.what());
     return 1;
   }
 
-  std::printf("two spirals, %zu train / %zu test points, 2-%ld-%ld-2 MLP, %ld epochs of Adam (lr %g), on %s\n\n",
-              points, points, args.integer("hidden"), args.integer("hidden"), args.integer("epochs"),
-              args.number("lr"), backend.name.c_str());
-  std::printf("%-11s %9s %9s %10s %12s %8s  %s\n", "activation", "train acc", "test acc", "final loss", "epochs to 90%",
-              "seconds", "notes");
+  std::printf(
+      "two spirals, %zu train / %zu test points, 2-%ld-%ld-2 MLP, %ld epochs of Adam (lr %g), on "
+      "%s\n\n",
+      points, points, args.integer("hidden"), args.integer("hidden"), args.integer("epochs"),
+      args.number("lr"), backend.name.c_str());
+  std::printf("%-11s %9s %9s %10s %12s %8s  %s\n", "activation", "train acc", "test acc",
+              "final loss", "epochs to 90%", "seconds", "notes");
   for (const Result& r : results) {
     std::string notes;
     if (r.activation == "identity") notes = "a linear classifier: no depth helps";
     if (r.activation == "step") {
       char buf[96];
-      std::snprintf(buf, sizeof buf, "first-layer gradient norm %g: only the output layer learns", r.first_layer_grad);
+      std::snprintf(buf, sizeof buf, "first-layer gradient norm %g: only the output layer learns",
+                    r.first_layer_grad);
       notes = buf;
     }
     if (r.activation == "leaky_relu") notes = "the course's form y = z/10";
     if (r.activation == "prelu") {
       char buf[96];
-      std::snprintf(buf, sizeof buf, "learned slopes %.3f, %.3f (from 0.25)", r.slopes.at(0), r.slopes.at(1));
+      std::snprintf(buf, sizeof buf, "learned slopes %.3f, %.3f (from 0.25)", r.slopes.at(0),
+                    r.slopes.at(1));
       notes = buf;
     }
     if (r.activation == "rrelu") {
       char buf[96];
-      std::snprintf(buf, sizeof buf, "test acc %.3f with random slopes (train mode), %.3f with the mean slope (eval)",
-                    r.train_mode_acc, r.test_acc);
+      std::snprintf(
+          buf, sizeof buf,
+          "test acc %.3f with random slopes (train mode), %.3f with the mean slope (eval)",
+          r.train_mode_acc, r.test_acc);
       notes = buf;
     }
     const std::string e90 = r.epochs_to_90 < 0 ? "never" : std::to_string(r.epochs_to_90);
-    std::printf("%-11s %9.3f %9.3f %10.4f %12s %8.2f  %s\n", r.activation.c_str(), r.train_acc, r.test_acc,
-                r.final_loss, e90.c_str(), r.seconds, notes.c_str());
+    std::printf("%-11s %9.3f %9.3f %10.4f %12s %8.2f  %s\n", r.activation.c_str(), r.train_acc,
+                r.test_acc, r.final_loss, e90.c_str(), r.seconds, notes.c_str());
   }
 
   if (args.json()) {
@@ -264,13 +287,16 @@ int main(int argc, char** argv) {
           .field("seconds", r.seconds)
           .field("first_layer_grad_norm", r.first_layer_grad);
       if (r.activation == "prelu") {
-        j.field("alphas", sample::Json::numbers(std::vector<double>(r.slopes.begin(), r.slopes.end())));
+        j.field("alphas",
+                sample::Json::numbers(std::vector<double>(r.slopes.begin(), r.slopes.end())));
       }
-      if (r.activation == "rrelu") j.field("train_mode_acc", r.train_mode_acc).field("eval_mode_acc", r.test_acc);
+      if (r.activation == "rrelu")
+        j.field("train_mode_acc", r.train_mode_acc).field("eval_mode_acc", r.test_acc);
       rows.push_back(j.object());
     }
     sample::Json top;
-    top.field("device", sample::Json::str(backend.name)).field("results", sample::Json::array(rows));
+    top.field("device", sample::Json::str(backend.name))
+        .field("results", sample::Json::array(rows));
     std::printf("%s\n", top.object().c_str());
   }
   return 0;

@@ -34,7 +34,8 @@ std::unique_ptr<sample::Hidden> make(const std::string& name, Device d) {
   if (name == "sigmoid") return std::make_unique<sample::Elementwise>(Activation::sigmoid());
   if (name == "tanh") return std::make_unique<sample::Elementwise>(Activation::tanh());
   if (name == "relu") return std::make_unique<sample::Elementwise>(Activation::relu());
-  if (name == "leaky_relu") return std::make_unique<sample::Elementwise>(Activation::leaky_relu_divisor(10.0f));
+  if (name == "leaky_relu")
+    return std::make_unique<sample::Elementwise>(Activation::leaky_relu_divisor(10.0f));
   return std::make_unique<sample::PRelu>(d);  // prelu
 }
 
@@ -46,8 +47,8 @@ double norm(const Buffer<float>& g) {
 
 /// L = sum(g * a_depth) for a fixed random g: one forward, one backward; the weight-gradient
 /// norm of every layer. Inputs and g are the same for every activation (seeded).
-Net measure(const sample::Context& ctx, const std::string& act, std::size_t depth, std::size_t width,
-            std::size_t batch) {
+Net measure(const sample::Context& ctx, const std::string& act, std::size_t depth,
+            std::size_t width, std::size_t batch) {
   const Device d = ctx.device();
   const bool relu_family = act != "sigmoid" && act != "tanh";
   // He (sqrt 2 / fan_in) for the ReLU family, LeCun (1 / fan_in) for sigmoid and tanh.
@@ -70,7 +71,8 @@ Net measure(const sample::Context& ctx, const std::string& act, std::size_t dept
     linear[l]->forward(a[l], h[l], batch);
     hidden[l]->forward(h[l], a[l + 1]);
   }
-  Buffer<float> da = Buffer<float>::from_host(g, d), dh(batch * width, d), da_prev(batch * width, d);
+  Buffer<float> da = Buffer<float>::from_host(g, d), dh(batch * width, d),
+                da_prev(batch * width, d);
   Net net{act, std::vector<double>(depth)};
   for (std::size_t l = depth; l-- > 0;) {
     hidden[l]->backward(h[l], a[l + 1], da, dh);
@@ -85,7 +87,9 @@ Net measure(const sample::Context& ctx, const std::string& act, std::size_t dept
 
 int main(int argc, char** argv) {
   sample::Args args("vanishing_gradient", "weight-gradient norms through a deep plain network");
-  args.option("depth", "20", "layers").option("width", "256", "units per layer").option("batch", "256", "rows of random data")
+  args.option("depth", "20", "layers")
+      .option("width", "256", "units per layer")
+      .option("batch", "256", "rows of random data")
       .option("out", "vanishing_gradient.svg", "the SVG plot of log10(norm) against depth");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
@@ -108,14 +112,21 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::printf("%zu layers of width %zu, batch %zu of N(0,1) data, L = sum(g * output) with g ~ N(0,1), on %s\n",
-              depth, width, batch, backend.name.c_str());
-  std::printf("init: LeCun (variance 1/fan_in) for sigmoid and tanh, He (2/fan_in) for the ReLU family\n\n");
+  std::printf(
+      "%zu layers of width %zu, batch %zu of N(0,1) data, L = sum(g * output) with g ~ N(0,1), on "
+      "%s\n",
+      depth, width, batch, backend.name.c_str());
+  std::printf(
+      "init: LeCun (variance 1/fan_in) for sigmoid and tanh, He (2/fan_in) for the ReLU "
+      "family\n\n");
   std::printf("%-22s", "||dL/dW|| at layer");
   for (const Net& n : nets) std::printf(" %12s", n.activation.c_str());
   std::printf("\n");
   for (std::size_t l = depth; l-- > 0;) {
-    std::printf("%-22s", (std::to_string(l + 1) + (l + 1 == depth ? " (output)" : l == 0 ? " (input)" : "")).c_str());
+    std::printf("%-22s", (std::to_string(l + 1) + (l + 1 == depth ? " (output)"
+                                                   : l == 0       ? " (input)"
+                                                                  : ""))
+                             .c_str());
     for (const Net& n : nets) std::printf(" %12.3e", n.norms[l]);
     std::printf("\n");
   }
@@ -124,7 +135,8 @@ int main(int argc, char** argv) {
   std::printf("\n");
 
   sample::Plot plot;
-  plot.title = "Weight-gradient norm by layer (" + std::to_string(depth) + " x " + std::to_string(width) + ")";
+  plot.title = "Weight-gradient norm by layer (" + std::to_string(depth) + " x " +
+               std::to_string(width) + ")";
   plot.x_label = "layer (1 = input side)";
   plot.y_label = "log10 ||dL/dW||";
   for (const Net& n : nets) {

@@ -96,7 +96,10 @@ template <class T, class P>
 Status check_prelu_forward(const char* fn, const T* x, const P* alpha, T* y, std::uint32_t* mask,
                            bool mask_expected, PReluShape shape, std::size_t* n) {
   ArgCheck check(fn);
-  check.prelu_shape(shape, n).input("x", x, *n).input("alpha", alpha, shape.channels).output("y", y, *n);
+  check.prelu_shape(shape, n)
+      .input("x", x, *n)
+      .input("alpha", alpha, shape.channels)
+      .output("y", y, *n);
   if (mask_expected) check.output("mask", mask, mask_words(*n));
   return check.status();
 }

@@ -16,10 +16,14 @@ thread_local std::string g_last_error;
 
 const char* to_string(Status status) noexcept {
   switch (status) {
-    case Status::success: return "success";
-    case Status::invalid_argument: return "invalid_argument";
-    case Status::not_supported: return "not_supported";
-    case Status::cuda_error: return "cuda_error";
+    case Status::success:
+      return "success";
+    case Status::invalid_argument:
+      return "invalid_argument";
+    case Status::not_supported:
+      return "not_supported";
+    case Status::cuda_error:
+      return "cuda_error";
   }
   return "unknown Status";
 }
@@ -62,7 +66,9 @@ ArgCheck& ArgCheck::activation(const Activation& act, Pass pass) {
     case Op::step:
     case Op::sigmoid:
     case Op::tanh:
-    case Op::relu: known = true; break;
+    case Op::relu:
+      known = true;
+      break;
     case Op::leaky_relu:
       known = true;
       if (act.divisor != 0.0f) {
@@ -112,11 +118,16 @@ ArgCheck& ArgCheck::mask_op(const Activation& act) {
   switch (act.op) {
     case Op::relu:
     case Op::leaky_relu:
-    case Op::step: sign_only = true; break;
-    case Op::rrelu: sign_only = !act.training; break;
+    case Op::step:
+      sign_only = true;
+      break;
+    case Op::rrelu:
+      sign_only = !act.training;
+      break;
     case Op::identity:  // its derivative is 1, but NaN x must give NaN: not one bit's worth
     case Op::sigmoid:
-    case Op::tanh: break;
+    case Op::tanh:
+      break;
   }
   return require(sign_only, Status::not_supported,
                  format("the mask calls need an op whose derivative depends on the sign of x "
@@ -130,8 +141,7 @@ ArgCheck& ArgCheck::rrelu_training(const Activation& act) {
 }
 
 ArgCheck& ArgCheck::blend(const Blend& blend) {
-  return require(std::isfinite(blend.alpha) && std::isfinite(blend.beta),
-                 Status::invalid_argument,
+  return require(std::isfinite(blend.alpha) && std::isfinite(blend.beta), Status::invalid_argument,
                  format("blend.alpha and blend.beta must be finite (got %.9g, %.9g)",
                         static_cast<double>(blend.alpha), static_cast<double>(blend.beta)));
 }
@@ -148,8 +158,7 @@ bool prelu_size(const PReluShape& shape, std::size_t* n) noexcept {
 
 ArgCheck& ArgCheck::prelu_shape(const PReluShape& shape, std::size_t* n) {
   const bool fits = prelu_size(shape, n);
-  require(shape.channels >= 1, Status::invalid_argument,
-          "shape.channels must be >= 1 (got 0)");
+  require(shape.channels >= 1, Status::invalid_argument, "shape.channels must be >= 1 (got 0)");
   require(fits, Status::invalid_argument,
           format("shape {outer %zu, channels %zu, inner %zu}: the element count overflows size_t",
                  shape.outer, shape.channels, shape.inner));
@@ -168,9 +177,9 @@ ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::s
           format("%s = %p is not aligned to its %zu-byte element type", name, p, align));
   if (done()) return *this;
   const std::uintptr_t end = begin + n * size;
-  require(end > begin, Status::invalid_argument,
-          format("%s = %p plus n = %zu elements runs past the end of the address space", name, p,
-                 n));
+  require(
+      end > begin, Status::invalid_argument,
+      format("%s = %p plus n = %zu elements runs past the end of the address space", name, p, n));
   for (std::size_t r = 0; r < region_count_ && !done(); ++r) {
     const Region& other = regions_[r];
     const bool same = other.begin == begin && other.end == end;

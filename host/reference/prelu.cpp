@@ -65,9 +65,9 @@ template <class T>
 Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
                            param_t<T>* dalpha, PReluShape shape, Blend blend) {
   std::size_t n = 0;
-  const Status s = actlayer::detail::check_prelu_backward("actlayer::reference::prelu_backward", x,
-                                                          alpha, dy, dx, dalpha, shape, blend,
-                                                          nullptr, 0, 0, &n);
+  const Status s =
+      actlayer::detail::check_prelu_backward("actlayer::reference::prelu_backward", x, alpha, dy,
+                                             dx, dalpha, shape, blend, nullptr, 0, 0, &n);
   if (s != Status::success) return s;
   for (std::size_t c = 0; c < shape.channels; ++c) {
     Wide sum = 0;
@@ -81,8 +81,8 @@ Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* 
                                                : slope_times(alpha[c], dy[i]);
       }
     }
-    const Wide blended = Wide{blend.alpha} * sum +
-                         (blend.beta != 0 ? Wide{blend.beta} * Wide{dalpha[c]} : Wide{0});
+    const Wide blended =
+        Wide{blend.alpha} * sum + (blend.beta != 0 ? Wide{blend.beta} * Wide{dalpha[c]} : Wide{0});
     dalpha[c] = round_param<param_t<T>>(blended);
   }
   return Status::success;
@@ -112,18 +112,20 @@ Status prelu_backward_dx_from_mask_impl(const std::uint32_t* mask, const param_t
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t c = (i / shape.inner) % shape.channels;
     const bool positive = (mask[i / 32] >> (i % 32)) & 1u;
-    dx[i] = std::isnan(wide(dy[i])) ? nan_value<T>() : positive ? dy[i] : slope_times(alpha[c], dy[i]);
+    dx[i] = std::isnan(wide(dy[i])) ? nan_value<T>()
+            : positive              ? dy[i]
+                                    : slope_times(alpha[c], dy[i]);
   }
   return Status::success;
 }
 
-#define ACTLAYER_INSTANTIATE(T)                                                              \
-  template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape);        \
-  template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*,          \
-                                         param_t<T>*, PReluShape, Blend);                    \
-  template Status prelu_forward_with_mask_impl<T>(const T*, const param_t<T>*, T*,           \
-                                                  std::uint32_t*, PReluShape);               \
-  template Status prelu_backward_dx_from_mask_impl<T>(const std::uint32_t*, const param_t<T>*, \
+#define ACTLAYER_INSTANTIATE(T)                                                                    \
+  template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape);              \
+  template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*, param_t<T>*,   \
+                                         PReluShape, Blend);                                       \
+  template Status prelu_forward_with_mask_impl<T>(const T*, const param_t<T>*, T*, std::uint32_t*, \
+                                                  PReluShape);                                     \
+  template Status prelu_backward_dx_from_mask_impl<T>(const std::uint32_t*, const param_t<T>*,     \
                                                       const T*, T*, PReluShape);
 ACTLAYER_INSTANTIATE(float)
 ACTLAYER_INSTANTIATE(double)

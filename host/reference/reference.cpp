@@ -99,13 +99,19 @@ Value<T> forward_one(const Activation& act, T x) {
   const Wide z = wide(x);
   if (std::isnan(z)) return not_a_number<T>();
   switch (act.op) {
-    case Op::identity: return passed(x);
-    case Op::step: return rounded<T>(z >= 0 ? 1.0L : 0.0L);
-    case Op::sigmoid: return rounded<T>(sigma(z));
-    case Op::tanh: return rounded<T>(std::tanh(z));
-    case Op::relu: return z > 0 ? passed(x) : zero<T>();
+    case Op::identity:
+      return passed(x);
+    case Op::step:
+      return rounded<T>(z >= 0 ? 1.0L : 0.0L);
+    case Op::sigmoid:
+      return rounded<T>(sigma(z));
+    case Op::tanh:
+      return rounded<T>(std::tanh(z));
+    case Op::relu:
+      return z > 0 ? passed(x) : zero<T>();
     case Op::leaky_relu:
-    case Op::rrelu: return z >= 0 ? passed(x) : negative(negative_side(act), x);
+    case Op::rrelu:
+      return z >= 0 ? passed(x) : negative(negative_side(act), x);
   }
   return not_a_number<T>();  // unreachable: act.op was validated
 }
@@ -115,11 +121,15 @@ Value<T> backward_one(const Activation& act, T x, T dy) {
   const Wide z = wide(x);
   if (std::isnan(z) || std::isnan(wide(dy))) return not_a_number<T>();
   switch (act.op) {
-    case Op::identity: return passed(dy);
-    case Op::step: return zero<T>();
-    case Op::relu: return z > 0 ? passed(dy) : zero<T>();
+    case Op::identity:
+      return passed(dy);
+    case Op::step:
+      return zero<T>();
+    case Op::relu:
+      return z > 0 ? passed(dy) : zero<T>();
     case Op::leaky_relu:
-    case Op::rrelu: return z > 0 ? passed(dy) : negative(negative_side(act), dy);
+    case Op::rrelu:
+      return z > 0 ? passed(dy) : negative(negative_side(act), dy);
     case Op::sigmoid:  // sigma'(z) = sigma(z) sigma(-z), flat only at +-inf
       if (std::isinf(z)) return zero<T>();
       return times_positive(dy, sigma(z) * sigma(-z));
@@ -137,13 +147,19 @@ Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
   const Wide y = wide(y_);
   if (std::isnan(y) || std::isnan(wide(dy))) return not_a_number<T>();
   switch (act.op) {
-    case Op::identity: return passed(dy);
-    case Op::step: return zero<T>();
-    case Op::relu: return y > 0 ? passed(dy) : zero<T>();
+    case Op::identity:
+      return passed(dy);
+    case Op::step:
+      return zero<T>();
+    case Op::relu:
+      return y > 0 ? passed(dy) : zero<T>();
     case Op::leaky_relu:
-    case Op::rrelu: return y > 0 ? passed(dy) : negative(negative_side(act), dy);
-    case Op::sigmoid: return times_from_output(dy, y * (1 - y));
-    case Op::tanh: return times_from_output(dy, (1 - y) * (1 + y));
+    case Op::rrelu:
+      return y > 0 ? passed(dy) : negative(negative_side(act), dy);
+    case Op::sigmoid:
+      return times_from_output(dy, y * (1 - y));
+    case Op::tanh:
+      return times_from_output(dy, (1 - y) * (1 + y));
   }
   return not_a_number<T>();
 }
@@ -187,9 +203,8 @@ namespace detail {
 
 template <class T>
 Status forward_impl(const Activation& act, const T* x, T* y, std::size_t n, Blend blend) {
-  const Status s = actlayer::detail::check_forward("actlayer::reference::forward",
-                                                   actlayer::detail::Memory::host, act, x, y, n,
-                                                   blend);
+  const Status s = actlayer::detail::check_forward(
+      "actlayer::reference::forward", actlayer::detail::Memory::host, act, x, y, n, blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
     const Value<T> f = is_training(act) ? training_forward_one(x[i], training_slope(act, i))
@@ -250,8 +265,9 @@ Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, s
       "actlayer::reference::rrelu_backward_saved_noise", noise, dy, dx, n, blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
-    const Value<T> g = std::isnan(noise[i]) || std::isnan(wide(dy[i])) ? not_a_number<T>()
-                                                                       : negative(NegativeSide{false, noise[i]}, dy[i]);
+    const Value<T> g = std::isnan(noise[i]) || std::isnan(wide(dy[i]))
+                           ? not_a_number<T>()
+                           : negative(NegativeSide{false, noise[i]}, dy[i]);
     dx[i] = blend_one(g, &dx[i], blend);
   }
   return Status::success;
@@ -272,8 +288,8 @@ Status forward_with_mask_impl(const Activation& act, const T* x, T* y, std::uint
 }
 
 template <class T>
-Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask, const T* dy,
-                               T* dx, std::size_t n, Blend blend) {
+Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask, const T* dy, T* dx,
+                               std::size_t n, Blend blend) {
   const Status s = actlayer::detail::check_backward_from_mask(
       "actlayer::reference::backward_from_mask", act, mask, dy, dx, n, blend);
   if (s != Status::success) return s;
@@ -281,29 +297,32 @@ Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask,
     const bool positive = (mask[i / 32] >> (i % 32)) & 1u;
     Value<T> g = not_a_number<T>();
     if (!std::isnan(wide(dy[i]))) {
-      if (act.op == Op::step) g = zero<T>();
-      else if (positive) g = passed(dy[i]);
-      else if (act.op == Op::relu) g = zero<T>();
-      else g = negative(negative_side(act), dy[i]);  // leaky_relu, rrelu (eval)
+      if (act.op == Op::step)
+        g = zero<T>();
+      else if (positive)
+        g = passed(dy[i]);
+      else if (act.op == Op::relu)
+        g = zero<T>();
+      else
+        g = negative(negative_side(act), dy[i]);  // leaky_relu, rrelu (eval)
     }
     dx[i] = blend_one(g, &dx[i], blend);
   }
   return Status::success;
 }
 
-#define ACTLAYER_INSTANTIATE(T)                                                                  \
-  template Status forward_with_mask_impl<T>(const Activation&, const T*, T*, std::uint32_t*,     \
-                                            std::size_t, Blend);                                 \
-  template Status backward_from_mask_impl<T>(const Activation&, const std::uint32_t*, const T*,  \
-                                             T*, std::size_t, Blend);                            \
-  template Status rrelu_forward_save_noise_impl<T>(const Activation&, const T*, T*, float*,      \
-                                                   std::size_t, Blend);                          \
-  template Status rrelu_backward_saved_noise_impl<T>(const float*, const T*, T*, std::size_t,    \
-                                                     Blend);                                     \
-  template Status forward_impl<T>(const Activation&, const T*, T*, std::size_t, Blend);          \
-  template Status backward_impl<T>(const Activation&, const T*, const T*, T*, std::size_t,       \
-                                   Blend);                                                       \
-  template Status backward_from_output_impl<T>(const Activation&, const T*, const T*, T*,        \
+#define ACTLAYER_INSTANTIATE(T)                                                                    \
+  template Status forward_with_mask_impl<T>(const Activation&, const T*, T*, std::uint32_t*,       \
+                                            std::size_t, Blend);                                   \
+  template Status backward_from_mask_impl<T>(const Activation&, const std::uint32_t*, const T*,    \
+                                             T*, std::size_t, Blend);                              \
+  template Status rrelu_forward_save_noise_impl<T>(const Activation&, const T*, T*, float*,        \
+                                                   std::size_t, Blend);                            \
+  template Status rrelu_backward_saved_noise_impl<T>(const float*, const T*, T*, std::size_t,      \
+                                                     Blend);                                       \
+  template Status forward_impl<T>(const Activation&, const T*, T*, std::size_t, Blend);            \
+  template Status backward_impl<T>(const Activation&, const T*, const T*, T*, std::size_t, Blend); \
+  template Status backward_from_output_impl<T>(const Activation&, const T*, const T*, T*,          \
                                                std::size_t, Blend);
 ACTLAYER_INSTANTIATE(float)
 ACTLAYER_INSTANTIATE(double)
@@ -314,13 +333,13 @@ ACTLAYER_INSTANTIATE(__nv_bfloat16)
 }  // namespace detail
 
 Status rrelu_slopes(const Activation& act, float* r, std::size_t n) {
-  const Status s = ArgCheck("actlayer::reference::rrelu_slopes")
-                       .activation(act, Pass::forward)
-                       .require(act.op == Op::rrelu, Status::invalid_argument,
-                                "activation must be rrelu")
-                       .host_memory(act)
-                       .output("r", r, n)
-                       .status();
+  const Status s =
+      ArgCheck("actlayer::reference::rrelu_slopes")
+          .activation(act, Pass::forward)
+          .require(act.op == Op::rrelu, Status::invalid_argument, "activation must be rrelu")
+          .host_memory(act)
+          .output("r", r, n)
+          .status();
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) r[i] = training_slope(act, i);
   return Status::success;

@@ -102,12 +102,12 @@ struct Blend {
 };
 
 /// What every actlayer call returns. last_error() has the details of the latest failure.
-enum class [[nodiscard]] Status {
-  success,           ///< done (for CUDA calls: enqueued on the stream)
-  invalid_argument,  ///< a parameter, pointer or size was wrong; nothing was launched or written
-  not_supported,     ///< valid, but this combination has no implementation (e.g. backward
-                     ///< from the output of a leaky ReLU with slope 0)
-  cuda_error,        ///< the CUDA runtime reported an error
+enum class [[nodiscard]] Status{
+    success,           ///< done (for CUDA calls: enqueued on the stream)
+    invalid_argument,  ///< a parameter, pointer or size was wrong; nothing was launched or written
+    not_supported,     ///< valid, but this combination has no implementation (e.g. backward
+                       ///< from the output of a leaky ReLU with slope 0)
+    cuda_error,        ///< the CUDA runtime reported an error
 };
 
 /// "success", "invalid_argument", "not_supported" or "cuda_error".

@@ -30,8 +30,7 @@ bool cuda_available() noexcept;
 /// throws std::bad_alloc, as new does.)
 class Error : public std::runtime_error {
  public:
-  Error(Status status, const std::string& message)
-      : std::runtime_error(message), status_(status) {}
+  Error(Status status, const std::string& message) : std::runtime_error(message), status_(status) {}
   Status status() const noexcept { return status_; }
 
  private:
@@ -50,8 +49,7 @@ void buffer_free(void* p, Device device, cudaStream_t stream, int cuda_device) n
 /// is host memory (so the data is there on return).
 void buffer_copy(void* dst, const void* src, std::size_t bytes, Device buffer_device,
                  bool to_buffer, cudaStream_t stream);
-[[noreturn]] void throw_buffer_size(const char* function, std::size_t expected,
-                                    std::size_t got);
+[[noreturn]] void throw_buffer_size(const char* function, std::size_t expected, std::size_t got);
 }  // namespace detail
 
 /// n elements of a trivially copyable T, owned on the CPU or on the CUDA device that was current
@@ -61,8 +59,8 @@ void buffer_copy(void* dst, const void* src, std::size_t bytes, Device buffer_de
 /// way, so the stream must outlive the buffer. Contents start uninitialised.
 ///
 /// @code
-///   actlayer::Buffer<float> x = actlayer::Buffer<float>::from_host(values, actlayer::Device::cuda);
-///   std::vector<float> back = x.to_host();
+///   actlayer::Buffer<float> x = actlayer::Buffer<float>::from_host(values,
+///   actlayer::Device::cuda); std::vector<float> back = x.to_host();
 /// @endcode
 template <class T>
 class Buffer {

@@ -144,8 +144,8 @@ template <class T>
 Status forward_with_mask_impl(const Activation&, const T*, T*, std::uint32_t*, std::size_t,
                               cudaStream_t, Blend);
 template <class T>
-Status backward_from_mask_impl(const Activation&, const std::uint32_t*, const T*, T*,
-                               std::size_t, cudaStream_t, Blend);
+Status backward_from_mask_impl(const Activation&, const std::uint32_t*, const T*, T*, std::size_t,
+                               cudaStream_t, Blend);
 }  // namespace detail
 
 /// forward(), and the mask of x > 0. Other ops than relu, leaky_relu, step and rrelu (eval):
@@ -241,10 +241,9 @@ std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept;
 ///                                                 d_ws, bytes, stream);
 /// @endcode
 template <class T>
-Status prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
-                      param_t<T>* dalpha, PReluShape shape, void* workspace,
-                      std::size_t workspace_bytes, cudaStream_t stream = nullptr,
-                      Blend dalpha_blend = {}) {
+Status prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx, param_t<T>* dalpha,
+                      PReluShape shape, void* workspace, std::size_t workspace_bytes,
+                      cudaStream_t stream = nullptr, Blend dalpha_blend = {}) {
   static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
   return detail::prelu_backward_impl(x, alpha, dy, dx, dalpha, shape, workspace, workspace_bytes,
                                      stream, dalpha_blend);

@@ -48,9 +48,9 @@ Status custom_backward(const Fn& fn, const T* x, const T* dy, T* dx, std::size_t
   const Status s =
       detail::check_elementwise_call(function, inputs, names, 2, dx, "dx", n, sizeof(T), blend);
   if (s != Status::success || n == 0) return s;
-  return detail::launched(detail::launch_elementwise<T, 2>(detail::BackwardBody<Fn>{fn}, dx,
-                                                           {x, dy}, n, stream, blend),
-                          function);
+  return detail::launched(
+      detail::launch_elementwise<T, 2>(detail::BackwardBody<Fn>{fn}, dx, {x, dy}, n, stream, blend),
+      function);
 }
 
 }  // namespace actlayer

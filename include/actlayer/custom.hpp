@@ -32,11 +32,12 @@ Status custom_forward(const Fn& fn, const T* x, T* y, std::size_t n, Blend blend
   static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
   const void* inputs[] = {x};
   const char* names[] = {"x"};
-  const Status s = ::actlayer::detail::check_elementwise_call("actlayer::reference::custom_forward", inputs,
-                                                  names, 1, y, "y", n, sizeof(T), blend);
+  const Status s = ::actlayer::detail::check_elementwise_call(
+      "actlayer::reference::custom_forward", inputs, names, 1, y, "y", n, sizeof(T), blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
-    y[i] = ::actlayer::detail::blend_result(fn.value(ops::widen(x[i])), blend.alpha, blend.beta, y[i]);
+    y[i] =
+        ::actlayer::detail::blend_result(fn.value(ops::widen(x[i])), blend.alpha, blend.beta, y[i]);
   }
   return Status::success;
 }
@@ -48,12 +49,12 @@ Status custom_backward(const Fn& fn, const T* x, const T* dy, T* dx, std::size_t
   static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
   const void* inputs[] = {x, dy};
   const char* names[] = {"x", "dy"};
-  const Status s = ::actlayer::detail::check_elementwise_call("actlayer::reference::custom_backward", inputs,
-                                                  names, 2, dx, "dx", n, sizeof(T), blend);
+  const Status s = ::actlayer::detail::check_elementwise_call(
+      "actlayer::reference::custom_backward", inputs, names, 2, dx, "dx", n, sizeof(T), blend);
   if (s != Status::success) return s;
   for (std::size_t i = 0; i < n; ++i) {
     dx[i] = ::actlayer::detail::blend_result(ops::backward(fn, ops::widen(x[i]), ops::widen(dy[i])),
-                                 blend.alpha, blend.beta, dx[i]);
+                                             blend.alpha, blend.beta, dx[i]);
   }
   return Status::success;
 }

@@ -11,9 +11,8 @@ namespace actlayer {
 /// True for the element types every actlayer call accepts: float, double, __half and
 /// __nv_bfloat16.
 template <class T>
-inline constexpr bool is_element_v =
-    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, __half> ||
-    std::is_same_v<T, __nv_bfloat16>;
+inline constexpr bool is_element_v = std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                                     std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>;
 
 /// The precision the math runs in for element type T: double for double, float for the others
 /// (half and bfloat16 are widened on load and rounded once at the store).

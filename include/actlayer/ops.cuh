@@ -71,14 +71,14 @@ ACTLAYER_HD float pow2(int k) {
 ACTLAYER_HD float exp(float x) {
   if (!(x < 89.0f)) return x != x ? x : FLT_MAX * 2.0f;  // NaN, or overflow to +inf
   if (x < -104.0f) return 0.0f;                          // below half the smallest subnormal
-  const float n = ::rintf(x * 1.44269502f);               // x / ln2
-  float r = ::fmaf(n, -0.693145751953125f, x);            // ln2_hi: 15 significant bits
-  r = ::fmaf(n, -1.42860677e-6f, r);                      // ln2_lo
-  float p = 1.98412698e-4f;                               // 1/7!
-  p = ::fmaf(p, r, 1.38888889e-3f);                       // 1/6!
-  p = ::fmaf(p, r, 8.33333377e-3f);                       // 1/5!
-  p = ::fmaf(p, r, 4.16666679e-2f);                       // 1/4!
-  p = ::fmaf(p, r, 1.66666672e-1f);                       // 1/3!
+  const float n = ::rintf(x * 1.44269502f);              // x / ln2
+  float r = ::fmaf(n, -0.693145751953125f, x);           // ln2_hi: 15 significant bits
+  r = ::fmaf(n, -1.42860677e-6f, r);                     // ln2_lo
+  float p = 1.98412698e-4f;                              // 1/7!
+  p = ::fmaf(p, r, 1.38888889e-3f);                      // 1/6!
+  p = ::fmaf(p, r, 8.33333377e-3f);                      // 1/5!
+  p = ::fmaf(p, r, 4.16666679e-2f);                      // 1/4!
+  p = ::fmaf(p, r, 1.66666672e-1f);                      // 1/3!
   p = ::fmaf(p, r, 0.5f);
   p = ::fmaf(p, r, 1.0f);
   p = ::fmaf(p, r, 1.0f);
@@ -386,8 +386,8 @@ ACTLAYER_HD F backward(const Op& op, F z, F dy) {
 
 /// True when the functor can compute its gradient from the forward's output.
 template <class Op, class F = float>
-inline constexpr bool has_output_form_v = detail::has_grad_from_output<Op, F>::value ||
-                                          detail::has_derivative_from_output<Op, F>::value;
+inline constexpr bool has_output_form_v =
+    detail::has_grad_from_output<Op, F>::value || detail::has_derivative_from_output<Op, F>::value;
 
 /// dy * f'(z) from y = f(z), for functors with an output form.
 template <class Op, class F>
@@ -413,13 +413,27 @@ ACTLAYER_HD F backward_from_output(const Op& op, F y, F dy) {
 template <class Fn>
 bool visit(const Activation& act, Fn&& fn) {
   switch (act.op) {
-    case Op::identity: fn(Identity{}); return true;
-    case Op::step: fn(Step{}); return true;
-    case Op::sigmoid: fn(Sigmoid{}); return true;
-    case Op::tanh: fn(Tanh{}); return true;
-    case Op::relu: fn(Relu{}); return true;
-    case Op::leaky_relu: fn(LeakyRelu{act.slope, act.divisor}); return true;
-    case Op::rrelu: fn(LeakyRelu{act.eval_slope(), 0.0f}); return true;
+    case Op::identity:
+      fn(Identity{});
+      return true;
+    case Op::step:
+      fn(Step{});
+      return true;
+    case Op::sigmoid:
+      fn(Sigmoid{});
+      return true;
+    case Op::tanh:
+      fn(Tanh{});
+      return true;
+    case Op::relu:
+      fn(Relu{});
+      return true;
+    case Op::leaky_relu:
+      fn(LeakyRelu{act.slope, act.divisor});
+      return true;
+    case Op::rrelu:
+      fn(LeakyRelu{act.eval_slope(), 0.0f});
+      return true;
   }
   return false;
 }

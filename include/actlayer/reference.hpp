@@ -119,8 +119,8 @@ Status prelu_forward(const T* x, const param_t<T>* alpha, T* y, PReluShape shape
 /// PReLU backward on host memory (dalpha summed in long double, no workspace). See
 /// actlayer::prelu_backward.
 template <class T>
-Status prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
-                      param_t<T>* dalpha, PReluShape shape, Blend dalpha_blend = {}) {
+Status prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx, param_t<T>* dalpha,
+                      PReluShape shape, Blend dalpha_blend = {}) {
   static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
   return detail::prelu_backward_impl(x, alpha, dy, dx, dalpha, shape, dalpha_blend);
 }
@@ -135,8 +135,8 @@ Status prelu_forward_with_mask(const T* x, const param_t<T>* alpha, T* y, std::u
 
 /// PReLU's dx from the mask on host memory. See actlayer::prelu_backward_dx_from_mask.
 template <class T>
-Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const param_t<T>* alpha,
-                                   const T* dy, T* dx, PReluShape shape) {
+Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const param_t<T>* alpha, const T* dy,
+                                   T* dx, PReluShape shape) {
   static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
   return detail::prelu_backward_dx_from_mask_impl(mask, alpha, dy, dx, shape);
 }

@@ -27,22 +27,22 @@ namespace sample {
 using actlayer::Buffer;
 using actlayer::Device;
 
-#define SAMPLE_CUDA(call)                                                                     \
-  do {                                                                                        \
-    const cudaError_t e_ = (call);                                                            \
-    if (e_ != cudaSuccess) {                                                                  \
-      throw actlayer::Error(actlayer::Status::cuda_error,                                     \
-                            std::string(#call) + ": " + cudaGetErrorString(e_));              \
-    }                                                                                         \
+#define SAMPLE_CUDA(call)                                                        \
+  do {                                                                           \
+    const cudaError_t e_ = (call);                                               \
+    if (e_ != cudaSuccess) {                                                     \
+      throw actlayer::Error(actlayer::Status::cuda_error,                        \
+                            std::string(#call) + ": " + cudaGetErrorString(e_)); \
+    }                                                                            \
   } while (0)
 
-#define SAMPLE_CUBLAS(call)                                                                   \
-  do {                                                                                        \
-    const cublasStatus_t s_ = (call);                                                         \
-    if (s_ != CUBLAS_STATUS_SUCCESS) {                                                        \
-      throw actlayer::Error(actlayer::Status::cuda_error,                                     \
-                            std::string(#call) + ": cuBLAS status " + std::to_string(s_));    \
-    }                                                                                         \
+#define SAMPLE_CUBLAS(call)                                                                \
+  do {                                                                                     \
+    const cublasStatus_t s_ = (call);                                                      \
+    if (s_ != CUBLAS_STATUS_SUCCESS) {                                                     \
+      throw actlayer::Error(actlayer::Status::cuda_error,                                  \
+                            std::string(#call) + ": cuBLAS status " + std::to_string(s_)); \
+    }                                                                                      \
   } while (0)
 
 /// The backend's device and, on CUDA, a cuBLAS handle.
@@ -64,24 +64,28 @@ class Context {
   cublasHandle_t blas_ = nullptr;
 };
 
-inline Buffer<float> upload(const std::vector<float>& v, Device d) { return Buffer<float>::from_host(v, d); }
-inline Buffer<float> zeros(std::size_t n, Device d) { return upload(std::vector<float>(n, 0.0f), d); }
+inline Buffer<float> upload(const std::vector<float>& v, Device d) {
+  return Buffer<float>::from_host(v, d);
+}
+inline Buffer<float> zeros(std::size_t n, Device d) {
+  return upload(std::vector<float>(n, 0.0f), d);
+}
 
 // ============================================================================================
 // Kernels for the GPU side
 // ============================================================================================
 
 __global__ void add_bias_kernel(float* y, const float* b, std::size_t rows, std::size_t cols) {
-  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < rows * cols;
-       i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+       i < rows * cols; i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
     y[i] += b[i % cols];
   }
 }
 
 /// Row i: loss_i = logsumexp(z_i) - z_i[label_i], dz_i = (softmax(z_i) - onehot) / rows,
 /// correct_i = argmax(z_i) == label_i.
-__global__ void softmax_xent_kernel(const float* z, const int* label, std::size_t rows, std::size_t k,
-                                    float* loss, float* correct, float* dz) {
+__global__ void softmax_xent_kernel(const float* z, const int* label, std::size_t rows,
+                                    std::size_t k, float* loss, float* correct, float* dz) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (i >= rows) return;
   const float* zi = z + i * k;
@@ -96,7 +100,8 @@ __global__ void softmax_xent_kernel(const float* z, const int* label, std::size_
   correct[i] = arg == static_cast<std::size_t>(label[i]) ? 1.0f : 0.0f;
   if (dz) {
     for (std::size_t j = 0; j < k; ++j) {
-      dz[i * k + j] = (expf(zi[j] - m) / s - (j == static_cast<std::size_t>(label[i]) ? 1.0f : 0.0f)) / rows;
+      dz[i * k + j] =
+          (expf(zi[j] - m) / s - (j == static_cast<std::size_t>(label[i]) ? 1.0f : 0.0f)) / rows;
     }
   }
 }
@@ -143,9 +148,10 @@ class Linear {
     if (ctx_.device() == Device::cuda) {
       const float one = 1, zero = 0;
       // Column-major view: y^T [out x rows] = W [out x in] x^T [in x rows].
-      SAMPLE_CUBLAS(cublasSgemm(ctx_.blas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(out_), static_cast<int>(rows),
-                                static_cast<int>(in_), &one, w_.data(), static_cast<int>(in_), x.data(),
-                                static_cast<int>(in_), &zero, y.data(), static_cast<int>(out_)));
+      SAMPLE_CUBLAS(cublasSgemm(ctx_.blas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(out_),
+                                static_cast<int>(rows), static_cast<int>(in_), &one, w_.data(),
+                                static_cast<int>(in_), x.data(), static_cast<int>(in_), &zero,
+                                y.data(), static_cast<int>(out_)));
       add_bias_kernel<<<256, 256>>>(y.data(), b_.data(), rows, out_);
       SAMPLE_CUDA(cudaGetLastError());
       return;
@@ -162,20 +168,22 @@ class Linear {
   }
 
   /// dW = dy^T x and db = sum of dy over rows; dx = dy W when dx is given.
-  void backward(const Buffer<float>& x, const Buffer<float>& dy, Buffer<float>* dx, std::size_t rows) {
+  void backward(const Buffer<float>& x, const Buffer<float>& dy, Buffer<float>* dx,
+                std::size_t rows) {
     if (ctx_.device() == Device::cuda) {
       const float one = 1, zero = 0;
       const int r = static_cast<int>(rows), i = static_cast<int>(in_), o = static_cast<int>(out_);
       // dW^T [in x out] = x^T [in x rows] dy [rows x out] (column-major views).
-      SAMPLE_CUBLAS(cublasSgemm(ctx_.blas(), CUBLAS_OP_N, CUBLAS_OP_T, i, o, r, &one, x.data(), i, dy.data(), o, &zero,
-                                dw_.data(), i));
+      SAMPLE_CUBLAS(cublasSgemm(ctx_.blas(), CUBLAS_OP_N, CUBLAS_OP_T, i, o, r, &one, x.data(), i,
+                                dy.data(), o, &zero, dw_.data(), i));
       if (ones_.size() < rows) ones_ = upload(std::vector<float>(rows, 1.0f), Device::cuda);
       // db [out] = dy^T [out x rows] 1.
-      SAMPLE_CUBLAS(cublasSgemv(ctx_.blas(), CUBLAS_OP_N, o, r, &one, dy.data(), o, ones_.data(), 1, &zero, db_.data(), 1));
+      SAMPLE_CUBLAS(cublasSgemv(ctx_.blas(), CUBLAS_OP_N, o, r, &one, dy.data(), o, ones_.data(), 1,
+                                &zero, db_.data(), 1));
       if (dx) {
         // dx^T [in x rows] = W^T [in x out] dy^T [out x rows].
-        SAMPLE_CUBLAS(cublasSgemm(ctx_.blas(), CUBLAS_OP_N, CUBLAS_OP_N, i, r, o, &one, w_.data(), i, dy.data(), o,
-                                  &zero, dx->data(), i));
+        SAMPLE_CUBLAS(cublasSgemm(ctx_.blas(), CUBLAS_OP_N, CUBLAS_OP_N, i, r, o, &one, w_.data(),
+                                  i, dy.data(), o, &zero, dx->data(), i));
       }
       return;
     }
@@ -208,12 +216,17 @@ class Linear {
   }
 
   /// Adam on any parameter buffer (also PReLU's slopes).
-  static void adam_update(Buffer<float>& p, const Buffer<float>& g, Buffer<float>& m, Buffer<float>& v, float lr,
-                          int step) {
+  static void adam_update(Buffer<float>& p, const Buffer<float>& g, Buffer<float>& m,
+                          Buffer<float>& v, float lr, int step) {
     const float b1 = 0.9f, b2 = 0.999f;
-    const AdamStep op{lr, b1, b2, 1e-8f, 1 - std::pow(b1, static_cast<float>(step)),
+    const AdamStep op{lr,
+                      b1,
+                      b2,
+                      1e-8f,
+                      1 - std::pow(b1, static_cast<float>(step)),
                       1 - std::pow(b2, static_cast<float>(step))};
-    auto begin = thrust::make_zip_iterator(thrust::make_tuple(p.data(), g.data(), m.data(), v.data()));
+    auto begin =
+        thrust::make_zip_iterator(thrust::make_tuple(p.data(), g.data(), m.data(), v.data()));
     if (p.device() == Device::cuda) {
       thrust::for_each(thrust::device, begin, begin + p.size(), op);
       SAMPLE_CUDA(cudaGetLastError());
@@ -239,14 +252,14 @@ struct LossResult {
 };
 
 /// Mean loss and accuracy of logits z [rows][k] against labels; writes dz when given.
-inline LossResult softmax_xent(const Buffer<float>& z, const Buffer<int>& labels, std::size_t rows, std::size_t k,
-                               Buffer<float>* dz) {
+inline LossResult softmax_xent(const Buffer<float>& z, const Buffer<int>& labels, std::size_t rows,
+                               std::size_t k, Buffer<float>* dz) {
   std::vector<float> loss(rows), correct(rows);
   if (z.device() == Device::cuda) {
     Buffer<float> d_loss(rows), d_correct(rows);
-    softmax_xent_kernel<<<static_cast<unsigned>((rows + 255) / 256), 256>>>(z.data(), labels.data(), rows, k,
-                                                                          d_loss.data(), d_correct.data(),
-                                                                          dz ? dz->data() : nullptr);
+    softmax_xent_kernel<<<static_cast<unsigned>((rows + 255) / 256), 256>>>(
+        z.data(), labels.data(), rows, k, d_loss.data(), d_correct.data(),
+        dz ? dz->data() : nullptr);
     SAMPLE_CUDA(cudaGetLastError());
     loss = d_loss.to_host();
     correct = d_correct.to_host();
@@ -267,7 +280,8 @@ inline LossResult softmax_xent(const Buffer<float>& z, const Buffer<int>& labels
       if (dz) {
         for (std::size_t j = 0; j < k; ++j) {
           dz->data()[i * k + j] =
-              (std::exp(zi[j] - m) / s - (j == static_cast<std::size_t>(lp[i]) ? 1.0f : 0.0f)) / static_cast<float>(rows);
+              (std::exp(zi[j] - m) / s - (j == static_cast<std::size_t>(lp[i]) ? 1.0f : 0.0f)) /
+              static_cast<float>(rows);
         }
       }
     }
@@ -286,7 +300,8 @@ class Hidden {
  public:
   virtual ~Hidden() = default;
   virtual void forward(const Buffer<float>& x, Buffer<float>& y) = 0;
-  virtual void backward(const Buffer<float>& x, const Buffer<float>& y, const Buffer<float>& dy, Buffer<float>& dx) = 0;
+  virtual void backward(const Buffer<float>& x, const Buffer<float>& y, const Buffer<float>& dy,
+                        Buffer<float>& dx) = 0;
   /// Trainable parameters (PReLU): Adam step. Others: nothing.
   virtual void update(float /*lr*/, int /*step*/) {}
   /// Switch between training and eval (RReLU). Others: nothing.
@@ -301,8 +316,10 @@ class Elementwise : public Hidden {
  public:
   explicit Elementwise(actlayer::Activation a) : layer_(a) {}
   void forward(const Buffer<float>& x, Buffer<float>& y) override { layer_.forward(x, y); }
-  void backward(const Buffer<float>& x, const Buffer<float>& y, const Buffer<float>& dy, Buffer<float>& dx) override {
-    if (layer_.activation().op == actlayer::Op::sigmoid || layer_.activation().op == actlayer::Op::tanh) {
+  void backward(const Buffer<float>& x, const Buffer<float>& y, const Buffer<float>& dy,
+                Buffer<float>& dx) override {
+    if (layer_.activation().op == actlayer::Op::sigmoid ||
+        layer_.activation().op == actlayer::Op::tanh) {
       layer_.backward_from_output(y, dy, dx);
     } else {
       layer_.backward(x, dy, dx);
@@ -317,11 +334,16 @@ class Elementwise : public Hidden {
 class PRelu : public Hidden {
  public:
   explicit PRelu(Device d) : layer_(1, d), m_(zeros(1, d)), v_(zeros(1, d)) {}
-  void forward(const Buffer<float>& x, Buffer<float>& y) override { layer_.forward(x, y, shape(x)); }
-  void backward(const Buffer<float>& x, const Buffer<float>&, const Buffer<float>& dy, Buffer<float>& dx) override {
+  void forward(const Buffer<float>& x, Buffer<float>& y) override {
+    layer_.forward(x, y, shape(x));
+  }
+  void backward(const Buffer<float>& x, const Buffer<float>&, const Buffer<float>& dy,
+                Buffer<float>& dx) override {
     layer_.backward(x, dy, dx, shape(x));
   }
-  void update(float lr, int step) override { Linear::adam_update(layer_.alpha(), layer_.dalpha(), m_, v_, lr, step); }
+  void update(float lr, int step) override {
+    Linear::adam_update(layer_.alpha(), layer_.dalpha(), m_, v_, lr, step);
+  }
   std::vector<float> parameters() const override { return layer_.alpha().to_host(); }
 
  private:
@@ -335,7 +357,8 @@ class RRelu : public Hidden {
  public:
   RRelu(Device d, std::uint64_t seed) : layer_(seed, 1.0f / 8, 1.0f / 3, d) {}
   void forward(const Buffer<float>& x, Buffer<float>& y) override { layer_.forward(x, y); }
-  void backward(const Buffer<float>& x, const Buffer<float>&, const Buffer<float>& dy, Buffer<float>& dx) override {
+  void backward(const Buffer<float>& x, const Buffer<float>&, const Buffer<float>& dy,
+                Buffer<float>& dx) override {
     layer_.backward(x, dy, dx);
   }
   void train(bool on) override { layer_.train(on); }

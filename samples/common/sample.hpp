@@ -24,7 +24,8 @@ namespace sample {
 /// cpu|cuda|auto (auto), --json, --help.
 class Args {
  public:
-  Args(std::string program, std::string summary) : program_(std::move(program)), summary_(std::move(summary)) {
+  Args(std::string program, std::string summary)
+      : program_(std::move(program)), summary_(std::move(summary)) {
     option("device", "auto", "cpu, cuda, or auto (cuda when a GPU is present)");
   }
   Args& option(const std::string& name, const std::string& fallback, const std::string& help) {
@@ -44,22 +45,29 @@ class Args {
       } else if (a.rfind("--", 0) == 0 && values_.count(a.substr(2)) && i + 1 < argc) {
         values_[a.substr(2)] = argv[++i];
       } else {
-        std::fprintf(stderr, "%s: unknown or incomplete option '%s'\n", program_.c_str(), a.c_str());
+        std::fprintf(stderr, "%s: unknown or incomplete option '%s'\n", program_.c_str(),
+                     a.c_str());
         usage(stderr);
         std::exit(2);
       }
     }
   }
   std::string str(const std::string& name) const { return values_.at(name); }
-  long integer(const std::string& name) const { return std::strtol(values_.at(name).c_str(), nullptr, 10); }
-  double number(const std::string& name) const { return std::strtod(values_.at(name).c_str(), nullptr); }
+  long integer(const std::string& name) const {
+    return std::strtol(values_.at(name).c_str(), nullptr, 10);
+  }
+  double number(const std::string& name) const {
+    return std::strtod(values_.at(name).c_str(), nullptr);
+  }
   bool json() const { return json_; }
 
  private:
   void usage(FILE* f) const {
-    std::fprintf(f, "%s — %s\n\nusage: %s [options]\n  --json  print one JSON object as the last line\n",
-                 program_.c_str(), summary_.c_str(), program_.c_str());
-    for (const auto& [name, help] : help_) std::fprintf(f, "  --%s  %s\n", name.c_str(), help.c_str());
+    std::fprintf(
+        f, "%s — %s\n\nusage: %s [options]\n  --json  print one JSON object as the last line\n",
+        program_.c_str(), summary_.c_str(), program_.c_str());
+    for (const auto& [name, help] : help_)
+      std::fprintf(f, "  --%s  %s\n", name.c_str(), help.c_str());
   }
   std::string program_, summary_;
   std::map<std::string, std::string> values_;
@@ -88,7 +96,8 @@ inline Backend choose_backend(const Args& args) {
     std::exit(1);
   }
   if (want == "cpu" || !gpu) {
-    if (want == "auto") std::printf("NOTICE: no CUDA device: running on the CPU (actlayer's reference backend)\n");
+    if (want == "auto")
+      std::printf("NOTICE: no CUDA device: running on the CPU (actlayer's reference backend)\n");
     return {actlayer::Device::cpu, "CPU (actlayer reference)"};
   }
   cudaDeviceProp prop{};
@@ -98,7 +107,8 @@ inline Backend choose_backend(const Args& args) {
   return {actlayer::Device::cuda, prop.name};
 }
 
-// ---- JSON ----------------------------------------------------------------------------------------
+// ---- JSON
+// ----------------------------------------------------------------------------------------
 
 /// Builds one JSON value as text: objects, arrays, strings, numbers (non-finite -> null).
 class Json {

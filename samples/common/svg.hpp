@@ -13,8 +13,8 @@ namespace sample {
 
 struct Series {
   std::string label;
-  std::vector<double> x, y;   // NaN or infinite points break the line
-  std::string color;          // CSS color; empty: from the palette
+  std::vector<double> x, y;  // NaN or infinite points break the line
+  std::string color;         // CSS color; empty: from the palette
   bool dashed = false;
 };
 
@@ -34,8 +34,8 @@ struct Plot {
   }
 
   std::string render() const {
-    static const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                    "#8c564b", "#e377c2", "#17becf"};
+    static const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                    "#9467bd", "#8c564b", "#e377c2", "#17becf"};
     const double left = 70, right = 170, top = 40, bottom = 55;
     const double pw = width - left - right, ph = height - top - bottom;
     double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
@@ -57,27 +57,46 @@ struct Plot {
     const auto py = [&](double y) { return top + (y1 - y) / (y1 - y0) * ph; };
 
     std::string o;
-    o += fmt("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
-             "font-family=\"sans-serif\" font-size=\"12\">\n", width, height, width, height);
+    o +=
+        fmt("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g "
+            "%g\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n",
+            width, height, width, height);
     o += fmt("<rect width=\"%g\" height=\"%g\" fill=\"white\"/>\n", width, height);
-    o += "<text x=\"" + num(left + pw / 2) + "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" + escape(title) + "</text>\n";
+    o += "<text x=\"" + num(left + pw / 2) +
+         "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" + escape(title) + "</text>\n";
     // Grid, ticks and tick labels.
     for (double t : xt) {
-      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e6e6e6\"/>\n", px(t), top, px(t), top + ph);
-      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>\n", px(t), top + ph, px(t), top + ph + 5);
-      o += "<text x=\"" + num(px(t)) + "\" y=\"" + num(top + ph + 18) + "\" text-anchor=\"middle\">" + label(t) + "</text>\n";
+      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e6e6e6\"/>\n",
+               px(t), top, px(t), top + ph);
+      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>\n", px(t),
+               top + ph, px(t), top + ph + 5);
+      o += "<text x=\"" + num(px(t)) + "\" y=\"" + num(top + ph + 18) +
+           "\" text-anchor=\"middle\">" + label(t) + "</text>\n";
     }
     for (double t : yt) {
-      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e6e6e6\"/>\n", left, py(t), left + pw, py(t));
-      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>\n", left - 5, py(t), left, py(t));
-      o += "<text x=\"" + num(left - 8) + "\" y=\"" + num(py(t) + 4) + "\" text-anchor=\"end\">" + label(t) + "</text>\n";
+      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e6e6e6\"/>\n", left,
+               py(t), left + pw, py(t));
+      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"black\"/>\n",
+               left - 5, py(t), left, py(t));
+      o += "<text x=\"" + num(left - 8) + "\" y=\"" + num(py(t) + 4) + "\" text-anchor=\"end\">" +
+           label(t) + "</text>\n";
     }
     // Axes: the frame, and the zero lines when inside.
-    o += fmt("<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" stroke=\"black\"/>\n", left, top, pw, ph);
-    if (x0 < 0 && x1 > 0) o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#999\"/>\n", px(0), top, px(0), top + ph);
-    if (y0 < 0 && y1 > 0) o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#999\"/>\n", left, py(0), left + pw, py(0));
-    o += "<text x=\"" + num(left + pw / 2) + "\" y=\"" + num(height - 12) + "\" text-anchor=\"middle\">" + escape(x_label) + "</text>\n";
-    o += "<text transform=\"translate(18," + num(top + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\">" + escape(y_label) + "</text>\n";
+    o +=
+        fmt("<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
+            "stroke=\"black\"/>\n",
+            left, top, pw, ph);
+    if (x0 < 0 && x1 > 0)
+      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#999\"/>\n", px(0),
+               top, px(0), top + ph);
+    if (y0 < 0 && y1 > 0)
+      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#999\"/>\n", left,
+               py(0), left + pw, py(0));
+    o += "<text x=\"" + num(left + pw / 2) + "\" y=\"" + num(height - 12) +
+         "\" text-anchor=\"middle\">" + escape(x_label) + "</text>\n";
+    o += "<text transform=\"translate(18," + num(top + ph / 2) +
+         ") rotate(-90)\" text-anchor=\"middle\">" + escape(y_label) + "</text>\n";
     // Lines, then the legend.
     for (std::size_t k = 0; k < series.size(); ++k) {
       const Series& s = series[k];
@@ -95,9 +114,13 @@ struct Plot {
       o += "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"2\"" +
            (s.dashed ? " stroke-dasharray=\"6,4\"" : "") + "/>\n";
       const double ly = top + 14 + 20.0 * k;
-      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n", left + pw + 12,
-               ly, left + pw + 38, ly, color.c_str(), s.dashed ? " stroke-dasharray=\"6,4\"" : "");
-      o += "<text x=\"" + num(left + pw + 44) + "\" y=\"" + num(ly + 4) + "\">" + escape(s.label) + "</text>\n";
+      o +=
+          fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" "
+              "stroke-width=\"2\"%s/>\n",
+              left + pw + 12, ly, left + pw + 38, ly, color.c_str(),
+              s.dashed ? " stroke-dasharray=\"6,4\"" : "");
+      o += "<text x=\"" + num(left + pw + 44) + "\" y=\"" + num(ly + 4) + "\">" + escape(s.label) +
+           "</text>\n";
     }
     return o + "</svg>\n";
   }
@@ -115,7 +138,8 @@ struct Plot {
       }
     }
     std::vector<double> t;
-    for (double v = std::floor(lo / step) * step; v <= hi + step * 0.5; v += step) t.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
+    for (double v = std::floor(lo / step) * step; v <= hi + step * 0.5; v += step)
+      t.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
     return t;
   }
   static std::string label(double v) {
@@ -133,10 +157,14 @@ struct Plot {
   static std::string escape(const std::string& s) {
     std::string o;
     for (char c : s) {
-      if (c == '<') o += "&lt;";
-      else if (c == '>') o += "&gt;";
-      else if (c == '&') o += "&amp;";
-      else o += c;
+      if (c == '<')
+        o += "&lt;";
+      else if (c == '>')
+        o += "&gt;";
+      else if (c == '&')
+        o += "&amp;";
+      else
+        o += c;
     }
     return o;
   }

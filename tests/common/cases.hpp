@@ -12,9 +12,12 @@ namespace actlayer::testing {
 enum class Pass { forward, backward, backward_from_output };
 inline const char* to_string(Pass p) {
   switch (p) {
-    case Pass::forward: return "forward";
-    case Pass::backward: return "backward";
-    case Pass::backward_from_output: return "from_output";
+    case Pass::forward:
+      return "forward";
+    case Pass::backward:
+      return "backward";
+    case Pass::backward_from_output:
+      return "from_output";
   }
   return "?";
 }

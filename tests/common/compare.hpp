@@ -45,8 +45,10 @@ Comparison compare(const std::vector<T>& got, const std::vector<T>& want, std::u
 
 template <class T>
 double unit_roundoff() {
-  return std::is_same_v<T, double> ? 0x1p-53 : std::is_same_v<T, float> ? 0x1p-24
-         : std::is_same_v<T, __half> ? 0x1p-11 : 0x1p-8;
+  return std::is_same_v<T, double>   ? 0x1p-53
+         : std::is_same_v<T, float>  ? 0x1p-24
+         : std::is_same_v<T, __half> ? 0x1p-11
+                                     : 0x1p-8;
 }
 
 /// A blended result: the kernel blends its unrounded f in F, the reference blends the rounded

@@ -1,5 +1,6 @@
-// tests/common/functors.hpp — the ops.cuh functor of an activation, and one element evaluated on the host exactly as the kernel's loop
-// evaluates it: widen, compute in float or double, round once.
+// tests/common/functors.hpp — the ops.cuh functor of an activation, and one element evaluated on
+// the host exactly as the kernel's loop evaluates it: widen, compute in float or double, round
+// once.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -44,10 +44,14 @@ inline double to_double(__nv_bfloat16 v) { return __bfloat162float(v); }
 
 template <class T>
 T from_double(double v) {
-  if constexpr (std::is_same_v<T, float>) return static_cast<float>(v);
-  else if constexpr (std::is_same_v<T, double>) return v;
-  else if constexpr (std::is_same_v<T, __half>) return __float2half_rn(static_cast<float>(v));
-  else return __float2bfloat16_rn(static_cast<float>(v));
+  if constexpr (std::is_same_v<T, float>)
+    return static_cast<float>(v);
+  else if constexpr (std::is_same_v<T, double>)
+    return v;
+  else if constexpr (std::is_same_v<T, __half>)
+    return __float2half_rn(static_cast<float>(v));
+  else
+    return __float2bfloat16_rn(static_cast<float>(v));
 }
 
 template <class T>
@@ -57,10 +61,14 @@ bool is_nan(T v) {
 
 template <class T>
 const char* type_name() {
-  if constexpr (std::is_same_v<T, float>) return "float";
-  else if constexpr (std::is_same_v<T, double>) return "double";
-  else if constexpr (std::is_same_v<T, __half>) return "half";
-  else return "bfloat16";
+  if constexpr (std::is_same_v<T, float>)
+    return "float";
+  else if constexpr (std::is_same_v<T, double>)
+    return "double";
+  else if constexpr (std::is_same_v<T, __half>)
+    return "half";
+  else
+    return "bfloat16";
 }
 
 /// Distance in units in the last place between two values of T: the number of representable
@@ -106,17 +114,17 @@ std::vector<T> extremal_values() {
     v.push_back(x);
     v.push_back(from_bits<T>(static_cast<B>(bits(x) ^ (B{1} << (8 * sizeof(T) - 1)))));
   };
-  const int mantissa = std::is_same_v<T, double> ? 52
-                       : std::is_same_v<T, float> ? 23
+  const int mantissa = std::is_same_v<T, double>   ? 52
+                       : std::is_same_v<T, float>  ? 23
                        : std::is_same_v<T, __half> ? 10
                                                    : 7;
   const B exp_all = static_cast<B>((~B{0} >> 1) & ~((B{1} << mantissa) - 1));  // inf
-  both(from_bits<T>(0));                                           // zero
-  both(from_bits<T>(1));                                           // smallest subnormal
-  both(from_bits<T>(static_cast<B>((B{1} << mantissa) - 1)));      // largest subnormal
-  both(from_bits<T>(static_cast<B>(B{1} << mantissa)));            // smallest normal
-  both(from_bits<T>(static_cast<B>(exp_all - 1)));                 // max
-  both(from_bits<T>(exp_all));                                     // inf
+  both(from_bits<T>(0));                                                       // zero
+  both(from_bits<T>(1));                                                       // smallest subnormal
+  both(from_bits<T>(static_cast<B>((B{1} << mantissa) - 1)));                  // largest subnormal
+  both(from_bits<T>(static_cast<B>(B{1} << mantissa)));                        // smallest normal
+  both(from_bits<T>(static_cast<B>(exp_all - 1)));                             // max
+  both(from_bits<T>(exp_all));                                                 // inf
   v.push_back(from_bits<T>(static_cast<B>(exp_all | (B{1} << (mantissa - 1)))));  // NaN
   for (double x : {1e-8, 1.0, 20.0, 50.0, 89.0, 104.0}) both(from_double<T>(x));
   return v;
@@ -142,9 +150,15 @@ std::vector<T> random_values(std::size_t n, std::uint64_t seed) {
   std::vector<T> v(n);
   for (std::size_t i = 0; i < n; ++i) {
     switch (i % 3) {
-      case 0: v[i] = from_bits<T>(static_cast<bits_t<T>>(rng())); break;
-      case 1: v[i] = from_double<T>(in_wide(rng)); break;
-      default: v[i] = from_double<T>(in_core(rng)); break;
+      case 0:
+        v[i] = from_bits<T>(static_cast<bits_t<T>>(rng()));
+        break;
+      case 1:
+        v[i] = from_double<T>(in_wide(rng));
+        break;
+      default:
+        v[i] = from_double<T>(in_core(rng));
+        break;
     }
   }
   return v;
@@ -160,9 +174,12 @@ std::vector<T> random_gradients(std::size_t n, std::uint64_t seed) {
   std::vector<T> v(n);
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t r = rng();
-    if (r % 16 == 0) v[i] = special[(r >> 8) % special.size()];
-    else if (r % 16 == 1) v[i] = from_bits<T>(static_cast<bits_t<T>>(rng()));
-    else v[i] = from_double<T>(moderate(rng));
+    if (r % 16 == 0)
+      v[i] = special[(r >> 8) % special.size()];
+    else if (r % 16 == 1)
+      v[i] = from_bits<T>(static_cast<bits_t<T>>(rng()));
+    else
+      v[i] = from_double<T>(moderate(rng));
   }
   return v;
 }

@@ -37,10 +37,12 @@ int main() {
   std::vector<float> s(xs.size());
   if (actlayer::cuda_available()) {
     actlayer::Buffer<float> dx = actlayer::Buffer<float>::from_host(xs), dy(xs.size());
-    actlayer::throw_if_failed(actlayer::custom_forward(Softsign{}, dx.data(), dy.data(), xs.size()));
+    actlayer::throw_if_failed(
+        actlayer::custom_forward(Softsign{}, dx.data(), dy.data(), xs.size()));
     s = dy.to_host();
   } else {
-    actlayer::throw_if_failed(actlayer::reference::custom_forward(Softsign{}, xs.data(), s.data(), xs.size()));
+    actlayer::throw_if_failed(
+        actlayer::reference::custom_forward(Softsign{}, xs.data(), s.data(), xs.size()));
   }
   std::printf("softsign(2) = %.6f (%s)\n", s[4], actlayer::cuda_available() ? "GPU" : "CPU");
   return std::fabs(s[4] - 2.0f / 3.0f) < 1e-6f ? 0 : 1;

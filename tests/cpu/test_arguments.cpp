@@ -137,8 +137,8 @@ TEST(Arguments, BadPointersAndSizesAreRejected) {
     }
     if (!is_forward(e)) {
       Arrays arr;
-      expect_rejected(e, Status::invalid_argument, "dy is null", Activation::relu(),
-                      arr.a.data(), nullptr, arr.out.data(), kN, {}, arr);
+      expect_rejected(e, Status::invalid_argument, "dy is null", Activation::relu(), arr.a.data(),
+                      nullptr, arr.out.data(), kN, {}, arr);
     }
     {
       Arrays arr;
@@ -150,8 +150,8 @@ TEST(Arguments, BadPointersAndSizesAreRejected) {
       Arrays arr;
       std::vector<unsigned char> raw(4 * kN + 8);
       const auto* misaligned = reinterpret_cast<const float*>(raw.data() + 1);
-      expect_rejected(e, Status::invalid_argument, "is not aligned", Activation::relu(),
-                      misaligned, arr.b.data(), arr.out.data(), kN, {}, arr);
+      expect_rejected(e, Status::invalid_argument, "is not aligned", Activation::relu(), misaligned,
+                      arr.b.data(), arr.out.data(), kN, {}, arr);
     }
     {
       // The output overlaps the input partly: an in-place call shifted by one element.

@@ -31,9 +31,15 @@ T reference_result(const Activation& act, Pass pass, T in, T dy) {
   T out = from_double<T>(-12345.0);
   Status s = Status::success;
   switch (pass) {
-    case Pass::forward: s = reference::forward(act, &in, &out, 1); break;
-    case Pass::backward: s = reference::backward(act, &in, &dy, &out, 1); break;
-    case Pass::backward_from_output: s = reference::backward_from_output(act, &in, &dy, &out, 1); break;
+    case Pass::forward:
+      s = reference::forward(act, &in, &out, 1);
+      break;
+    case Pass::backward:
+      s = reference::backward(act, &in, &dy, &out, 1);
+      break;
+    case Pass::backward_from_output:
+      s = reference::backward_from_output(act, &in, &dy, &out, 1);
+      break;
   }
   EXPECT_EQ(s, Status::success) << last_error();
   return out;
@@ -44,9 +50,15 @@ T functor_result(const Activation& act, Pass pass, T in, T dy) {
   T out = from_double<T>(-12345.0);
   with_functor(act, [&](auto op) {
     switch (pass) {
-      case Pass::forward: out = host_forward(op, in); break;
-      case Pass::backward: out = host_backward(op, in, dy); break;
-      case Pass::backward_from_output: out = host_backward_from_output(op, in, dy); break;
+      case Pass::forward:
+        out = host_forward(op, in);
+        break;
+      case Pass::backward:
+        out = host_backward(op, in, dy);
+        break;
+      case Pass::backward_from_output:
+        out = host_backward_from_output(op, in, dy);
+        break;
     }
   });
   return out;
@@ -60,8 +72,8 @@ void check(const Expectation& e) {
   const T fun = functor_result(e.act, e.pass, in, dy);
   EXPECT_TRUE(same(ref, want)) << type_name<T>() << " reference: " << e.what << ": got "
                                << show(ref) << ", want " << show(want);
-  EXPECT_TRUE(same(fun, want)) << type_name<T>() << " ops.cuh: " << e.what << ": got "
-                               << show(fun) << ", want " << show(want);
+  EXPECT_TRUE(same(fun, want)) << type_name<T>() << " ops.cuh: " << e.what << ": got " << show(fun)
+                               << ", want " << show(want);
 }
 
 template <class T>

@@ -85,7 +85,8 @@ TYPED_TEST(LayerCpu, RunsTheReferenceOnCpuBuffers) {
   const Blend blend{0.5f, -2.0f};
   for (const OpCase& c : op_cases()) {
     ActivationLayer<T> layer(c.act);
-    Buffer<T> bx = Buffer<T>::from_host(x, Device::cpu), bdy = Buffer<T>::from_host(dy, Device::cpu);
+    Buffer<T> bx = Buffer<T>::from_host(x, Device::cpu),
+              bdy = Buffer<T>::from_host(dy, Device::cpu);
     Buffer<T> by(x.size(), Device::cpu), bdx = Buffer<T>::from_host(old, Device::cpu);
 
     std::vector<T> want_y(x.size()), want_dx = old;

@@ -30,7 +30,9 @@ const MaskCase kCases[] = {
     {"rrelu(eval)", Activation::rrelu()},
 };
 
-bool bit(const std::vector<std::uint32_t>& mask, std::size_t i) { return (mask[i / 32] >> (i % 32)) & 1u; }
+bool bit(const std::vector<std::uint32_t>& mask, std::size_t i) {
+  return (mask[i / 32] >> (i % 32)) & 1u;
+}
 
 template <class T>
 class Mask : public ::testing::Test {};
@@ -47,9 +49,12 @@ TYPED_TEST(Mask, BackwardFromTheMaskEqualsBackwardFromX) {
     SCOPED_TRACE(c.name);
     std::vector<T> y(n), want_y(n), dx(n), want_dx(n), proxy_dx(n);
     std::vector<std::uint32_t> mask(mask_words(n), 0xDEADBEEF);
-    ASSERT_EQ(reference::forward_with_mask(c.act, x.data(), y.data(), mask.data(), n), Status::success) << last_error();
+    ASSERT_EQ(reference::forward_with_mask(c.act, x.data(), y.data(), mask.data(), n),
+              Status::success)
+        << last_error();
     ASSERT_EQ(reference::forward(c.act, x.data(), want_y.data(), n), Status::success);
-    ASSERT_EQ(reference::backward_from_mask(c.act, mask.data(), dy.data(), dx.data(), n), Status::success);
+    ASSERT_EQ(reference::backward_from_mask(c.act, mask.data(), dy.data(), dx.data(), n),
+              Status::success);
     ASSERT_EQ(reference::backward(c.act, x.data(), dy.data(), want_dx.data(), n), Status::success);
     std::size_t bad = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -65,7 +70,8 @@ TYPED_TEST(Mask, BackwardFromTheMaskEqualsBackwardFromX) {
         bad += !same(dx[i], want_dx[i]);
       }
     }
-    for (std::size_t i = n; i < mask.size() * 32; ++i) bad += bit(mask, i);  // the bits past n are 0
+    for (std::size_t i = n; i < mask.size() * 32; ++i)
+      bad += bit(mask, i);  // the bits past n are 0
     EXPECT_EQ(bad, 0u);
 
     // What the kernels evaluate: the op's ops.cuh gradient at a proxy input of +1 or -1.
@@ -76,7 +82,8 @@ TYPED_TEST(Mask, BackwardFromTheMaskEqualsBackwardFromX) {
     });
     std::size_t proxy_bad = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      proxy_bad += sizeof(T) == 2 ? ulp_distance(proxy_dx[i], dx[i]) > 1 : !same(proxy_dx[i], dx[i]);
+      proxy_bad +=
+          sizeof(T) == 2 ? ulp_distance(proxy_dx[i], dx[i]) > 1 : !same(proxy_dx[i], dx[i]);
     }
     EXPECT_EQ(proxy_bad, 0u) << "ops.cuh at the proxy input";
   }
@@ -92,10 +99,16 @@ TYPED_TEST(Mask, PReluDxFromTheMask) {
   std::vector<T> y(n), want_y(n), dx(n), want_dx(n);
   std::vector<P> dalpha(5);
   std::vector<std::uint32_t> mask(mask_words(n));
-  ASSERT_EQ(reference::prelu_forward_with_mask(x.data(), alpha.data(), y.data(), mask.data(), shape), Status::success);
-  ASSERT_EQ(reference::prelu_forward(x.data(), alpha.data(), want_y.data(), shape), Status::success);
-  ASSERT_EQ(reference::prelu_backward_dx_from_mask(mask.data(), alpha.data(), dy.data(), dx.data(), shape), Status::success);
-  ASSERT_EQ(reference::prelu_backward(x.data(), alpha.data(), dy.data(), want_dx.data(), dalpha.data(), shape),
+  ASSERT_EQ(
+      reference::prelu_forward_with_mask(x.data(), alpha.data(), y.data(), mask.data(), shape),
+      Status::success);
+  ASSERT_EQ(reference::prelu_forward(x.data(), alpha.data(), want_y.data(), shape),
+            Status::success);
+  ASSERT_EQ(reference::prelu_backward_dx_from_mask(mask.data(), alpha.data(), dy.data(), dx.data(),
+                                                   shape),
+            Status::success);
+  ASSERT_EQ(reference::prelu_backward(x.data(), alpha.data(), dy.data(), want_dx.data(),
+                                      dalpha.data(), shape),
             Status::success);
   for (std::size_t i = 0; i < n; ++i) {
     ASSERT_TRUE(same(y[i], want_y[i])) << i;
@@ -111,26 +124,31 @@ TEST(MaskArguments, OnlySignOnlyOpsAndTheRightSizes) {
   std::vector<std::uint32_t> mask(2);
   for (const Activation& act : {Activation::sigmoid(), Activation::tanh(), Activation::identity(),
                                 Activation::rrelu_training({1, 2})}) {
-    EXPECT_EQ(reference::forward_with_mask(act, x.data(), y.data(), mask.data(), 64), Status::not_supported);
+    EXPECT_EQ(reference::forward_with_mask(act, x.data(), y.data(), mask.data(), 64),
+              Status::not_supported);
     EXPECT_NE(std::string(last_error()).find("sign of x alone"), std::string::npos) << last_error();
     EXPECT_EQ(backward_from_mask(act, mask.data(), dy.data(), y.data(), 64), Status::not_supported);
   }
-  EXPECT_EQ(forward_with_mask(Activation::relu(), x.data(), y.data(), static_cast<std::uint32_t*>(nullptr), 64),
+  EXPECT_EQ(forward_with_mask(Activation::relu(), x.data(), y.data(),
+                              static_cast<std::uint32_t*>(nullptr), 64),
             Status::invalid_argument);
-  EXPECT_NE(std::string(last_error()).find("actlayer::forward_with_mask: mask is null"), std::string::npos)
+  EXPECT_NE(std::string(last_error()).find("actlayer::forward_with_mask: mask is null"),
+            std::string::npos)
       << last_error();
   // The mask overlapping y: a partial overlap of two outputs.
   EXPECT_EQ(reference::forward_with_mask(Activation::relu(), x.data(), y.data(),
                                          reinterpret_cast<std::uint32_t*>(y.data() + 3), 64),
             Status::invalid_argument);
-  EXPECT_EQ(reference::forward_with_mask(Activation::relu(), x.data(), x.data(), mask.data(), 64), Status::success);
+  EXPECT_EQ(reference::forward_with_mask(Activation::relu(), x.data(), x.data(), mask.data(), 64),
+            Status::success);
 }
 
 TEST(MaskLayer, KeepsTheMaskInsteadOfX) {
   const std::size_t n = 1000;
   const std::vector<float> xs = random_values<float>(n, 5), gs = random_gradients<float>(n, 6);
   ActivationLayer<float> layer(Activation::leaky_relu_divisor(10.0f));
-  Buffer<float> x = Buffer<float>::from_host(xs, Device::cpu), dy = Buffer<float>::from_host(gs, Device::cpu);
+  Buffer<float> x = Buffer<float>::from_host(xs, Device::cpu),
+                dy = Buffer<float>::from_host(gs, Device::cpu);
   Buffer<float> y(n, Device::cpu), dx(n, Device::cpu), want(n, Device::cpu);
   layer.forward_keep_mask(x, y);
   EXPECT_EQ(layer.kept_mask().size(), mask_words(n));
@@ -145,7 +163,8 @@ TEST(MaskLayer, KeepsTheMaskInsteadOfX) {
   }
   Buffer<float> small(10, Device::cpu), small_dx(10, Device::cpu);
   EXPECT_THROW(layer.backward_from_kept_mask(small, small_dx), Error);
-  EXPECT_THROW(ActivationLayer<float>(Activation::tanh()).forward_keep_mask(small, small_dx), Error);
+  EXPECT_THROW(ActivationLayer<float>(Activation::tanh()).forward_keep_mask(small, small_dx),
+               Error);
 }
 
 }  // namespace

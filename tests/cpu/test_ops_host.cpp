@@ -125,7 +125,8 @@ TYPED_TEST(OpsOnHost, DerivativeMatchesReferenceGradientOfOne) {
   std::vector<T> got(x.size()), want(x.size());
   for (const OpCase& c : op_cases()) {
     with_functor(c.act, [&](auto op) {
-      for (std::size_t i = 0; i < x.size(); ++i) got[i] = ops::narrow<T>(op.derivative(ops::widen(x[i])));
+      for (std::size_t i = 0; i < x.size(); ++i)
+        got[i] = ops::narrow<T>(op.derivative(ops::widen(x[i])));
       ASSERT_EQ(reference::backward(c.act, x.data(), ones.data(), want.data(), x.size()),
                 Status::success);
       const std::uint64_t bound = ulp_bound<T>(c, Pass::backward);
@@ -157,7 +158,8 @@ TEST(OpsMath, FloatExpIsWithinOneUlpEverywhere) {
   };
   for (std::uint32_t b = 0; b <= bits(89.0f); b += 61) check(from_bits<float>(b));
   for (std::uint32_t b = 0x80000000u; b <= bits(-104.0f); b += 61) check(from_bits<float>(b));
-  for (float x : {-104.0f, -103.97208f, -87.33655f, -87.0f, 0.0f, 88.72283f, 88.7228394f, 88.99f}) check(x);
+  for (float x : {-104.0f, -103.97208f, -87.33655f, -87.0f, 0.0f, 88.72283f, 88.7228394f, 88.99f})
+    check(x);
   std::printf("float exp: %zu inputs, max %llu ulp (at %.9g)\n", checked,
               static_cast<unsigned long long>(worst), worst_x);
   EXPECT_LE(worst, 1u) << "at x = " << worst_x;
@@ -175,7 +177,8 @@ TEST(OpsMath, DoubleTailProductKeepsPrecision) {
   for (int i = 0; i < 200000; ++i) {
     const double c = cs(rng), dy = std::pow(10.0, exps(rng)) * (i % 2 ? 1 : -1), k = i % 3 ? 1 : 4;
     const double got = ops::detail::mul_exp_neg(dy, k, c);
-    const double want = static_cast<double>(static_cast<long double>(dy) * k * std::exp(-static_cast<long double>(c)));
+    const double want = static_cast<double>(static_cast<long double>(dy) * k *
+                                            std::exp(-static_cast<long double>(c)));
     worst = std::max(worst, ulp_distance(got, want));
   }
   std::printf("double tail dy*k*e^-c: max %llu ulp\n", static_cast<unsigned long long>(worst));

@@ -29,8 +29,8 @@ using cuda_impl::PReluPlan;
 /// Walks the plan exactly as the kernels do and checks that every element is visited once,
 /// every partial slot written once, and the shared-memory tile stays in bounds.
 void check_plan(PReluShape shape) {
-  SCOPED_TRACE(::testing::Message() << "shape {" << shape.outer << ", " << shape.channels << ", "
-                                    << shape.inner << "}");
+  SCOPED_TRACE(::testing::Message()
+               << "shape {" << shape.outer << ", " << shape.channels << ", " << shape.inner << "}");
   const PReluPlan p = cuda_impl::make_prelu_plan(shape);
   const std::size_t n = shape.outer * shape.channels * shape.inner;
   ASSERT_EQ(p.n, n);
@@ -78,10 +78,10 @@ void check_plan(PReluShape shape) {
 
 TEST(PReluPlan, CoversEveryElementOnceAndEveryPartialOnce) {
   const PReluShape shapes[] = {
-      {1, 1, 1},       {2, 3, 5},        {1, 1, 1000003},  {4, 64, 3136},   {2, 5, 3 * 5},
-      {7, 16, 16},     {64, 3, 1},       {1000, 64, 1},    {33, 2049, 1},   {5, 1, 2048},
-      {5, 1, 2049},    {3, 7, 16384},    {2, 3, 16385},    {1, 100003, 1},  {9, 13, 49},
-      {300, 1, 7},     {8, 1000, 3},     {128, 2048, 1},   {1, 4097, 1},    {70, 9, 227},
+      {1, 1, 1},    {2, 3, 5},     {1, 1, 1000003}, {4, 64, 3136},  {2, 5, 3 * 5},
+      {7, 16, 16},  {64, 3, 1},    {1000, 64, 1},   {33, 2049, 1},  {5, 1, 2048},
+      {5, 1, 2049}, {3, 7, 16384}, {2, 3, 16385},   {1, 100003, 1}, {9, 13, 49},
+      {300, 1, 7},  {8, 1000, 3},  {128, 2048, 1},  {1, 4097, 1},   {70, 9, 227},
   };
   for (const PReluShape& s : shapes) check_plan(s);
   std::mt19937_64 rng(3);
@@ -108,8 +108,8 @@ struct Dims {
 /// y and dx from explicit 4-D indexing, NCHW or NHWC, written independently of the
 /// [outer][channels][inner] view.
 void expect_reference_matches_4d(Dims d, bool nhwc) {
-  SCOPED_TRACE(::testing::Message() << (nhwc ? "NHWC " : "NCHW ") << d.n << "x" << d.c << "x"
-                                    << d.h << "x" << d.w);
+  SCOPED_TRACE(::testing::Message()
+               << (nhwc ? "NHWC " : "NCHW ") << d.n << "x" << d.c << "x" << d.h << "x" << d.w);
   const std::size_t count = d.n * d.c * d.h * d.w;
   std::mt19937_64 rng(d.n * 1000 + d.c * 100 + d.h * 10 + d.w);
   std::uniform_real_distribution<double> u(-3, 3);
@@ -117,17 +117,19 @@ void expect_reference_matches_4d(Dims d, bool nhwc) {
   for (auto& v : x) v = u(rng);
   for (auto& v : dy) v = u(rng);
   for (std::size_t c = 0; c < d.c; ++c) alpha[c] = 0.1 * static_cast<double>(c + 1) - 0.3;
-  const PReluShape shape = nhwc ? PReluShape{d.n * d.h * d.w, d.c, 1} : PReluShape{d.n, d.c, d.h * d.w};
+  const PReluShape shape =
+      nhwc ? PReluShape{d.n * d.h * d.w, d.c, 1} : PReluShape{d.n, d.c, d.h * d.w};
   ASSERT_EQ(reference::prelu_forward(x.data(), alpha.data(), y.data(), shape), Status::success);
-  ASSERT_EQ(reference::prelu_backward(x.data(), alpha.data(), dy.data(), dx.data(), dalpha.data(), shape),
-            Status::success);
+  ASSERT_EQ(
+      reference::prelu_backward(x.data(), alpha.data(), dy.data(), dx.data(), dalpha.data(), shape),
+      Status::success);
   std::vector<long double> want_dalpha(d.c, 0);
   for (std::size_t n = 0; n < d.n; ++n) {
     for (std::size_t c = 0; c < d.c; ++c) {
       for (std::size_t h = 0; h < d.h; ++h) {
         for (std::size_t w = 0; w < d.w; ++w) {
-          const std::size_t i = nhwc ? ((n * d.h + h) * d.w + w) * d.c + c
-                                     : ((n * d.c + c) * d.h + h) * d.w + w;
+          const std::size_t i =
+              nhwc ? ((n * d.h + h) * d.w + w) * d.c + c : ((n * d.c + c) * d.h + h) * d.w + w;
           ASSERT_EQ(y[i], x[i] >= 0 ? x[i] : alpha[c] * x[i]) << i;
           ASSERT_EQ(dx[i], x[i] > 0 ? dy[i] : alpha[c] * dy[i]) << i;
           if (x[i] <= 0) want_dalpha[c] += static_cast<long double>(x[i]) * dy[i];
@@ -160,8 +162,9 @@ TEST(PReluReference, GradientsMatchFiniteDifferences) {
   std::vector<double> x(n), dy(n), alpha = {0.25, -0.5, 0.0, 1.5}, y(n), dx(n), dalpha(4);
   for (auto& v : x) v = u(rng);
   for (auto& v : dy) v = u(rng);
-  ASSERT_EQ(reference::prelu_backward(x.data(), alpha.data(), dy.data(), dx.data(), dalpha.data(), shape),
-            Status::success);
+  ASSERT_EQ(
+      reference::prelu_backward(x.data(), alpha.data(), dy.data(), dx.data(), dalpha.data(), shape),
+      Status::success);
   const auto loss = [&](const std::vector<double>& xs, const std::vector<double>& as) {
     std::vector<double> out(n);
     EXPECT_EQ(reference::prelu_forward(xs.data(), as.data(), out.data(), shape), Status::success);
@@ -175,7 +178,8 @@ TEST(PReluReference, GradientsMatchFiniteDifferences) {
     std::vector<double> xp = x, xm = x;
     xp[i] += h;
     xm[i] -= h;
-    EXPECT_NEAR(static_cast<double>((loss(xp, alpha) - loss(xm, alpha)) / (2 * h)), dx[i], 1e-7) << i;
+    EXPECT_NEAR(static_cast<double>((loss(xp, alpha) - loss(xm, alpha)) / (2 * h)), dx[i], 1e-7)
+        << i;
   }
   for (std::size_t c = 0; c < 4; ++c) {
     std::vector<double> ap = alpha, am = alpha;
@@ -192,16 +196,16 @@ TEST(PReluReference, SpecialValuesAndSlopes) {
     double x, alpha, dy, y, dx, dalpha;  // NaN means any NaN
   };
   const Row rows[] = {
-      {-2, -0.5, 3, 1, -1.5, -6},       // negative slope: positive output
-      {-2, 0, 3, 0, 0, -6},             // zero slope
-      {-2, 2.5, 3, -5, 7.5, -6},        // slope > 1
-      {-inf, 0, 3, 0, 0, -inf},         // zero slope times -inf: 0
-      {-inf, 0.5, 0, -inf, 0, 0},       // dy = 0 against x = -inf: no NaN in dalpha
-      {0, 0.5, inf, 0, inf, 0},         // z = 0 takes the left branch; 0 * inf counts 0
-      {nan, 0.5, 1, nan, nan, nan},     // NaN x
-      {-1, 0.5, nan, -0.5, nan, nan},   // NaN dy
-      {2, 0.5, nan, 2, nan, 0},         // NaN dy with z > 0: dx NaN, no dalpha share
-      {-0.0, 0.5, 1, -0.0, 0.5, 0},     // -0 keeps its sign (z >= 0 branch)
+      {-2, -0.5, 3, 1, -1.5, -6},      // negative slope: positive output
+      {-2, 0, 3, 0, 0, -6},            // zero slope
+      {-2, 2.5, 3, -5, 7.5, -6},       // slope > 1
+      {-inf, 0, 3, 0, 0, -inf},        // zero slope times -inf: 0
+      {-inf, 0.5, 0, -inf, 0, 0},      // dy = 0 against x = -inf: no NaN in dalpha
+      {0, 0.5, inf, 0, inf, 0},        // z = 0 takes the left branch; 0 * inf counts 0
+      {nan, 0.5, 1, nan, nan, nan},    // NaN x
+      {-1, 0.5, nan, -0.5, nan, nan},  // NaN dy
+      {2, 0.5, nan, 2, nan, 0},        // NaN dy with z > 0: dx NaN, no dalpha share
+      {-0.0, 0.5, 1, -0.0, 0.5, 0},    // -0 keeps its sign (z >= 0 branch)
   };
   for (const Row& r : rows) {
     double y = 0, dx = 0, da = 0;
@@ -210,10 +214,15 @@ TEST(PReluReference, SpecialValuesAndSlopes) {
     // The ops.cuh functor on the host agrees element by element.
     const double fy = ops::PRelu::value(r.x, r.alpha), fdx = ops::PRelu::grad(r.x, r.alpha, r.dy);
     const double fda = ops::PRelu::alpha_term<double>(r.x, r.dy);
-    for (auto [got, want, what] : {std::tuple{y, r.y, "y"}, {dx, r.dx, "dx"}, {da, r.dalpha, "dalpha"},
-                                   {fy, r.y, "ops y"}, {fdx, r.dx, "ops dx"}, {fda, r.dalpha, "ops dalpha"}}) {
-      EXPECT_TRUE(same(got, want)) << what << " at x=" << r.x << " alpha=" << r.alpha
-                                   << " dy=" << r.dy << ": got " << show(got) << ", want " << show(want);
+    for (auto [got, want, what] : {std::tuple{y, r.y, "y"},
+                                   {dx, r.dx, "dx"},
+                                   {da, r.dalpha, "dalpha"},
+                                   {fy, r.y, "ops y"},
+                                   {fdx, r.dx, "ops dx"},
+                                   {fda, r.dalpha, "ops dalpha"}}) {
+      EXPECT_TRUE(same(got, want))
+          << what << " at x=" << r.x << " alpha=" << r.alpha << " dy=" << r.dy << ": got "
+          << show(got) << ", want " << show(want);
     }
   }
 }
@@ -240,8 +249,9 @@ TYPED_TEST(PReluOps, FunctorMatchesReference) {
   std::vector<T> y(n), dx(n);
   std::vector<P> dalpha(4);
   ASSERT_EQ(reference::prelu_forward(x.data(), alpha.data(), y.data(), shape), Status::success);
-  ASSERT_EQ(reference::prelu_backward(x.data(), alpha.data(), dy.data(), dx.data(), dalpha.data(), shape),
-            Status::success);
+  ASSERT_EQ(
+      reference::prelu_backward(x.data(), alpha.data(), dy.data(), dx.data(), dalpha.data(), shape),
+      Status::success);
   const std::uint64_t bound = sizeof(T) == 2 ? 1 : 0;  // float/double bit-exact
   std::size_t bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -270,9 +280,11 @@ TEST(PReluArguments, RejectedBeforeAnythingRuns) {
   };
   const auto untouched = [&] {
     const auto* p = reinterpret_cast<const unsigned char*>(out.data());
-    for (std::size_t i = 0; i < 240; ++i) if (p[i] != 0x5A) return false;
+    for (std::size_t i = 0; i < 240; ++i)
+      if (p[i] != 0x5A) return false;
     const auto* q = reinterpret_cast<const unsigned char*>(dalpha.data());
-    for (std::size_t i = 0; i < 16; ++i) if (q[i] != 0x5A) return false;
+    for (std::size_t i = 0; i < 16; ++i)
+      if (q[i] != 0x5A) return false;
     return true;
   };
   const PReluShape good{3, 4, 5};
@@ -284,25 +296,59 @@ TEST(PReluArguments, RejectedBeforeAnythingRuns) {
   const std::size_t big = std::numeric_limits<std::size_t>::max() / 2;
   const std::size_t need = prelu_backward_workspace_bytes(good);
   const std::vector<Bad> cases = {
-      {[&] { return prelu_forward(x.data(), alpha.data(), out.data(), {3, 0, 5}); }, Status::invalid_argument, "shape.channels must be >= 1"},
-      {[&] { return prelu_forward(x.data(), alpha.data(), out.data(), {big, 4, 5}); }, Status::invalid_argument, "overflows size_t"},
-      {[&] { return prelu_forward(static_cast<const float*>(nullptr), alpha.data(), out.data(), good); }, Status::invalid_argument, "x is null"},
-      {[&] { return prelu_forward(x.data(), static_cast<const float*>(nullptr), out.data(), good); }, Status::invalid_argument, "alpha is null"},
-      {[&] { return prelu_forward(x.data(), alpha.data(), x.data() + 1, good); }, Status::invalid_argument, "partially overlaps"},
-      {[&] { return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(), dalpha.data(), good, ws.data(), need - 8); },
+      {[&] {
+         return prelu_forward(x.data(), alpha.data(), out.data(), {3, 0, 5});
+       },
+       Status::invalid_argument, "shape.channels must be >= 1"},
+      {[&] {
+         return prelu_forward(x.data(), alpha.data(), out.data(), {big, 4, 5});
+       },
+       Status::invalid_argument, "overflows size_t"},
+      {[&] {
+         return prelu_forward(static_cast<const float*>(nullptr), alpha.data(), out.data(), good);
+       },
+       Status::invalid_argument, "x is null"},
+      {[&] {
+         return prelu_forward(x.data(), static_cast<const float*>(nullptr), out.data(), good);
+       },
+       Status::invalid_argument, "alpha is null"},
+      {[&] { return prelu_forward(x.data(), alpha.data(), x.data() + 1, good); },
+       Status::invalid_argument, "partially overlaps"},
+      {[&] {
+         return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(), dalpha.data(), good,
+                               ws.data(), need - 8);
+       },
        Status::invalid_argument, "workspace_bytes"},
-      {[&] { return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(), dalpha.data(), good, nullptr, need); },
+      {[&] {
+         return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(), dalpha.data(), good,
+                               nullptr, need);
+       },
        Status::invalid_argument, "workspace is null"},
-      {[&] { return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(), static_cast<float*>(nullptr), good, ws.data(), need); },
+      {[&] {
+         return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(),
+                               static_cast<float*>(nullptr), good, ws.data(), need);
+       },
        Status::invalid_argument, "dalpha is null"},
-      {[&] { return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(), dalpha.data(), good,
-                                   reinterpret_cast<float*>(out.data()) + 2, need); },
+      {[&] {
+         return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(), dalpha.data(), good,
+                               reinterpret_cast<float*>(out.data()) + 2, need);
+       },
        Status::invalid_argument, "overlap"},
-      {[&] { return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(), dalpha.data(), good, ws.data(), need, nullptr,
-                                   Blend{1.0f, std::nanf("")}); },
+      {[&] {
+         return prelu_backward(x.data(), alpha.data(), dy.data(), out.data(), dalpha.data(), good,
+                               ws.data(), need, nullptr, Blend{1.0f, std::nanf("")});
+       },
        Status::invalid_argument, "blend.alpha and blend.beta"},
-      {[&] { return reference::prelu_forward(x.data(), alpha.data(), out.data(), {3, 0, 5}); }, Status::invalid_argument, "shape.channels"},
-      {[&] { return reference::prelu_backward(x.data(), alpha.data(), static_cast<const float*>(nullptr), out.data(), dalpha.data(), good); }, Status::invalid_argument, "dy is null"},
+      {[&] {
+         return reference::prelu_forward(x.data(), alpha.data(), out.data(), {3, 0, 5});
+       },
+       Status::invalid_argument, "shape.channels"},
+      {[&] {
+         return reference::prelu_backward(x.data(), alpha.data(),
+                                          static_cast<const float*>(nullptr), out.data(),
+                                          dalpha.data(), good);
+       },
+       Status::invalid_argument, "dy is null"},
   };
   for (const Bad& b : cases) {
     poison();
@@ -321,14 +367,17 @@ TEST(PReluLayerCpu, TrainsItsSlopesThroughTheReference) {
   EXPECT_EQ(layer.alpha().to_host(), (std::vector<float>{0.25f, 0.25f, 0.25f}));
   std::vector<float> xs(24), gs(24, 1.0f);
   for (std::size_t i = 0; i < 24; ++i) xs[i] = static_cast<float>(i % 5) - 2.0f;
-  Buffer<float> x = Buffer<float>::from_host(xs, Device::cpu), dy = Buffer<float>::from_host(gs, Device::cpu);
+  Buffer<float> x = Buffer<float>::from_host(xs, Device::cpu),
+                dy = Buffer<float>::from_host(gs, Device::cpu);
   Buffer<float> y(24, Device::cpu), dx(24, Device::cpu);
   layer.forward(x, y, shape);
   layer.backward(x, dy, dx, shape);
   std::vector<float> want_y(24), want_dx(24), want_da(3);
   const std::vector<float> alpha(3, 0.25f);
-  ASSERT_EQ(reference::prelu_forward(xs.data(), alpha.data(), want_y.data(), shape), Status::success);
-  ASSERT_EQ(reference::prelu_backward(xs.data(), alpha.data(), gs.data(), want_dx.data(), want_da.data(), shape),
+  ASSERT_EQ(reference::prelu_forward(xs.data(), alpha.data(), want_y.data(), shape),
+            Status::success);
+  ASSERT_EQ(reference::prelu_backward(xs.data(), alpha.data(), gs.data(), want_dx.data(),
+                                      want_da.data(), shape),
             Status::success);
   EXPECT_EQ(y.to_host(), want_y);
   EXPECT_EQ(dx.to_host(), want_dx);
@@ -343,13 +392,15 @@ TEST(PReluLayerCpu, TrainsItsSlopesThroughTheReference) {
   } catch (const Error& e) {
     EXPECT_EQ(e.status(), Status::invalid_argument);
     EXPECT_NE(std::string(e.what()).find("shape.channels = 4 but the layer has 3 channels"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
   try {
     layer.forward(x, y, PReluShape{3, 3, 4});
     FAIL() << "no exception";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("does not match the buffers' 24 elements"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("does not match the buffers' 24 elements"),
+              std::string::npos)
         << e.what();
   }
 }

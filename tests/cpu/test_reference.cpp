@@ -126,7 +126,9 @@ void expect_rounding_matches_cuda_conversion() {
   }
 }
 
-TEST(Reference, RoundingToHalfMatchesCudaConversion) { expect_rounding_matches_cuda_conversion<__half>(); }
+TEST(Reference, RoundingToHalfMatchesCudaConversion) {
+  expect_rounding_matches_cuda_conversion<__half>();
+}
 TEST(Reference, RoundingToBfloat16MatchesCudaConversion) {
   expect_rounding_matches_cuda_conversion<__nv_bfloat16>();
 }
@@ -134,14 +136,14 @@ TEST(Reference, RoundingToBfloat16MatchesCudaConversion) {
 TEST(Reference, RoundingTiesAndOverflow) {
   using reference::detail::round_to;
   const auto h = [](long double v) { return to_double(round_to<__half>(v)); };
-  EXPECT_EQ(h(1.0L + std::ldexp(1.0L, -11)), 1.0);                          // tie -> even
+  EXPECT_EQ(h(1.0L + std::ldexp(1.0L, -11)), 1.0);                            // tie -> even
   EXPECT_EQ(h(1.0L + 3 * std::ldexp(1.0L, -11)), 1.0 + std::ldexp(1.0, -9));  // tie -> even
   EXPECT_EQ(h(1.0L + std::ldexp(1.0L, -11) + std::ldexp(1.0L, -40)), 1.0 + std::ldexp(1.0, -10));
   EXPECT_EQ(h(65519.99L), 65504.0);
   EXPECT_TRUE(std::isinf(h(65520.0L)));
-  EXPECT_EQ(h(std::ldexp(1.0L, -25)), 0.0);                           // half the smallest: even
+  EXPECT_EQ(h(std::ldexp(1.0L, -25)), 0.0);  // half the smallest: even
   EXPECT_EQ(h(1.5L * std::ldexp(1.0L, -25)), std::ldexp(1.0, -24));
-  EXPECT_TRUE(std::signbit(h(-std::ldexp(1.0L, -30))));                // -tiny -> -0
+  EXPECT_TRUE(std::signbit(h(-std::ldexp(1.0L, -30))));  // -tiny -> -0
   const auto b = [](long double v) { return to_double(round_to<__nv_bfloat16>(v)); };
   EXPECT_EQ(b(1.0L + std::ldexp(1.0L, -8)), 1.0);
   EXPECT_EQ(b(1.0L + std::ldexp(1.0L, -8) + std::ldexp(1.0L, -60)), 1.0 + std::ldexp(1.0, -7));

@@ -66,7 +66,8 @@ TEST(RReluNoise, MatchesIndependentlyComputedValues) {
     // rrelu_slopes computes r_0 .. r_i; take the last.
     if (k.i < 2'000'000) {
       std::vector<float> r(k.i + 1);
-      ASSERT_EQ(reference::rrelu_slopes(Activation::rrelu_training({k.seed, k.offset}), r.data(), r.size()),
+      ASSERT_EQ(reference::rrelu_slopes(Activation::rrelu_training({k.seed, k.offset}), r.data(),
+                                        r.size()),
                 Status::success);
       EXPECT_EQ(bits(r.back()), k.slope_bits) << "seed " << k.seed << " i " << k.i;
     }
@@ -109,14 +110,17 @@ TEST(RReluNoise, IsUniformOnLowerUpper) {
   double d = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double cdf = (r[i] - lower) / w;
-    d = std::max({d, std::fabs(cdf - static_cast<double>(i) / n), std::fabs(cdf - static_cast<double>(i + 1) / n)});
+    d = std::max({d, std::fabs(cdf - static_cast<double>(i) / n),
+                  std::fabs(cdf - static_cast<double>(i + 1) / n)});
   }
-  EXPECT_LT(d, std::sqrt(std::log(2.0 / 0.001) / 2) / std::sqrt(static_cast<double>(n))) << "D = " << d;
+  EXPECT_LT(d, std::sqrt(std::log(2.0 / 0.001) / 2) / std::sqrt(static_cast<double>(n)))
+      << "D = " << d;
 }
 
 double correlation(const std::vector<float>& a, const std::vector<float>& b) {
   const std::size_t n = a.size();
-  const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n, mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
+  const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n,
+               mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
   double sab = 0, saa = 0, sbb = 0;
   for (std::size_t i = 0; i < n; ++i) {
     sab += (a[i] - ma) * (b[i] - mb);
@@ -162,7 +166,8 @@ TEST(RReluReference, BackwardMatchesFiniteDifferencesForFixedNoise) {
   const double h = 1e-6;
   std::vector<double> xp = x, xm = x;
   for (std::size_t i = 0; i < n; ++i) xp[i] += h, xm[i] -= h;
-  ASSERT_EQ(reference::forward(act, xp.data(), yp.data(), n), Status::success);  // same key: same slopes
+  ASSERT_EQ(reference::forward(act, xp.data(), yp.data(), n),
+            Status::success);  // same key: same slopes
   ASSERT_EQ(reference::forward(act, xm.data(), ym.data(), n), Status::success);
   for (std::size_t i = 0; i < n; ++i) {
     if (std::fabs(x[i]) < 1e-3) continue;
@@ -184,9 +189,11 @@ TYPED_TEST(RReluTypes, ForwardUsesTheDrawnSlopesAndSavedNoiseEqualsRegenerated) 
   std::vector<float> noise(n), r(n);
   ASSERT_EQ(reference::rrelu_slopes(act, r.data(), n), Status::success);
   ASSERT_EQ(reference::forward(act, x.data(), y.data(), n), Status::success);
-  ASSERT_EQ(reference::rrelu_forward_save_noise(act, x.data(), y2.data(), noise.data(), n), Status::success);
+  ASSERT_EQ(reference::rrelu_forward_save_noise(act, x.data(), y2.data(), noise.data(), n),
+            Status::success);
   ASSERT_EQ(reference::backward(act, x.data(), dy.data(), dx.data(), n), Status::success);
-  ASSERT_EQ(reference::rrelu_backward_saved_noise(noise.data(), dy.data(), dx2.data(), n), Status::success);
+  ASSERT_EQ(reference::rrelu_backward_saved_noise(noise.data(), dy.data(), dx2.data(), n),
+            Status::success);
   std::size_t bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double z = to_double(x[i]);
@@ -202,8 +209,8 @@ TYPED_TEST(RReluTypes, ForwardUsesTheDrawnSlopesAndSavedNoiseEqualsRegenerated) 
     // ops.cuh on the host: the same bits as the reference (float/double) or within 1 ulp.
     const T fy = ops::narrow<T>(ops::RRelu::value(ops::widen(x[i]), r[i]));
     const T fdx = ops::narrow<T>(ops::RRelu::grad(ops::widen(x[i]), r[i], ops::widen(dy[i])));
-    const T fdx2 = ops::narrow<T>(ops::RRelu::grad_from_applied(ops::RRelu::applied_slope(ops::widen(x[i]), r[i]),
-                                                                ops::widen(dy[i])));
+    const T fdx2 = ops::narrow<T>(ops::RRelu::grad_from_applied(
+        ops::RRelu::applied_slope(ops::widen(x[i]), r[i]), ops::widen(dy[i])));
     if (sizeof(T) == 2) {
       bad += ulp_distance(fy, y[i]) > 1 || ulp_distance(fdx, dx[i]) > 1;
     } else {
@@ -230,17 +237,20 @@ TEST(RReluArguments, Checked) {
          Status::invalid_argument, "activation.lower must be >= 0");
   expect(reference::forward(Activation::rrelu_training({1, 2}, 0.4f, 0.3f), x.data(), y.data(), 8),
          Status::invalid_argument, "lower must be <= activation.upper");
-  expect(reference::forward(Activation::rrelu_training({1, 2}, 0.1f, std::numeric_limits<float>::infinity()),
-                            x.data(), y.data(), 8),
+  expect(reference::forward(
+             Activation::rrelu_training({1, 2}, 0.1f, std::numeric_limits<float>::infinity()),
+             x.data(), y.data(), 8),
          Status::invalid_argument, "must be finite");
   expect(reference::forward(Activation::rrelu_training({1, 2, &counter}), x.data(), y.data(), 8),
          Status::invalid_argument, "device_offset");
-  expect(reference::backward_from_output(Activation::rrelu_training({1, 2}), y.data(), dy.data(), y.data(), 8),
+  expect(reference::backward_from_output(Activation::rrelu_training({1, 2}), y.data(), dy.data(),
+                                         y.data(), 8),
          Status::not_supported, "training mode has no backward from the output");
   expect(backward_from_output(Activation::rrelu_training({1, 2}), y.data(), dy.data(), y.data(), 8),
          Status::not_supported, "training mode has no backward from the output");
-  expect(reference::rrelu_forward_save_noise(Activation::rrelu(), x.data(), y.data(), noise.data(), 8),
-         Status::invalid_argument, "rrelu in training mode");
+  expect(
+      reference::rrelu_forward_save_noise(Activation::rrelu(), x.data(), y.data(), noise.data(), 8),
+      Status::invalid_argument, "rrelu in training mode");
   expect(rrelu_forward_save_noise(Activation::relu(), x.data(), y.data(), noise.data(), 8),
          Status::invalid_argument, "rrelu in training mode");
   expect(rrelu_forward_save_noise(Activation::rrelu_training({1, 2}), x.data(), y.data(),
@@ -250,8 +260,9 @@ TEST(RReluArguments, Checked) {
          Status::invalid_argument, "noise is null");
   expect(rrelu_advance_offset(nullptr), Status::invalid_argument, "device_offset is null");
   // lower == upper is allowed: a deterministic slope.
-  EXPECT_EQ(reference::forward(Activation::rrelu_training({1, 2}, 0.2f, 0.2f), x.data(), y.data(), 8),
-            Status::success);
+  EXPECT_EQ(
+      reference::forward(Activation::rrelu_training({1, 2}, 0.2f, 0.2f), x.data(), y.data(), 8),
+      Status::success);
   EXPECT_EQ(y[0], -0.2f);
 }
 
@@ -261,7 +272,8 @@ TEST(RReluLayerCpu, OffsetsAdvanceAndBackwardReusesTheForwardsKey) {
   RReluLayer<float> layer(77, 0.1f, 0.3f, Device::cpu);
   const std::size_t n = 4096;
   std::vector<float> xs(n, -1.0f), gs(n, 1.0f);
-  Buffer<float> x = Buffer<float>::from_host(xs, Device::cpu), dy = Buffer<float>::from_host(gs, Device::cpu);
+  Buffer<float> x = Buffer<float>::from_host(xs, Device::cpu),
+                dy = Buffer<float>::from_host(gs, Device::cpu);
   Buffer<float> y(n, Device::cpu), dx(n, Device::cpu);
   layer.track_slopes(true);
   std::vector<float> previous;
@@ -272,8 +284,8 @@ TEST(RReluLayerCpu, OffsetsAdvanceAndBackwardReusesTheForwardsKey) {
     const std::vector<float> r = slopes({77, step}, 0.1f, 0.3f, n);
     const std::vector<float> got_y = y.to_host(), got_dx = dx.to_host();
     for (std::size_t i = 0; i < n; ++i) {
-      ASSERT_EQ(got_y[i], -r[i]) << step;   // y = r * (-1)
-      ASSERT_EQ(got_dx[i], r[i]) << step;   // dx = r * 1: the forward's slopes
+      ASSERT_EQ(got_y[i], -r[i]) << step;  // y = r * (-1)
+      ASSERT_EQ(got_dx[i], r[i]) << step;  // dx = r * 1: the forward's slopes
     }
     EXPECT_NE(got_y, previous);
     previous = got_y;
@@ -291,7 +303,7 @@ TEST(RReluLayerCpu, OffsetsAdvanceAndBackwardReusesTheForwardsKey) {
   EXPECT_EQ(layer.forwards(), 3u);  // eval forwards draw nothing
 
   RReluLayer<float> fresh(1, 0.1f, 0.3f, Device::cpu);
-  EXPECT_THROW(fresh.backward(x, dy, dx), Error);  // no training forward yet
+  EXPECT_THROW(fresh.backward(x, dy, dx), Error);         // no training forward yet
   EXPECT_THROW(fresh.eval_with_drawn_mean(true), Error);  // nothing tracked
   EXPECT_THROW(RReluLayer<float>(1, 0.5f, 0.1f, Device::cpu), Error);
 }

@@ -22,23 +22,23 @@
 
 namespace actlayer::testing {
 
-#define CUDA_OK(expr)                                                                   \
-  do {                                                                                  \
-    const cudaError_t err_ = (expr);                                                    \
+#define CUDA_OK(expr)                                                              \
+  do {                                                                             \
+    const cudaError_t err_ = (expr);                                               \
     ASSERT_EQ(err_, cudaSuccess) << #expr << ": " << cudaGetErrorName(err_) << " " \
-                                 << cudaGetErrorString(err_);                          \
+                                 << cudaGetErrorString(err_);                      \
   } while (0)
 
 /// GTEST_SKIP()s the calling test, with the reason, when no CUDA device is usable.
-#define SKIP_WITHOUT_GPU()                                                                    \
-  do {                                                                                        \
-    int count_ = 0;                                                                           \
-    const cudaError_t err_ = cudaGetDeviceCount(&count_);                                     \
-    if (err_ != cudaSuccess || count_ == 0) {                                                 \
-      (void)cudaGetLastError();                                                               \
-      GTEST_SKIP() << "no CUDA device (" << cudaGetErrorName(err_)                            \
-                   << "): this GPU test did not run";                                         \
-    }                                                                                         \
+#define SKIP_WITHOUT_GPU()                                         \
+  do {                                                             \
+    int count_ = 0;                                                \
+    const cudaError_t err_ = cudaGetDeviceCount(&count_);          \
+    if (err_ != cudaSuccess || count_ == 0) {                      \
+      (void)cudaGetLastError();                                    \
+      GTEST_SKIP() << "no CUDA device (" << cudaGetErrorName(err_) \
+                   << "): this GPU test did not run";              \
+    }                                                              \
   } while (0)
 
 /// The largest element count a test may use: ACTLAYER_TEST_MAX_N (sanitizer runs set it low),

@@ -16,9 +16,10 @@
 namespace actlayer::testing {
 namespace {
 
-constexpr std::size_t kGuard = 64;                 // poisoned elements after the end
-constexpr std::size_t kLargest = (1u << 24) + 3;   // DESIGN.md section 6's largest size
-const std::size_t kSizes[] = {0, 1, 15, 16, 17, 127, 128, 129, 4095, 4096, 4097, 1u << 20, kLargest};
+constexpr std::size_t kGuard = 64;                // poisoned elements after the end
+constexpr std::size_t kLargest = (1u << 24) + 3;  // DESIGN.md section 6's largest size
+const std::size_t kSizes[] = {0,   1,    15,   16,   17,       127,     128,
+                              129, 4095, 4096, 4097, 1u << 20, kLargest};
 
 /// Inputs for every element: pool_index(i) picks an entry.
 template <class T>
@@ -48,8 +49,10 @@ template <class T>
 Status reference_pass(const Activation& act, Pass pass, const T* in0, const T* dy, T* out,
                       std::size_t n, Blend blend) {
   switch (pass) {
-    case Pass::forward: return reference::forward(act, in0, out, n, blend);
-    case Pass::backward: return reference::backward(act, in0, dy, out, n, blend);
+    case Pass::forward:
+      return reference::forward(act, in0, out, n, blend);
+    case Pass::backward:
+      return reference::backward(act, in0, dy, out, n, blend);
     case Pass::backward_from_output:
       return reference::backward_from_output(act, in0, dy, out, n, blend);
   }
@@ -60,8 +63,10 @@ template <class T>
 Status device_pass(const Activation& act, Pass pass, const T* in0, const T* dy, T* out,
                    std::size_t n, cudaStream_t stream, Blend blend) {
   switch (pass) {
-    case Pass::forward: return forward(act, in0, out, n, stream, blend);
-    case Pass::backward: return backward(act, in0, dy, out, n, stream, blend);
+    case Pass::forward:
+      return forward(act, in0, out, n, stream, blend);
+    case Pass::backward:
+      return backward(act, in0, dy, out, n, stream, blend);
     case Pass::backward_from_output:
       return backward_from_output(act, in0, dy, out, n, stream, blend);
   }
@@ -77,11 +82,12 @@ Expected<T> expected(const OpCase& c, Pass pass, const Pool<T>& pool, Blend blen
   }
   e.result = pool.old;
   e.unblended.resize(kPool);
-  EXPECT_EQ(reference_pass(c.act, pass, e.in0.data(), pool.dy.data(), e.result.data(), kPool, blend),
-            Status::success);
-  EXPECT_EQ(reference_pass(c.act, pass, e.in0.data(), pool.dy.data(), e.unblended.data(), kPool,
-                           Blend{}),
-            Status::success);
+  EXPECT_EQ(
+      reference_pass(c.act, pass, e.in0.data(), pool.dy.data(), e.result.data(), kPool, blend),
+      Status::success);
+  EXPECT_EQ(
+      reference_pass(c.act, pass, e.in0.data(), pool.dy.data(), e.unblended.data(), kPool, Blend{}),
+      Status::success);
   return e;
 }
 
@@ -90,8 +96,8 @@ struct Config {
   std::size_t offset = 0;       // elements from an allocation's (256-byte aligned) start
   std::size_t input_shift = 0;  // extra offset of the inputs only: mismatched alignment
   Blend blend{};
-  bool in_place = false;        // the output is one of the inputs:
-  int in_place_input = 0;       // 0: x (or y), 1: dy
+  bool in_place = false;   // the output is one of the inputs:
+  int in_place_input = 0;  // 0: x (or y), 1: dy
 };
 
 /// Device arrays big enough for every configuration, allocated once per type.
@@ -99,18 +105,19 @@ template <class T>
 struct Arrays {
   std::size_t capacity;
   DeviceArray<T> in0, in1, out;
-  explicit Arrays(std::size_t n) : capacity(n + 8 + kGuard), in0(capacity), in1(capacity), out(capacity) {}
+  explicit Arrays(std::size_t n)
+      : capacity(n + 8 + kGuard), in0(capacity), in1(capacity), out(capacity) {}
 };
 
 /// Runs one configuration and checks every element, the poison before and the guard after.
 template <class T>
 void run_config(const OpCase& c, Pass pass, const Pool<T>& pool, const Expected<T>& want,
                 const Config& cfg, Arrays<T>& arr) {
-  SCOPED_TRACE(::testing::Message() << type_name<T>() << " " << c.name << " " << to_string(pass)
-                                    << " n=" << cfg.n << " offset=" << cfg.offset
-                                    << " shift=" << cfg.input_shift
-                                    << (cfg.in_place ? (cfg.in_place_input ? " in-place on dy" : " in-place on x") : "") << " blend=("
-                                    << cfg.blend.alpha << "," << cfg.blend.beta << ")");
+  SCOPED_TRACE(::testing::Message()
+               << type_name<T>() << " " << c.name << " " << to_string(pass) << " n=" << cfg.n
+               << " offset=" << cfg.offset << " shift=" << cfg.input_shift
+               << (cfg.in_place ? (cfg.in_place_input ? " in-place on dy" : " in-place on x") : "")
+               << " blend=(" << cfg.blend.alpha << "," << cfg.blend.beta << ")");
   const std::size_t total = cfg.offset + cfg.n + kGuard;
   ASSERT_LE(total + cfg.input_shift, arr.capacity);
   T* out = arr.out.get() + cfg.offset;
@@ -143,14 +150,14 @@ void run_config(const OpCase& c, Pass pass, const Pool<T>& pool, const Expected<
   parallel_for(cfg.n, [&](std::size_t b, std::size_t e) {
     for (std::size_t i = b; i < e; ++i) {
       const std::size_t j = pool_index(i);
-      const bool ok = blended ? blend_close(result[i], want.result[j], want.unblended[j], pool.old[j],
-                                            cfg.blend, bound)
+      const bool ok = blended      ? blend_close(result[i], want.result[j], want.unblended[j],
+                                                 pool.old[j], cfg.blend, bound)
                       : bound == 0 ? same(result[i], want.result[j])
                                    : ulp_distance(result[i], want.result[j]) <= bound;
       if (!ok && failures.fetch_add(1) < 8) {
         std::lock_guard<std::mutex> lock(report_lock);
-        report += "  [" + std::to_string(i) + "] in=" + show(want.in0[j]) + " dy=" +
-                  show(pool.dy[j]) + ": got " + show(result[i]) + ", want " +
+        report += "  [" + std::to_string(i) + "] in=" + show(want.in0[j]) +
+                  " dy=" + show(pool.dy[j]) + ": got " + show(result[i]) + ", want " +
                   show(want.result[j]) + "\n";
       }
     }
@@ -189,7 +196,8 @@ TYPED_TEST(Elementwise, SizesAndOffsetsMatchTheReference) {
   for_each_case_and_pass(pool, Blend{}, [&](const OpCase& c, Pass pass, const Expected<T>& want) {
     for (std::size_t n : kSizes) {
       if (n > max_test_n()) continue;
-      for (std::size_t offset : {0, 1, 2, 3}) run_config(c, pass, pool, want, Config{n, offset}, arr);
+      for (std::size_t offset : {0, 1, 2, 3})
+        run_config(c, pass, pool, want, Config{n, offset}, arr);
     }
   });
 }
@@ -199,7 +207,8 @@ TYPED_TEST(Elementwise, InPlace) {
   const Pool<T> pool;
   Arrays<T> arr(std::min<std::size_t>((1u << 20) + 1, max_test_n()));
   for_each_case_and_pass(pool, Blend{}, [&](const OpCase& c, Pass pass, const Expected<T>& want) {
-    for (std::size_t n : {std::size_t{1}, std::size_t{17}, std::size_t{4097}, (std::size_t{1} << 20) + 1}) {
+    for (std::size_t n :
+         {std::size_t{1}, std::size_t{17}, std::size_t{4097}, (std::size_t{1} << 20) + 1}) {
       if (n > max_test_n()) continue;
       for (std::size_t offset : {0, 1}) {
         for (int input : {0, 1}) {  // y == x; dx == x or dx == dy
@@ -219,22 +228,24 @@ TYPED_TEST(Elementwise, BlendReadsTheOutputOnlyWhenBetaIsNonZero) {
   const Pool<T> pool;
   Arrays<T> arr(std::min<std::size_t>((1u << 20) + 3, max_test_n()));
   // beta != 0: the old output is read and blended.
-  for_each_case_and_pass(pool, Blend{0.5f, -2.0f}, [&](const OpCase& c, Pass pass, const Expected<T>& want) {
-    for (std::size_t n : {std::size_t{17}, std::size_t{4097}, (std::size_t{1} << 20) + 3}) {
-      if (n > max_test_n()) continue;
-      for (std::size_t offset : {0, 2}) {
-        Config cfg{n, offset};
-        cfg.blend = {0.5f, -2.0f};
-        run_config(c, pass, pool, want, cfg, arr);
-      }
-    }
-  });
+  for_each_case_and_pass(
+      pool, Blend{0.5f, -2.0f}, [&](const OpCase& c, Pass pass, const Expected<T>& want) {
+        for (std::size_t n : {std::size_t{17}, std::size_t{4097}, (std::size_t{1} << 20) + 3}) {
+          if (n > max_test_n()) continue;
+          for (std::size_t offset : {0, 2}) {
+            Config cfg{n, offset};
+            cfg.blend = {0.5f, -2.0f};
+            run_config(c, pass, pool, want, cfg, arr);
+          }
+        }
+      });
   // beta == 0 with alpha != 1: the NaN poison in the output must not leak in.
-  for_each_case_and_pass(pool, Blend{2.0f, 0.0f}, [&](const OpCase& c, Pass pass, const Expected<T>& want) {
-    Config cfg{std::min<std::size_t>(4097, max_test_n()), 1};
-    cfg.blend = {2.0f, 0.0f};
-    run_config(c, pass, pool, want, cfg, arr);
-  });
+  for_each_case_and_pass(pool, Blend{2.0f, 0.0f},
+                         [&](const OpCase& c, Pass pass, const Expected<T>& want) {
+                           Config cfg{std::min<std::size_t>(4097, max_test_n()), 1};
+                           cfg.blend = {2.0f, 0.0f};
+                           run_config(c, pass, pool, want, cfg, arr);
+                         });
 }
 
 TYPED_TEST(Elementwise, MismatchedAlignmentsTakeTheScalarPath) {
@@ -277,8 +288,8 @@ TEST(ElementwiseHuge, MoreThan2To31Elements) {
   std::size_t free_bytes = 0, total_bytes = 0;
   CUDA_OK(cudaMemGetInfo(&free_bytes, &total_bytes));
   if (free_bytes < 3 * n * sizeof(__half) + (1u << 30)) {
-    GTEST_SKIP() << "needs " << (3 * n * 2 >> 30) << " GiB of device memory, "
-                 << (free_bytes >> 30) << " GiB free";
+    GTEST_SKIP() << "needs " << (3 * n * 2 >> 30) << " GiB of device memory, " << (free_bytes >> 30)
+                 << " GiB free";
   }
   const Pool<__half> pool;
   DeviceArray<__half> x(n), dy(n), out(n);

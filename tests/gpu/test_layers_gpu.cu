@@ -105,9 +105,11 @@ TEST(Graph, CapturedForwardAndBackwardReplay) {
     check("h = tanh(x)", gh, want, 4);
     ASSERT_EQ(reference::forward(lk, gh.data(), want.data(), n), Status::success);
     check("y = leaky(h)", gy, want, 0);
-    ASSERT_EQ(reference::backward_from_output(lk, gy.data(), dy.data(), want.data(), n), Status::success);
+    ASSERT_EQ(reference::backward_from_output(lk, gy.data(), dy.data(), want.data(), n),
+              Status::success);
     check("dh", gdh, want, 0);
-    ASSERT_EQ(reference::backward_from_output(th, gh.data(), gdh.data(), want.data(), n), Status::success);
+    ASSERT_EQ(reference::backward_from_output(th, gh.data(), gdh.data(), want.data(), n),
+              Status::success);
     check("dx", gdx, want, 4);
   }
   CUDA_OK(cudaGraphExecDestroy(exec));

@@ -15,23 +15,23 @@ namespace actlayer::testing {
 namespace {
 
 const PReluShape kShapes[] = {
-    {4, 16, 56 * 56},     // NCHW, rows layout
-    {8, 64, 49},          // NCHW 7x7 maps, columns layout
-    {2, 5, 3 * 5},        // C == W
-    {4, 4, 6},            // C == N
-    {3, 6, 6},            // C == H*W
-    {4 * 28 * 28, 32, 1}, // NHWC
-    {1000, 3, 1},         // NHWC, 3 channels (scalar columns)
+    {4, 16, 56 * 56},        // NCHW, rows layout
+    {8, 64, 49},             // NCHW 7x7 maps, columns layout
+    {2, 5, 3 * 5},           // C == W
+    {4, 4, 6},               // C == N
+    {3, 6, 6},               // C == H*W
+    {4 * 28 * 28, 32, 1},    // NHWC
+    {1000, 3, 1},            // NHWC, 3 channels (scalar columns)
     {1, 1, (1u << 20) + 7},  // one shared slope
-    {3, 7, 16385},        // rows of more than one segment
-    {5, 1, 2048},         // the layouts' boundary
+    {3, 7, 16385},           // rows of more than one segment
+    {5, 1, 2048},            // the layouts' boundary
     {5, 1, 2049},
     {33, 2049, 1},
-    {1, 100003, 1},       // many channels, one row
-    {129, 1, 1},          // channels = 1, inner = 1
-    {0, 3, 5},            // empty: dalpha is blended with 0
-    {1, 1, 4097},         // rows layout within the sanitizer runs' size cap
-    {512, 8, 1},          // columns layout with several row tiles, within the cap
+    {1, 100003, 1},  // many channels, one row
+    {129, 1, 1},     // channels = 1, inner = 1
+    {0, 3, 5},       // empty: dalpha is blended with 0
+    {1, 1, 4097},    // rows layout within the sanitizer runs' size cap
+    {512, 8, 1},     // columns layout with several row tiles, within the cap
 };
 
 constexpr std::size_t kGuard = 64;  // poisoned elements after every output
@@ -68,16 +68,24 @@ struct DeviceRun {
   DeviceArray<double> ws;
   std::size_t ws_bytes;
   DeviceRun(const Data<T>& d, std::size_t off)
-      : n(count(d.shape)), offset(off), x(n + off + kGuard), dy(n + off + kGuard), out(n + off + kGuard),
-        alpha(d.shape.channels), dalpha(d.shape.channels + kGuard),
+      : n(count(d.shape)),
+        offset(off),
+        x(n + off + kGuard),
+        dy(n + off + kGuard),
+        out(n + off + kGuard),
+        alpha(d.shape.channels),
+        dalpha(d.shape.channels + kGuard),
         ws(prelu_backward_workspace_bytes(d.shape) / 8 + 1),
         ws_bytes(prelu_backward_workspace_bytes(d.shape)) {
     if (n > 0) {
-      EXPECT_EQ(cudaMemcpy(x.get() + off, d.x.data(), n * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
-      EXPECT_EQ(cudaMemcpy(dy.get() + off, d.dy.data(), n * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+      EXPECT_EQ(cudaMemcpy(x.get() + off, d.x.data(), n * sizeof(T), cudaMemcpyHostToDevice),
+                cudaSuccess);
+      EXPECT_EQ(cudaMemcpy(dy.get() + off, d.dy.data(), n * sizeof(T), cudaMemcpyHostToDevice),
+                cudaSuccess);
     }
     EXPECT_EQ(cudaMemcpy(alpha.get(), d.alpha.data(), d.alpha.size() * sizeof(param_t<T>),
-                         cudaMemcpyHostToDevice), cudaSuccess);
+                         cudaMemcpyHostToDevice),
+              cudaSuccess);
     poison();
     set_dalpha(d.dalpha_old);
     // Pageable copies may return before their DMA lands: finish them before any stream runs.
@@ -86,11 +94,13 @@ struct DeviceRun {
   /// NaN in every type over out and dalpha, guards included.
   void poison() {
     EXPECT_EQ(cudaMemset(out.get(), 0xFF, (n + offset + kGuard) * sizeof(T)), cudaSuccess);
-    EXPECT_EQ(cudaMemset(dalpha.get(), 0xFF, (alpha.size() + kGuard) * sizeof(param_t<T>)), cudaSuccess);
+    EXPECT_EQ(cudaMemset(dalpha.get(), 0xFF, (alpha.size() + kGuard) * sizeof(param_t<T>)),
+              cudaSuccess);
   }
   void set_dalpha(const std::vector<param_t<T>>& v) {
-    EXPECT_EQ(cudaMemcpy(dalpha.get(), v.data(), v.size() * sizeof(param_t<T>), cudaMemcpyHostToDevice),
-              cudaSuccess);
+    EXPECT_EQ(
+        cudaMemcpy(dalpha.get(), v.data(), v.size() * sizeof(param_t<T>), cudaMemcpyHostToDevice),
+        cudaSuccess);
   }
   Status forward(PReluShape s, cudaStream_t stream = nullptr) {
     return prelu_forward(x.get() + offset, alpha.get(), out.get() + offset, s, stream);
@@ -104,10 +114,13 @@ struct DeviceRun {
   /// The elements before offset, after n, and after dalpha's channels still hold the poison.
   bool guards_intact() {
     const std::vector<T> all = download(out.get(), n + offset + kGuard);
-    for (std::size_t i = 0; i < offset; ++i) if (!is_nan(all[i])) return false;
-    for (std::size_t i = offset + n; i < all.size(); ++i) if (!is_nan(all[i])) return false;
+    for (std::size_t i = 0; i < offset; ++i)
+      if (!is_nan(all[i])) return false;
+    for (std::size_t i = offset + n; i < all.size(); ++i)
+      if (!is_nan(all[i])) return false;
     const std::vector<param_t<T>> da = download(dalpha.get(), alpha.size() + kGuard);
-    for (std::size_t c = alpha.size(); c < da.size(); ++c) if (!std::isnan(static_cast<double>(da[c]))) return false;
+    for (std::size_t c = alpha.size(); c < da.size(); ++c)
+      if (!std::isnan(static_cast<double>(da[c]))) return false;
     return true;
   }
 };
@@ -122,7 +135,8 @@ void expect_dalpha_close(const Data<T>& d, const std::vector<param_t<T>>& got,
     for (std::size_t c = 0; c < d.shape.channels; ++c)
       for (std::size_t k = 0; k < d.shape.inner; ++k) {
         const std::size_t i = (o * d.shape.channels + c) * d.shape.inner + k;
-        if (!(to_double(d.x[i]) > 0)) magnitude[c] += std::fabs(to_double(d.x[i]) * to_double(d.dy[i]));
+        if (!(to_double(d.x[i]) > 0))
+          magnitude[c] += std::fabs(to_double(d.x[i]) * to_double(d.dy[i]));
       }
   const double tol = std::is_same_v<T, double> ? 1e-12 : 1e-5;
   for (std::size_t c = 0; c < got.size(); ++c) {
@@ -160,7 +174,8 @@ TYPED_TEST(PReluGpu, EveryLayoutMatchesTheReference) {
       const std::size_t n = count(s);
       std::vector<T> want(n), want_dx(n);
       std::vector<param_t<T>> want_da = d.dalpha_old;
-      ASSERT_EQ(reference::prelu_forward(d.x.data(), d.alpha.data(), want.data(), s), Status::success);
+      ASSERT_EQ(reference::prelu_forward(d.x.data(), d.alpha.data(), want.data(), s),
+                Status::success);
       ASSERT_EQ(reference::prelu_backward(d.x.data(), d.alpha.data(), d.dy.data(), want_dx.data(),
                                           want_da.data(), s),
                 Status::success);
@@ -178,15 +193,18 @@ TYPED_TEST(PReluGpu, EveryLayoutMatchesTheReference) {
       // In place: y == x, then dx == dy and dx == x (a fresh copy of the inputs each time).
       if (n == 0) continue;
       DeviceRun<T> inplace(d, offset);
-      ASSERT_EQ(prelu_forward(inplace.x.get() + offset, inplace.alpha.get(), inplace.x.get() + offset, s),
-                Status::success) << last_error();
+      ASSERT_EQ(
+          prelu_forward(inplace.x.get() + offset, inplace.alpha.get(), inplace.x.get() + offset, s),
+          Status::success)
+          << last_error();
       check(download(inplace.x.get() + offset, n), want, "forward in place");
       for (int on_dy = 0; on_dy < 2; ++on_dy) {
         DeviceRun<T> r(d, offset);
         T* target = on_dy ? r.dy.get() + offset : r.x.get() + offset;
-        ASSERT_EQ(prelu_backward(r.x.get() + offset, r.alpha.get(), r.dy.get() + offset, target, r.dalpha.get(), s,
-                                 r.ws.get(), r.ws_bytes),
-                  Status::success) << last_error();
+        ASSERT_EQ(prelu_backward(r.x.get() + offset, r.alpha.get(), r.dy.get() + offset, target,
+                                 r.dalpha.get(), s, r.ws.get(), r.ws_bytes),
+                  Status::success)
+            << last_error();
         check(download(target, n), want_dx, on_dy ? "dx == dy" : "dx == x");
         expect_dalpha_close(d, r.grad(), std::vector<param_t<T>>(want_da));
       }
@@ -198,7 +216,8 @@ TYPED_TEST(PReluGpu, DalphaIsBitwiseDeterministic) {
   using T = TypeParam;
   // Five runs on the default stream, two on another stream, and a copy of the data one element
   // off its alignment (scalar loads instead of vectors): the same bits every time.
-  for (const PReluShape& s : {PReluShape{8, 64, 49}, PReluShape{4, 16, 3136}, PReluShape{512, 64, 1}}) {
+  for (const PReluShape& s :
+       {PReluShape{8, 64, 49}, PReluShape{4, 16, 3136}, PReluShape{512, 64, 1}}) {
     if (count(s) > max_test_n()) continue;
     const Data<T> d(s, 42);
     DeviceRun<T> aligned(d, 0), shifted(d, 1);
@@ -210,13 +229,16 @@ TYPED_TEST(PReluGpu, DalphaIsBitwiseDeterministic) {
     for (int run = 0; run < 7; ++run) {
       ASSERT_EQ(aligned.backward(s, run < 5 ? nullptr : stream), Status::success);
       CUDA_OK(cudaDeviceSynchronize());
-      EXPECT_EQ(std::memcmp(aligned.grad().data(), first.data(), first.size() * sizeof(param_t<T>)), 0)
+      EXPECT_EQ(std::memcmp(aligned.grad().data(), first.data(), first.size() * sizeof(param_t<T>)),
+                0)
           << "run " << run;
     }
     ASSERT_EQ(shifted.backward(s), Status::success);
-    EXPECT_EQ(std::memcmp(shifted.grad().data(), first.data(), first.size() * sizeof(param_t<T>)), 0)
+    EXPECT_EQ(std::memcmp(shifted.grad().data(), first.data(), first.size() * sizeof(param_t<T>)),
+              0)
         << "misaligned copy";
-    EXPECT_EQ(std::memcmp(shifted.result().data(), first_dx.data(), first_dx.size() * sizeof(T)), 0);
+    EXPECT_EQ(std::memcmp(shifted.result().data(), first_dx.data(), first_dx.size() * sizeof(T)),
+              0);
     CUDA_OK(cudaStreamDestroy(stream));
   }
 }
@@ -229,7 +251,8 @@ TYPED_TEST(PReluGpu, AccumulatesIntoDalpha) {
   std::vector<T> dx(count(s));
   std::vector<param_t<T>> want = d.dalpha_old;
   const Blend accumulate{1.0f, 1.0f};
-  ASSERT_EQ(reference::prelu_backward(d.x.data(), d.alpha.data(), d.dy.data(), dx.data(), want.data(), s, accumulate),
+  ASSERT_EQ(reference::prelu_backward(d.x.data(), d.alpha.data(), d.dy.data(), dx.data(),
+                                      want.data(), s, accumulate),
             Status::success);
   ASSERT_EQ(run.backward(s, nullptr, accumulate), Status::success) << last_error();
   expect_dalpha_close(d, run.grad(), want);
@@ -242,14 +265,17 @@ TEST(PReluGpuGraph, CapturedForwardAndBackwardReplay) {
   DeviceRun<float> run(d, 0);
   DeviceArray<float> y(count(s));
   std::vector<float> want_y(count(s)), want_dx(count(s)), want_da(s.channels);
-  ASSERT_EQ(reference::prelu_forward(d.x.data(), d.alpha.data(), want_y.data(), s), Status::success);
-  ASSERT_EQ(reference::prelu_backward(d.x.data(), d.alpha.data(), d.dy.data(), want_dx.data(), want_da.data(), s),
+  ASSERT_EQ(reference::prelu_forward(d.x.data(), d.alpha.data(), want_y.data(), s),
+            Status::success);
+  ASSERT_EQ(reference::prelu_backward(d.x.data(), d.alpha.data(), d.dy.data(), want_dx.data(),
+                                      want_da.data(), s),
             Status::success);
   cudaStream_t stream;
   CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   cudaGraph_t graph;
   CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-  ASSERT_EQ(prelu_forward(run.x.get(), run.alpha.get(), y.get(), s, stream), Status::success) << last_error();
+  ASSERT_EQ(prelu_forward(run.x.get(), run.alpha.get(), y.get(), s, stream), Status::success)
+      << last_error();
   ASSERT_EQ(run.backward(s, stream), Status::success) << last_error();
   CUDA_OK(cudaStreamEndCapture(stream, &graph));
   cudaGraphExec_t exec;
@@ -276,7 +302,8 @@ TEST(PReluGpuLayer, MatchesTheCpuLayer) {
   PReluLayer<__half> gpu(8, Device::cuda), cpu(8, Device::cpu);
   Buffer<__half> gx = Buffer<__half>::from_host(d.x), gdy = Buffer<__half>::from_host(d.dy);
   Buffer<__half> gy(count(s)), gdx(count(s));
-  Buffer<__half> cx = Buffer<__half>::from_host(d.x, Device::cpu), cdy = Buffer<__half>::from_host(d.dy, Device::cpu);
+  Buffer<__half> cx = Buffer<__half>::from_host(d.x, Device::cpu),
+                 cdy = Buffer<__half>::from_host(d.dy, Device::cpu);
   Buffer<__half> cy(count(s), Device::cpu), cdx(count(s), Device::cpu);
   for (int step = 0; step < 2; ++step) {
     gpu.forward(gx, gy, s);
@@ -290,14 +317,16 @@ TEST(PReluGpuLayer, MatchesTheCpuLayer) {
     ASSERT_LE(ulp_distance(c[i], e[i]), 1u);
   }
   const auto ga = gpu.dalpha().to_host(), ca = cpu.dalpha().to_host();
-  for (std::size_t k = 0; k < ga.size(); ++k) EXPECT_NEAR(ga[k], ca[k], 1e-4 * (1 + std::fabs(ca[k])));
+  for (std::size_t k = 0; k < ga.size(); ++k)
+    EXPECT_NEAR(ga[k], ca[k], 1e-4 * (1 + std::fabs(ca[k])));
 }
 
 TEST(PReluGpuHuge, MoreThan2To31Elements) {
   SKIP_WITHOUT_GPU();
   // Half precision, both layouts: rows (two channels of 2^30 + 5) and columns (NHWC, 8
   // channels). Inputs from the pool so the expected values come from small tables.
-  const PReluShape shapes[] = {{1, 2, (std::size_t{1} << 30) + 5}, {(std::size_t{1} << 28) + 3, 8, 1}};
+  const PReluShape shapes[] = {{1, 2, (std::size_t{1} << 30) + 5},
+                               {(std::size_t{1} << 28) + 3, 8, 1}};
   for (const PReluShape& s : shapes) {
     const std::size_t n = count(s);
     if (n > max_test_n()) GTEST_SKIP() << "ACTLAYER_TEST_MAX_N caps this run below 2^31";
@@ -323,8 +352,10 @@ TEST(PReluGpuHuge, MoreThan2To31Elements) {
     gather(pool_x, x.get(), n);
     gather(pool_dy, dy.get(), n);
     CUDA_OK(cudaMemcpy(d_alpha.get(), alpha.data(), s.channels * 4, cudaMemcpyHostToDevice));
-    ASSERT_EQ(prelu_backward(x.get(), d_alpha.get(), dy.get(), dx.get(), d_dalpha.get(), s, ws.get(), ws_bytes),
-              Status::success) << last_error();
+    ASSERT_EQ(prelu_backward(x.get(), d_alpha.get(), dy.get(), dx.get(), d_dalpha.get(), s,
+                             ws.get(), ws_bytes),
+              Status::success)
+        << last_error();
     CUDA_OK(cudaDeviceSynchronize());
     const std::vector<__half> got = download(dx.get(), n);
     const std::vector<float> got_da = download(d_dalpha.get(), s.channels);

@@ -35,8 +35,11 @@ template <class T>
 struct Placed {
   DeviceArray<T> array;
   T* at;
-  Placed(const std::vector<T>& v, std::size_t offset) : array(v.size() + offset), at(array.get() + offset) {
-    if (!v.empty()) EXPECT_EQ(cudaMemcpy(at, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  Placed(const std::vector<T>& v, std::size_t offset)
+      : array(v.size() + offset), at(array.get() + offset) {
+    if (!v.empty())
+      EXPECT_EQ(cudaMemcpy(at, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice),
+                cudaSuccess);
   }
   Placed(std::size_t n, std::size_t offset) : array(n + offset), at(array.get() + offset) {
     EXPECT_EQ(cudaMemset(array.get(), 0xFF, (n + offset) * sizeof(T)), cudaSuccess);
@@ -46,23 +49,28 @@ struct Placed {
 TYPED_TEST(RReluGpu, MatchesTheReferenceBitForBit) {
   using T = TypeParam;
   const Activation act = Activation::rrelu_training({0x5eed, 3});
-  const std::size_t sizes[] = {1, 15, 16, 17, 127, 128, 129, 4095, 4096, 4097, (1u << 20) + 3, (1u << 24) + 3};
+  const std::size_t sizes[] = {
+      1, 15, 16, 17, 127, 128, 129, 4095, 4096, 4097, (1u << 20) + 3, (1u << 24) + 3};
   for (std::size_t n : sizes) {
     if (n > max_test_n()) continue;
     const std::vector<T> x = random_values<T>(n, n), dy = random_gradients<T>(n, n + 1);
     std::vector<T> want_y(n), want_dx(n);
     std::vector<float> want_noise(n);
-    ASSERT_EQ(reference::rrelu_forward_save_noise(act, x.data(), want_y.data(), want_noise.data(), n), Status::success);
+    ASSERT_EQ(
+        reference::rrelu_forward_save_noise(act, x.data(), want_y.data(), want_noise.data(), n),
+        Status::success);
     ASSERT_EQ(reference::backward(act, x.data(), dy.data(), want_dx.data(), n), Status::success);
     const bool big = n > (1u << 20) + 3;
     // Offsets 0..3 on all arrays (vector path with heads), and x shifted against y (scalar path).
     for (std::size_t offset : {0, 1, 2, 3}) {
       for (std::size_t shift : {0, 1}) {
         if (big && (offset == 2 || shift == 1)) continue;  // the largest size: fewer variants
-        SCOPED_TRACE(::testing::Message() << type_name<T>() << " n=" << n << " offset=" << offset << " shift=" << shift);
+        SCOPED_TRACE(::testing::Message()
+                     << type_name<T>() << " n=" << n << " offset=" << offset << " shift=" << shift);
         Placed<T> dx_(x, offset + shift), ddy(dy, offset), y(n, offset), dx(n, offset);
         Placed<float> noise(n, offset);
-        ASSERT_EQ(rrelu_forward_save_noise(act, dx_.at, y.at, noise.at, n), Status::success) << last_error();
+        ASSERT_EQ(rrelu_forward_save_noise(act, dx_.at, y.at, noise.at, n), Status::success)
+            << last_error();
         const std::vector<T> got_y = download(y.at, n);
         const std::vector<float> got_noise = download(noise.at, n);
         ASSERT_EQ(forward(act, dx_.at, y.at, n), Status::success);  // regenerated: the same y
@@ -90,14 +98,17 @@ TYPED_TEST(RReluGpu, MatchesTheReferenceBitForBit) {
 TYPED_TEST(RReluGpu, EmptyInPlaceAndBlended) {
   using T = TypeParam;
   const Activation act = Activation::rrelu_training({77, 5});
-  EXPECT_EQ(forward(act, static_cast<const T*>(nullptr), static_cast<T*>(nullptr), 0), Status::success);
-  EXPECT_EQ(backward(act, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr), static_cast<T*>(nullptr), 0),
+  EXPECT_EQ(forward(act, static_cast<const T*>(nullptr), static_cast<T*>(nullptr), 0),
+            Status::success);
+  EXPECT_EQ(backward(act, static_cast<const T*>(nullptr), static_cast<const T*>(nullptr),
+                     static_cast<T*>(nullptr), 0),
             Status::success);
   EXPECT_EQ(rrelu_forward_save_noise(act, static_cast<const T*>(nullptr), static_cast<T*>(nullptr),
                                      static_cast<float*>(nullptr), 0),
             Status::success);
   const std::size_t n = 40009;
-  const std::vector<T> x = random_values<T>(n, 8), dy = random_gradients<T>(n, 9), old = random_gradients<T>(n, 10);
+  const std::vector<T> x = random_values<T>(n, 8), dy = random_gradients<T>(n, 9),
+                       old = random_gradients<T>(n, 10);
   std::vector<T> want_y(n), want_dx(n);
   ASSERT_EQ(reference::forward(act, x.data(), want_y.data(), n), Status::success);
   ASSERT_EQ(reference::backward(act, x.data(), dy.data(), want_dx.data(), n), Status::success);
@@ -105,7 +116,8 @@ TYPED_TEST(RReluGpu, EmptyInPlaceAndBlended) {
   {
     Placed<T> a(x, 1), g(dy, 1);
     Placed<float> noise(n, 1);
-    ASSERT_EQ(rrelu_forward_save_noise(act, a.at, a.at, noise.at, n), Status::success) << last_error();
+    ASSERT_EQ(rrelu_forward_save_noise(act, a.at, a.at, noise.at, n), Status::success)
+        << last_error();
     const std::vector<T> got = download(a.at, n);
     for (std::size_t i = 0; i < n; ++i) ASSERT_TRUE(within(got[i], want_y[i])) << i;
     Placed<T> xs(x, 1);
@@ -121,18 +133,21 @@ TYPED_TEST(RReluGpu, EmptyInPlaceAndBlended) {
   const Blend blend{0.5f, -2.0f};
   std::vector<T> want_by = old, want_bdx = old;
   ASSERT_EQ(reference::forward(act, x.data(), want_by.data(), n, blend), Status::success);
-  ASSERT_EQ(reference::backward(act, x.data(), dy.data(), want_bdx.data(), n, blend), Status::success);
+  ASSERT_EQ(reference::backward(act, x.data(), dy.data(), want_bdx.data(), n, blend),
+            Status::success);
   Placed<T> bx(x, 0), bdy(dy, 0), y(old, 0), dx(old, 0);
   ASSERT_EQ(forward(act, bx.at, y.at, n, nullptr, blend), Status::success);
   ASSERT_EQ(backward(act, bx.at, bdy.at, dx.at, n, nullptr, blend), Status::success);
   const std::vector<T> gy = download(y.at, n), gdx = download(dx.at, n);
   for (std::size_t i = 0; i < n; ++i) {
-    ASSERT_TRUE(blend_close(gy[i], want_by[i], want_y[i], old[i], blend, 1)) << i << ": " << show(gy[i]) << " vs " << show(want_by[i]);
+    ASSERT_TRUE(blend_close(gy[i], want_by[i], want_y[i], old[i], blend, 1))
+        << i << ": " << show(gy[i]) << " vs " << show(want_by[i]);
     ASSERT_TRUE(blend_close(gdx[i], want_bdx[i], want_dx[i], old[i], blend, 1)) << i;
   }
 }
 
-__global__ void curand_words(std::uint64_t seed, std::uint64_t offset, std::size_t groups, uint4* out) {
+__global__ void curand_words(std::uint64_t seed, std::uint64_t offset, std::size_t groups,
+                             uint4* out) {
   const std::size_t q = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (q >= groups) return;
   curandStatePhilox4_32_10_t state;
@@ -142,7 +157,9 @@ __global__ void curand_words(std::uint64_t seed, std::uint64_t offset, std::size
 
 TEST(RReluGpuNoise, IsWhatCurandInitAndCurand4Return) {
   SKIP_WITHOUT_GPU();
-  for (auto [seed, offset] : {std::pair<std::uint64_t, std::uint64_t>{0, 0}, {42, 7}, {0x123456789abcdefull, 1ull << 40}}) {
+  for (auto [seed, offset] : {std::pair<std::uint64_t, std::uint64_t>{0, 0},
+                              {42, 7},
+                              {0x123456789abcdefull, 1ull << 40}}) {
     const std::size_t groups = 100000;
     DeviceArray<uint4> words(groups);
     curand_words<<<(groups + 255) / 256, 256>>>(seed, offset, groups, words.get());
@@ -188,10 +205,12 @@ TEST(RReluGpuGraph, EachReplayDrawsFreshNoise) {
     ASSERT_EQ(reference::backward(key, x.data(), dy.data(), want_dx.data(), n), Status::success);
     const std::vector<float> got_y = download(y.at, n), got_dx = download(dx.at, n);
     std::size_t bad = 0;
-    for (std::size_t i = 0; i < n; ++i) bad += !same(got_y[i], want_y[i]) || !same(got_dx[i], want_dx[i]);
+    for (std::size_t i = 0; i < n; ++i)
+      bad += !same(got_y[i], want_y[i]) || !same(got_dx[i], want_dx[i]);
     EXPECT_EQ(bad, 0u) << "replay " << replay;
     // Fresh noise: not the previous replay's bits (x holds NaNs, so compare bits, not values).
-    EXPECT_TRUE(previous.empty() || std::memcmp(got_y.data(), previous.data(), n * sizeof(float)) != 0);
+    EXPECT_TRUE(previous.empty() ||
+                std::memcmp(got_y.data(), previous.data(), n * sizeof(float)) != 0);
     previous = got_y;
   }
   CUDA_OK(cudaGraphExecDestroy(exec));
@@ -206,8 +225,10 @@ TEST(RReluGpuLayer, DrawsWhatTheCpuLayerDraws) {
   RReluLayer<float> gpu(2024, 0.05f, 0.45f, Device::cuda), cpu(2024, 0.05f, 0.45f, Device::cpu);
   gpu.track_slopes(true);
   cpu.track_slopes(true);
-  Buffer<float> gx = Buffer<float>::from_host(xs), gdy = Buffer<float>::from_host(gs), gy(n), gdx(n);
-  Buffer<float> cx = Buffer<float>::from_host(xs, Device::cpu), cdy = Buffer<float>::from_host(gs, Device::cpu);
+  Buffer<float> gx = Buffer<float>::from_host(xs), gdy = Buffer<float>::from_host(gs), gy(n),
+                gdx(n);
+  Buffer<float> cx = Buffer<float>::from_host(xs, Device::cpu),
+                cdy = Buffer<float>::from_host(gs, Device::cpu);
   Buffer<float> cy(n, Device::cpu), cdx(n, Device::cpu);
   for (int step = 0; step < 3; ++step) {
     gpu.forward(gx, gy);
@@ -231,15 +252,18 @@ TEST(RReluGpuHuge, MoreThan2To31Elements) {
   if (n > max_test_n()) GTEST_SKIP() << "ACTLAYER_TEST_MAX_N caps this run below 2^31";
   std::size_t free_bytes = 0, total_bytes = 0;
   CUDA_OK(cudaMemGetInfo(&free_bytes, &total_bytes));
-  if (free_bytes < n * (2 + 2 + 4) + (std::size_t{1} << 30)) GTEST_SKIP() << "not enough device memory";
+  if (free_bytes < n * (2 + 2 + 4) + (std::size_t{1} << 30))
+    GTEST_SKIP() << "not enough device memory";
   std::vector<__half> pool;
-  for (std::size_t j = 0; j < kPool; ++j) pool.push_back(__float2half_rn(static_cast<float>(j % 7) - 3.5f));
+  for (std::size_t j = 0; j < kPool; ++j)
+    pool.push_back(__float2half_rn(static_cast<float>(j % 7) - 3.5f));
   DeviceArray<__half> x(n), y(n);
   DeviceArray<float> noise(n);
   ASSERT_TRUE(x && y && noise);
   gather(pool, x.get(), n);
   const Activation act = Activation::rrelu_training({31, 2});
-  ASSERT_EQ(rrelu_forward_save_noise(act, x.get(), y.get(), noise.get(), n), Status::success) << last_error();
+  ASSERT_EQ(rrelu_forward_save_noise(act, x.get(), y.get(), noise.get(), n), Status::success)
+      << last_error();
   CUDA_OK(cudaDeviceSynchronize());
   const std::vector<float> got = download(noise.get(), n);
   const std::vector<__half> got_y = download(y.get(), n);

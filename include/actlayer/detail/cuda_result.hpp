@@ -15,10 +15,10 @@ struct CudaResult {
   bool ok() const { return error == cudaSuccess; }
 };
 
-#define ACTLAYER_CUDA_RESULT(expr)                                                       \
-  do {                                                                                   \
-    const cudaError_t actlayer_err_ = (expr);                                            \
-    if (actlayer_err_ != cudaSuccess)                                                    \
+#define ACTLAYER_CUDA_RESULT(expr)                                                     \
+  do {                                                                                 \
+    const cudaError_t actlayer_err_ = (expr);                                          \
+    if (actlayer_err_ != cudaSuccess)                                                  \
       return ::actlayer::detail::CudaResult{actlayer_err_, #expr, __FILE__, __LINE__}; \
   } while (0)
 

@@ -121,8 +121,8 @@ __device__ __forceinline__ void store_chunk(T* p, const Chunk<T, W>& c) {
 /// U chunks of W elements, at element indices i, i + step, ..., i + (U-1)*step: every load is
 /// issued before the first result is computed.
 template <int W, int U, class T, int K, class Body>
-__device__ __forceinline__ void run_chunks(const Streams<T, K>& s, const Body& body,
-                                           std::size_t i, std::size_t step) {
+__device__ __forceinline__ void run_chunks(const Streams<T, K>& s, const Body& body, std::size_t i,
+                                           std::size_t step) {
   using F = compute_t<T>;
   Chunk<T, W> in[U][K];
   Chunk<T, W> old[U];
@@ -153,7 +153,8 @@ __device__ __forceinline__ void run_chunks(const Streams<T, K>& s, const Body& b
 }
 
 template <class T, int K, class Body>
-__global__ void __launch_bounds__(kThreads) elementwise_kernel(const Streams<T, K> s, const Body body) {
+__global__ void __launch_bounds__(kThreads)
+    elementwise_kernel(const Streams<T, K> s, const Body body) {
   constexpr int V = ChunkElements<T, Body>::value;
   const std::size_t tid = static_cast<std::size_t>(blockIdx.x) * kThreads + threadIdx.x;
   const std::size_t threads = static_cast<std::size_t>(gridDim.x) * kThreads;
