@@ -92,7 +92,7 @@ CudaResult launch_forward_mask(const T* x, T* y, std::uint32_t* mask, std::size_
                                cudaStream_t stream, Blend blend) {
   constexpr auto kernel = forward_mask_kernel<T, Value>;
   unsigned limit = 0;
-  const CudaResult sized = detail::resident_blocks<kernel>(&limit);
+  const CudaResult sized = detail::resident_blocks(&limit);
   if (!sized.ok()) return sized;
   const std::size_t words = (n + kMaskBits - 1) / kMaskBits;
   const std::size_t wanted = (words + 256 / kMaskBits - 1) / (256 / kMaskBits);  // 8 warps a block

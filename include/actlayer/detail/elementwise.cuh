@@ -178,10 +178,12 @@ __global__ void __launch_bounds__(kThreads)
 
 constexpr int kMaxCachedDevices = 64;
 
-/// How many blocks of `Kernel` fit on the current device at once (SMs x blocks per SM), cached
-/// per device id. Safe to call from several threads: a race only computes the value twice.
-template <auto Kernel>
-CudaResult resident_blocks(unsigned* blocks) {
+/// How many 256-thread blocks the current device holds at once (SMs x max threads per SM /
+/// 256), cached per device id. Only device attributes: no occupancy query, which could load a
+/// module lazily and is not a call to make inside a stream capture. A kernel whose registers
+/// allow fewer blocks per SM just runs its grid-stride loop in a few more waves. Safe from
+/// several threads: a race only computes the value twice.
+inline CudaResult resident_blocks(unsigned* blocks) {
   static std::atomic<unsigned> cache[kMaxCachedDevices] = {};
   int device = 0;
   ACTLAYER_CUDA_RESULT(cudaGetDevice(&device));
@@ -190,10 +192,11 @@ CudaResult resident_blocks(unsigned* blocks) {
     if (*blocks != 0) return {};
   }
   int sms = 0;
-  int per_sm = 0;
+  int threads_per_sm = 0;
   ACTLAYER_CUDA_RESULT(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-  ACTLAYER_CUDA_RESULT(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, Kernel, kThreads, 0));
-  *blocks = static_cast<unsigned>(std::max(1, sms * per_sm));
+  ACTLAYER_CUDA_RESULT(
+      cudaDeviceGetAttribute(&threads_per_sm, cudaDevAttrMaxThreadsPerMultiProcessor, device));
+  *blocks = static_cast<unsigned>(std::max(1, sms * std::max(1, threads_per_sm / kThreads)));
   if (device < kMaxCachedDevices) cache[device].store(*blocks, std::memory_order_relaxed);
   return {};
 }
@@ -224,7 +227,7 @@ CudaResult launch_elementwise(const Body& body, T* out, const std::array<const T
 
   constexpr auto kernel = elementwise_kernel<T, K, Body>;
   unsigned limit = 0;
-  const CudaResult sized = resident_blocks<kernel>(&limit);
+  const CudaResult sized = resident_blocks(&limit);
   if (!sized.ok()) return sized;
   const std::size_t scalar = n - s.nvec * V;
   const std::size_t work = std::max<std::size_t>((s.nvec + kUnroll - 1) / kUnroll, scalar);
