@@ -128,7 +128,7 @@ class Mlp {
     l2_.backward(b.a1, b.dh2, &b.da1, b.n);
     a1_->backward(b.h1, b.a1, b.da1, b.dh1);
     l1_.backward(b.x, b.dh1, nullptr, b.n);
-    first_layer_grad_ = norm(l1_.weight_grad());
+    first_layer_grad_ = sample::l2_norm(l1_.weight_grad());
     for (sample::Linear* l : {&l1_, &l2_, &l3_}) l->adam(lr, step);
     a1_->update(lr, step);
     a2_->update(lr, step);
@@ -146,11 +146,6 @@ class Mlp {
   double first_layer_grad() const { return first_layer_grad_; }
 
  private:
-  static double norm(const Buffer<float>& g) {
-    double s = 0;
-    for (float v : g.to_host()) s += static_cast<double>(v) * v;
-    return std::sqrt(s);
-  }
   const sample::Context& ctx_;
   std::size_t hidden_;
   std::mt19937 rng_;

@@ -39,12 +39,6 @@ std::unique_ptr<sample::Hidden> make(const std::string& name, Device d) {
   return std::make_unique<sample::PRelu>(d);  // prelu
 }
 
-double norm(const Buffer<float>& g) {
-  double s = 0;
-  for (float v : g.to_host()) s += static_cast<double>(v) * v;
-  return std::sqrt(s);
-}
-
 /// L = sum(g * a_depth) for a fixed random g: one forward, one backward; the weight-gradient
 /// norm of every layer. Inputs and g are the same for every activation (seeded).
 Net measure(const sample::Context& ctx, const std::string& act, std::size_t depth,
@@ -77,7 +71,7 @@ Net measure(const sample::Context& ctx, const std::string& act, std::size_t dept
   for (std::size_t l = depth; l-- > 0;) {
     hidden[l]->backward(h[l], a[l + 1], da, dh);
     linear[l]->backward(a[l], dh, l > 0 ? &da_prev : nullptr, batch);
-    net.norms[l] = norm(linear[l]->weight_grad());
+    net.norms[l] = sample::l2_norm(linear[l]->weight_grad());
     std::swap(da, da_prev);
   }
   return net;

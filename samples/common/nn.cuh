@@ -64,6 +64,13 @@ class Context {
   cublasHandle_t blas_ = nullptr;
 };
 
+/// The Euclidean norm of a buffer's values (copied to the host), in double.
+inline double l2_norm(const Buffer<float>& g) {
+  double s = 0;
+  for (float v : g.to_host()) s += static_cast<double>(v) * v;
+  return std::sqrt(s);
+}
+
 inline Buffer<float> upload(const std::vector<float>& v, Device d) {
   return Buffer<float>::from_host(v, d);
 }
