@@ -165,18 +165,6 @@ double g_empty_us = 0;
 double gbps(double bytes, double ms) { return bytes / (ms * 1e6); }
 std::string json_number(double v);  // below
 
-template <class T>
-const char* dtype_name() {
-  if constexpr (std::is_same_v<T, float>)
-    return "float";
-  else if constexpr (std::is_same_v<T, double>)
-    return "double";
-  else if constexpr (std::is_same_v<T, __half>)
-    return "half";
-  else
-    return "bfloat16";
-}
-
 /// Copy of bytes/2 (read + write = bytes), rotated like the kernels.
 double copy_ms_for(double bytes) {
   const std::size_t half = static_cast<std::size_t>(bytes / 2);
@@ -330,7 +318,7 @@ void bench_elementwise() {
         const char* pass_name = pass == 0 ? "forward" : pass == 1 ? "backward" : "from_output";
         Row r;
         r.op = c.name;
-        r.dtype = dtype_name<T>();
+        r.dtype = element_name<T>();
         r.pass = pass_name;
         r.n = n;
         r.bytes = static_cast<double>(n) * sizeof(T) * (pass == 0 ? 2 : 3);
@@ -383,7 +371,7 @@ void bench_odd() {
     for (std::size_t offset : {0, 1}) {
       Row r;
       r.op = act.op == Op::relu ? "relu" : "sigmoid";
-      r.dtype = dtype_name<T>();
+      r.dtype = element_name<T>();
       r.pass = "forward";
       r.n = n;
       r.bytes = 2.0 * n * sizeof(T);
@@ -414,7 +402,7 @@ void bench_mask() {
     for (int pass = 0; pass < 2; ++pass) {
       Row r;
       r.op = "relu_mask";
-      r.dtype = dtype_name<T>();
+      r.dtype = element_name<T>();
       r.pass = pass == 0 ? "forward" : "backward";
       r.n = n;
       r.bytes = static_cast<double>(n) * sizeof(T) * 2 + static_cast<double>(mask_words(n)) * 4;
@@ -468,7 +456,7 @@ void bench_prelu() {
       for (int pass = 0; pass < 2; ++pass) {
         Row r;
         r.op = l.name;
-        r.dtype = dtype_name<T>();
+        r.dtype = element_name<T>();
         r.pass = pass == 0 ? "forward" : "backward";
         r.n = count;
         r.bytes = static_cast<double>(count) * sizeof(T) * (pass == 0 ? 2 : 3);
@@ -503,7 +491,7 @@ void bench_rrelu() {
     for (int pass = 0; pass < 2; ++pass) {
       Row r;
       r.op = "rrelu_train";
-      r.dtype = dtype_name<T>();
+      r.dtype = element_name<T>();
       r.pass = pass == 0 ? "forward" : "backward";
       r.n = n;
       r.bytes = static_cast<double>(n) * sizeof(T) * (pass == 0 ? 2 : 3);

@@ -9,7 +9,7 @@
 #include "actlayer/reference.hpp"
 #include "common/validate.hpp"
 #include "../cuda/launch.hpp"
-#include "cuda_status.hpp"
+#include "actlayer/detail/calls.hpp"
 
 namespace actlayer {
 

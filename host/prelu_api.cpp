@@ -2,7 +2,7 @@
 #include "actlayer/cuda.hpp"
 #include "common/checks.hpp"
 #include "common/validate.hpp"
-#include "cuda_status.hpp"
+#include "actlayer/detail/calls.hpp"
 #include "../cuda/launch.hpp"
 
 namespace actlayer {

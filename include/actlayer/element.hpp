@@ -19,4 +19,18 @@ inline constexpr bool is_element_v = std::is_same_v<T, float> || std::is_same_v<
 template <class T>
 using compute_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
+/// "float", "double", "half" or "bfloat16".
+template <class T>
+constexpr const char* element_name() {
+  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
+  if constexpr (std::is_same_v<T, float>)
+    return "float";
+  else if constexpr (std::is_same_v<T, double>)
+    return "double";
+  else if constexpr (std::is_same_v<T, __half>)
+    return "half";
+  else
+    return "bfloat16";
+}
+
 }  // namespace actlayer

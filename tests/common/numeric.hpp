@@ -15,6 +15,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "actlayer/element.hpp"
+
 namespace actlayer::testing {
 
 // ---- Bits --------------------------------------------------------------------------------
@@ -61,14 +63,7 @@ bool is_nan(T v) {
 
 template <class T>
 const char* type_name() {
-  if constexpr (std::is_same_v<T, float>)
-    return "float";
-  else if constexpr (std::is_same_v<T, double>)
-    return "double";
-  else if constexpr (std::is_same_v<T, __half>)
-    return "half";
-  else
-    return "bfloat16";
+  return element_name<T>();
 }
 
 /// Distance in units in the last place between two values of T: the number of representable
