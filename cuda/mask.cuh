@@ -98,10 +98,8 @@ CudaResult launch_forward_mask(const T* x, T* y, std::uint32_t* mask, std::size_
   const std::size_t wanted = (words + 256 / kMaskBits - 1) / (256 / kMaskBits);  // 8 warps a block
   const auto blocks =
       static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(limit, wanted)));
-  ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());  // see launch_elementwise
-  kernel<<<blocks, 256, 0, stream>>>(x, y, mask, n, value, blend.alpha, blend.beta);
-  ACTLAYER_CUDA_RESULT(cudaGetLastError());
-  return {};
+  return detail::launch_checked(kernel, blocks, detail::kThreads, stream, x, y, mask, n, value,
+                                blend.alpha, blend.beta);
 }
 
 /// The proxy input of element i: +1 where the mask says x > 0, -1 where not.

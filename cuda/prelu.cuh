@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "actlayer/detail/launch.cuh"
 #include "actlayer/element.hpp"
 #include "actlayer/ops.cuh"
 #include "actlayer/detail/elementwise.cuh"
@@ -253,15 +254,12 @@ inline unsigned grid_for(std::size_t wanted) {
 template <class T, bool kBackward>
 CudaResult launch_prelu_main(const PReluArgs<T>& args, cudaStream_t stream) {
   if (args.plan.n == 0) return {};
-  ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());  // see launch_elementwise
-  if (args.plan.layout == PReluPlan::Layout::rows) {
-    prelu_rows_kernel<T, kBackward><<<grid_for(args.plan.blocks), kPReluThreads, 0, stream>>>(args);
-  } else {
-    prelu_columns_kernel<T, kBackward>
-        <<<grid_for(args.plan.blocks), kPReluThreads, 0, stream>>>(args);
-  }
-  ACTLAYER_CUDA_RESULT(cudaGetLastError());
-  return {};
+  const unsigned grid = grid_for(args.plan.blocks);
+  return args.plan.layout == PReluPlan::Layout::rows
+             ? detail::launch_checked(prelu_rows_kernel<T, kBackward>, grid, kPReluThreads, stream,
+                                      args)
+             : detail::launch_checked(prelu_columns_kernel<T, kBackward>, grid, kPReluThreads,
+                                      stream, args);
 }
 
 template <class T>
@@ -274,16 +272,14 @@ template <class T>
 CudaResult launch_prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
                                  param_t<T>* dalpha, const PReluPlan& plan, double* workspace,
                                  cudaStream_t stream, Blend dalpha_blend) {
-  ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());  // see launch_elementwise
   const CudaResult main =
       launch_prelu_main<T, true>(PReluArgs<T>{x, alpha, dy, dx, workspace, plan}, stream);
   if (!main.ok()) return main;
   const std::size_t blocks =
       plan.channels < kDalphaColumns ? plan.channels : ceil_div(plan.channels, kDalphaColumns);
-  prelu_dalpha_kernel<param_t<T>><<<grid_for(blocks), kPReluThreads, 0, stream>>>(
-      workspace, plan.partials, plan.channels, dalpha, dalpha_blend);
-  ACTLAYER_CUDA_RESULT(cudaGetLastError());
-  return {};
+  return detail::launch_checked(prelu_dalpha_kernel<param_t<T>>, grid_for(blocks), kPReluThreads,
+                                stream, workspace, plan.partials, plan.channels, dalpha,
+                                dalpha_blend);
 }
 
 }  // namespace actlayer::cuda_impl

@@ -19,6 +19,7 @@
 #include "actlayer/ops.cuh"
 #include "actlayer/detail/elementwise.cuh"
 #include "launch.hpp"
+#include "rrelu_plan.hpp"
 
 namespace actlayer::cuda_impl {
 
@@ -31,55 +32,35 @@ using detail::store_chunk;
 /// The Philox key of one call. The offset is read on the device when the call names a device
 /// counter, so that a graph replay sees the counter's current value.
 struct PhiloxKey {
-  uint2 key;
+  std::uint64_t seed;
   std::uint64_t offset;
   const std::uint64_t* device_offset;
 
-  static PhiloxKey from(const Philox& p) {
-    return {make_uint2(static_cast<unsigned>(p.seed), static_cast<unsigned>(p.seed >> 32)),
-            p.offset, p.device_offset};
-  }
+  static PhiloxKey from(const Philox& p) { return {p.seed, p.offset, p.device_offset}; }
   __device__ __forceinline__ std::uint64_t current_offset() const {
     return device_offset
                ? offset + __ldg(reinterpret_cast<const unsigned long long*>(device_offset))
                : offset;
   }
-  /// The 4 words of group q (elements 4q .. 4q+3) at `off`.
-  __device__ __forceinline__ uint4 words(std::uint64_t q, std::uint64_t off) const {
-    return curand_Philox4x32_10(
-        make_uint4(static_cast<unsigned>(off), static_cast<unsigned>(off >> 32),
-                   static_cast<unsigned>(q), static_cast<unsigned>(q >> 32)),
-        key);
+  /// The 4 words of group q (elements 4q .. 4q+3) at `off` (rrelu_plan.hpp).
+  __device__ __forceinline__ PhiloxWords words(std::uint64_t q, std::uint64_t off) const {
+    const PhiloxInput in = philox_input(seed, off, q);
+    const uint4 w = curand_Philox4x32_10(
+        make_uint4(in.counter[0], in.counter[1], in.counter[2], in.counter[3]),
+        make_uint2(in.key[0], in.key[1]));
+    return {{w.x, w.y, w.z, w.w}};
   }
 };
 
-__device__ __forceinline__ std::uint32_t word(const uint4& w, std::size_t lane) {
-  return lane == 0 ? w.x : lane == 1 ? w.y : lane == 2 ? w.z : w.w;
-}
-
-/// The slopes of elements i0 .. i0+W-1: one Philox draw per group of 4.
+/// The slopes of elements i0 .. i0+W-1: one Philox draw per group of 4 (rrelu_plan.hpp).
 template <int W>
 __device__ __forceinline__ void draw_slopes(const ops::RRelu& op, const PhiloxKey& k,
                                             std::size_t i0, float (&r)[W]) {
   const std::uint64_t off = k.current_offset();
-  if (W % 4 == 0 && i0 % 4 == 0) {
+  std::uint32_t w[W];
+  chunk_words(i0, [&](std::uint64_t q) { return k.words(q, off); }, w);
 #pragma unroll
-    for (int g = 0; g < W / 4; ++g) {
-      const uint4 w = k.words(i0 / 4 + g, off);
-      r[4 * g + 0] = op.slope(w.x);
-      r[4 * g + 1] = op.slope(w.y);
-      r[4 * g + 2] = op.slope(w.z);
-      r[4 * g + 3] = op.slope(w.w);
-    }
-  } else {
-    uint4 w = k.words(i0 / 4, off);
-#pragma unroll
-    for (int j = 0; j < W; ++j) {
-      const std::size_t i = i0 + j;
-      if (j > 0 && i % 4 == 0) w = k.words(i / 4, off);
-      r[j] = op.slope(word(w, i % 4));
-    }
-  }
+  for (int j = 0; j < W; ++j) r[j] = op.slope(w[j]);
 }
 
 template <class T>

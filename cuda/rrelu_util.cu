@@ -15,10 +15,10 @@ __global__ void __launch_bounds__(kReduceThreads)
   double acc = 0.0;
   for (std::size_t q = blockIdx.x * kReduceThreads + threadIdx.x; q < (n + 3) / 4;
        q += gridDim.x * kReduceThreads) {
-    const uint4 w = key.words(q, off);
+    const PhiloxWords w = key.words(q, off);
 #pragma unroll
     for (std::size_t lane = 0; lane < 4; ++lane) {
-      if (4 * q + lane < n) acc += op.slope(word(w, lane));
+      if (4 * q + lane < n) acc += op.slope(w.w[lane]);
     }
   }
   const double total = block_sum(acc);
@@ -39,22 +39,18 @@ __global__ void __launch_bounds__(kReduceThreads)
 }  // namespace
 
 CudaResult launch_rrelu_advance(std::uint64_t* counter, cudaStream_t stream) {
-  ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());  // see launch_elementwise
-  advance_kernel<<<1, 1, 0, stream>>>(counter);
-  ACTLAYER_CUDA_RESULT(cudaGetLastError());
-  return {};
+  return detail::launch_checked(advance_kernel, 1, 1, stream, counter);
 }
 
 CudaResult launch_rrelu_slope_sum(const Activation& act, std::size_t n, double* partials,
                                   double* accumulator, cudaStream_t stream) {
-  ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());
-  slope_partials_kernel<<<kSlopeSumBlocks, kReduceThreads, 0, stream>>>(
-      ops::RRelu{act.lower, act.upper}, PhiloxKey::from(act.philox), n, partials);
-  ACTLAYER_CUDA_RESULT(cudaGetLastError());
-  slope_accumulate_kernel<<<1, kReduceThreads, 0, stream>>>(partials, static_cast<double>(n),
-                                                            accumulator);
-  ACTLAYER_CUDA_RESULT(cudaGetLastError());
-  return {};
+  const CudaResult partial =
+      detail::launch_checked(slope_partials_kernel, kSlopeSumBlocks, kReduceThreads, stream,
+                             ops::RRelu{act.lower, act.upper}, PhiloxKey::from(act.philox), n,
+                             partials);
+  if (!partial.ok()) return partial;
+  return detail::launch_checked(slope_accumulate_kernel, 1, kReduceThreads, stream, partials,
+                                static_cast<double>(n), accumulator);
 }
 
 }  // namespace actlayer::cuda_impl

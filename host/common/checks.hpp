@@ -14,8 +14,14 @@ namespace actlayer::detail {
 /// Whose call: the CUDA entry points (device memory) or the reference (host memory).
 enum class Memory { device, host };
 
+/// The reference reads no device memory; the CUDA calls read RReLU's device counter, an
+/// 8-byte input like any other array.
 inline ArgCheck& memory(ArgCheck& check, Memory m, const Activation& act) {
-  return m == Memory::host ? check.host_memory(act) : check;
+  if (m == Memory::host) return check.host_memory(act);
+  if (act.op == Op::rrelu && act.training && act.philox.device_offset != nullptr) {
+    check.input("activation.philox.device_offset", act.philox.device_offset, 1);
+  }
+  return check;
 }
 
 template <class T>
@@ -50,7 +56,7 @@ Status check_save_noise(const char* fn, Memory m, const Activation& act, const T
       .blend(blend)
       .input("x", x, n)
       .output("y", y, n)
-      .output("noise", noise, n)
+      .side_output("noise", noise, n)
       .status();
 }
 
@@ -74,7 +80,7 @@ Status check_forward_with_mask(const char* fn, const Activation& act, const T* x
       .blend(blend)
       .input("x", x, n)
       .output("y", y, n)
-      .output("mask", mask, mask_words(n))
+      .side_output("mask", mask, mask_words(n))
       .status();
 }
 
@@ -100,7 +106,7 @@ Status check_prelu_forward(const char* fn, const T* x, const P* alpha, T* y, std
       .input("x", x, *n)
       .input("alpha", alpha, shape.channels)
       .output("y", y, *n);
-  if (mask_expected) check.output("mask", mask, mask_words(*n));
+  if (mask_expected) check.side_output("mask", mask, mask_words(*n));
   return check.status();
 }
 
@@ -117,12 +123,12 @@ Status check_prelu_backward(const char* fn, const T* x, const P* alpha, const T*
       .input("alpha", alpha, shape.channels)
       .input("dy", dy, *n)
       .output("dx", dx, *n)
-      .output("dalpha", dalpha, shape.channels)
+      .side_output("dalpha", dalpha, shape.channels)
       .require(workspace_bytes >= needed, Status::invalid_argument,
                format("workspace_bytes = %zu is less than prelu_backward_workspace_bytes(shape) "
                       "= %zu",
                       workspace_bytes, needed))
-      .output("workspace", static_cast<double*>(workspace), needed / sizeof(double))
+      .side_output("workspace", static_cast<double*>(workspace), needed / sizeof(double))
       .status();
 }
 

@@ -167,7 +167,7 @@ ArgCheck& ArgCheck::prelu_shape(const PReluShape& shape, std::size_t* n) {
 }
 
 ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::size_t size,
-                          std::size_t align, bool written) {
+                          std::size_t align, Access access) {
   if (done() || n == 0) return *this;
   const auto begin = reinterpret_cast<std::uintptr_t>(p);
   require(p != nullptr, Status::invalid_argument, format("%s is null (n = %zu)", name, n));
@@ -182,17 +182,25 @@ ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::s
       format("%s = %p plus n = %zu elements runs past the end of the address space", name, p, n));
   for (std::size_t r = 0; r < region_count_ && !done(); ++r) {
     const Region& other = regions_[r];
-    const bool same = other.begin == begin && other.end == end;
     const bool disjoint = end <= other.begin || other.end <= begin;
-    require(!(written || other.written) || same || disjoint, Status::invalid_argument,
-            format("%s partially overlaps %s (an output must be the same array as an input, "
-                   "or disjoint from it)",
-                   name, other.name));
-    require(!(written && other.written) || disjoint, Status::invalid_argument,
-            format("outputs %s and %s overlap", name, other.name));
+    if (disjoint || (access == Access::input && other.access == Access::input)) continue;
+    if (access == Access::side_output || other.access == Access::side_output) {
+      const char* side = access == Access::side_output ? name : other.name;
+      require(false, Status::invalid_argument,
+              format("%s overlaps %s (%s must not overlap any other array)", name, other.name,
+                     side));
+    } else if (access == Access::output && other.access == Access::output) {
+      require(false, Status::invalid_argument, format("outputs %s and %s overlap", name, other.name));
+    } else {
+      const bool same = other.begin == begin && other.end == end;
+      require(same, Status::invalid_argument,
+              format("%s partially overlaps %s (an output must be the same array as an input, "
+                     "or disjoint from it)",
+                     name, other.name));
+    }
   }
   if (!done() && region_count_ < regions_.size()) {
-    regions_[region_count_++] = Region{name, begin, end, written};
+    regions_[region_count_++] = Region{name, begin, end, access};
   }
   return *this;
 }
@@ -204,9 +212,10 @@ Status check_elementwise_call(const char* function, const void* const* inputs,
   ArgCheck check(function);
   check.blend(blend);
   for (int k = 0; k < count; ++k) {
-    check.array(input_names[k], inputs[k], n, element_size, element_size, false);
+    check.array(input_names[k], inputs[k], n, element_size, element_size, ArgCheck::Access::input);
   }
-  return check.array(output_name, output, n, element_size, element_size, true).status();
+  return check.array(output_name, output, n, element_size, element_size, ArgCheck::Access::output)
+      .status();
 }
 
 }  // namespace detail

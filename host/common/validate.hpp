@@ -48,17 +48,24 @@ class ArgCheck {
   /// n elements read from p: p non-null when n > 0, aligned to T, no address overflow.
   template <class T>
   ArgCheck& input(const char* name, const T* p, std::size_t n) {
-    return array(name, p, n, sizeof(T), alignof(T), false);
+    return array(name, p, n, sizeof(T), alignof(T), Access::input);
   }
   /// n elements written to p: as input(), and either equal to or disjoint from every input
   /// and output given before or after.
   template <class T>
   ArgCheck& output(const char* name, T* p, std::size_t n) {
-    return array(name, p, n, sizeof(T), alignof(T), true);
+    return array(name, p, n, sizeof(T), alignof(T), Access::output);
   }
-  /// An array of n elements of `size` bytes (alignment `align`); `written` for outputs.
+  /// n elements written to p that are not the call's result (a mask, noise, dalpha, a
+  /// workspace): disjoint from every other array, whatever its length.
+  template <class T>
+  ArgCheck& side_output(const char* name, T* p, std::size_t n) {
+    return array(name, p, n, sizeof(T), alignof(T), Access::side_output);
+  }
+  enum class Access { input, output, side_output };
+  /// An array of n elements of `size` bytes (alignment `align`).
   ArgCheck& array(const char* name, const void* p, std::size_t n, std::size_t size,
-                  std::size_t align, bool written);
+                  std::size_t align, Access access);
   /// A check of the caller's own: `message` is reported (after the function name) when !ok.
   ArgCheck& require(bool ok, Status status, const std::string& message);
 
@@ -69,14 +76,14 @@ class ArgCheck {
     const char* name;
     std::uintptr_t begin;
     std::uintptr_t end;
-    bool written;
+    Access access;
   };
 
   bool done() const { return status_ == Status::invalid_argument; }
 
   const char* function_;
   Status status_ = Status::success;
-  std::array<Region, 6> regions_{};
+  std::array<Region, 8> regions_{};
   std::size_t region_count_ = 0;
 };
 

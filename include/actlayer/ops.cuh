@@ -36,12 +36,7 @@
 #include <cuda_fp16.h>
 
 #include "actlayer/activation.hpp"
-
-#if defined(__CUDACC__)
-#define ACTLAYER_HD __host__ __device__ __forceinline__
-#else
-#define ACTLAYER_HD inline
-#endif
+#include "actlayer/detail/config.hpp"
 
 namespace actlayer::ops {
 

@@ -206,6 +206,14 @@ TEST(PReluReference, SpecialValuesAndSlopes) {
       {-1, 0.5, nan, -0.5, nan, nan},  // NaN dy
       {2, 0.5, nan, 2, nan, 0},        // NaN dy with z > 0: dx NaN, no dalpha share
       {-0.0, 0.5, 1, -0.0, 0.5, 0},    // -0 keeps its sign (z >= 0 branch)
+      {-0.0, 0.5, -2, -0.0, -1, 0},    // -0 takes the left branch in the backward
+      {0.0, -3, 2, 0.0, -6, 0},        // +0 too
+      {inf, 0.5, 1, inf, 1, 0},        // +inf passes
+      {inf, 0.5, -inf, inf, -inf, 0},  // an infinite dy where z > 0
+      {-1, 0.5, -inf, -0.5, -inf, inf},  // z * dy = -1 * -inf
+      {-1, 0.5, inf, -0.5, inf, -inf},
+      {-inf, 0.5, 1, -inf, 0.5, -inf},  // alpha * -inf
+      {-inf, -0.5, 1, inf, -0.5, -inf},
   };
   for (const Row& r : rows) {
     double y = 0, dx = 0, da = 0;

@@ -225,6 +225,54 @@ TYPED_TEST(RReluTypes, ForwardUsesTheDrawnSlopesAndSavedNoiseEqualsRegenerated) 
   EXPECT_EQ(bad, 0u);
 }
 
+/// Explicit rows, not random patterns: +-0, +-inf and NaN in x and in dy, through every RReLU
+/// training call and the ops.cuh functor, against values written here from the drawn slopes.
+TYPED_TEST(RReluTypes, SpecialValues) {
+  using T = TypeParam;
+  constexpr double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  struct Row {
+    double x, dy;
+  };
+  // dy = 2: slope * dy is exact in every type, so rounding it here cannot differ.
+  const Row rows[] = {{0.0, 2},    {-0.0, 2},   {0.0, -inf},  {-0.0, inf}, {inf, 2},
+                      {-inf, 2},   {inf, -inf}, {-inf, inf},  {nan, 2},    {-1, nan},
+                      {2, nan},    {-1, inf},   {-1, 0.0},    {-1, -0.0},  {-inf, 0.0},
+                      {2, -0.0},   {-2, 2},     {2, 2}};
+  constexpr std::size_t n = sizeof(rows) / sizeof(rows[0]);
+  const Activation act = Activation::rrelu_training({11, 4});
+  std::vector<T> x(n), dy(n), y(n), y2(n), dx(n), dx2(n);
+  std::vector<float> noise(n), r(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    x[i] = from_double<T>(rows[i].x);
+    dy[i] = from_double<T>(rows[i].dy);
+  }
+  ASSERT_EQ(reference::rrelu_slopes(act, r.data(), n), Status::success);
+  ASSERT_EQ(reference::forward(act, x.data(), y.data(), n), Status::success);
+  ASSERT_EQ(reference::rrelu_forward_save_noise(act, x.data(), y2.data(), noise.data(), n),
+            Status::success);
+  ASSERT_EQ(reference::backward(act, x.data(), dy.data(), dx.data(), n), Status::success);
+  ASSERT_EQ(reference::rrelu_backward_saved_noise(noise.data(), dy.data(), dx2.data(), n),
+            Status::success);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double z = rows[i].x, g = rows[i].dy, slope = r[i];
+    ASSERT_GT(slope, 0.0);
+    // z >= 0 passes z (-0 keeps its sign); z < 0 scales; the backward's z = +-0 takes the left
+    // branch (slope * dy, signed zeros included); NaN anywhere gives NaN.
+    const double want_y = std::isnan(z) ? nan : (z >= 0 ? z : slope * z);
+    const double want_noise = std::isnan(z) ? nan : (z > 0 ? 1.0 : slope);
+    const double want_dx = std::isnan(z) || std::isnan(g) ? nan : z > 0 ? g : slope * g;
+    const T fy = ops::narrow<T>(ops::RRelu::value(ops::widen(x[i]), r[i]));
+    const T fdx = ops::narrow<T>(ops::RRelu::grad(ops::widen(x[i]), r[i], ops::widen(dy[i])));
+    const float fnoise = ops::RRelu::applied_slope(ops::widen(x[i]), r[i]);
+    SCOPED_TRACE(::testing::Message() << "x=" << z << " dy=" << g << " r=" << slope);
+    for (T got : {y[i], y2[i], fy}) EXPECT_TRUE(same(got, from_double<T>(want_y))) << show(got);
+    for (float got : {noise[i], fnoise}) {
+      EXPECT_TRUE(same(got, static_cast<float>(want_noise))) << "noise " << got;
+    }
+    for (T got : {dx[i], dx2[i], fdx}) EXPECT_TRUE(same(got, from_double<T>(want_dx))) << show(got);
+  }
+}
+
 TEST(RReluArguments, Checked) {
   std::vector<float> x(8, -1.0f), y(8), noise(8), dy(8, 1.0f);
   std::uint64_t counter = 0;

@@ -33,13 +33,12 @@
 #include "actlayer/activation.hpp"
 #include "actlayer/detail/blend.hpp"
 #include "actlayer/detail/cuda_result.hpp"
+#include "actlayer/detail/elementwise_plan.hpp"
+#include "actlayer/detail/launch.cuh"
 #include "actlayer/element.hpp"
 #include "actlayer/ops.cuh"
 
 namespace actlayer::detail {
-
-constexpr int kThreads = 256;  // threads per block
-constexpr int kUnroll = 2;     // 16-byte vectors per thread and stream in flight
 
 /// Elements per 16-byte vector: 4 float, 2 double, 8 half or bfloat16.
 template <class T>
@@ -68,15 +67,12 @@ struct alignas(16) Vector16 {
   T v[kVecWidth<T>];
 };
 
-/// The kernel's arguments: K input streams, one output, and the split of [0, n) into a scalar
-/// head, `nvec` aligned vectors, and a scalar tail.
+/// The kernel's arguments: K input streams, one output, the split of [0, n), the blend.
 template <class T, int K>
-struct Streams {
+struct ElementwiseArgs {
   T* out;
   const T* in[K];
-  std::size_t n;
-  std::size_t head;  // elements before the first 16-byte boundary (n if the pointers disagree)
-  std::size_t nvec;  // aligned chunks after the head
+  ElementwiseSplit split;
   float alpha;
   float beta;
 };
@@ -121,7 +117,7 @@ __device__ __forceinline__ void store_chunk(T* p, const Chunk<T, W>& c) {
 /// U chunks of W elements, at element indices i, i + step, ..., i + (U-1)*step: every load is
 /// issued before the first result is computed.
 template <int W, int U, class T, int K, class Body>
-__device__ __forceinline__ void run_chunks(const Streams<T, K>& s, const Body& body, std::size_t i,
+__device__ __forceinline__ void run_chunks(const ElementwiseArgs<T, K>& s, const Body& body, std::size_t i,
                                            std::size_t step) {
   using F = compute_t<T>;
   Chunk<T, W> in[U][K];
@@ -154,22 +150,14 @@ __device__ __forceinline__ void run_chunks(const Streams<T, K>& s, const Body& b
 
 template <class T, int K, class Body>
 __global__ void __launch_bounds__(kThreads)
-    elementwise_kernel(const Streams<T, K> s, const Body body) {
+    elementwise_kernel(const ElementwiseArgs<T, K> s, const Body body) {
   constexpr int V = ChunkElements<T, Body>::value;
-  const std::size_t tid = static_cast<std::size_t>(blockIdx.x) * kThreads + threadIdx.x;
-  const std::size_t threads = static_cast<std::size_t>(gridDim.x) * kThreads;
-
-  // Aligned chunks of V elements, grid-stride, kUnroll at a time, then one at a time.
-  std::size_t v = tid;
-  for (; v + (kUnroll - 1) * threads < s.nvec; v += kUnroll * threads)
-    run_chunks<V, kUnroll>(s, body, s.head + v * V, threads * V);
-  for (; v < s.nvec; v += threads) run_chunks<V, 1>(s, body, s.head + v * V, 0);
-
-  // Scalar head and tail: fewer than V elements each, or all n when the pointers' alignments
-  // differ and no vector access is possible.
-  for (std::size_t i = tid; i < s.head; i += threads) run_chunks<1, 1>(s, body, i, 0);
-  for (std::size_t i = s.head + s.nvec * V + tid; i < s.n; i += threads)
-    run_chunks<1, 1>(s, body, i, 0);
+  walk_elementwise<V>(
+      s.split, static_cast<std::size_t>(blockIdx.x) * kThreads + threadIdx.x,
+      static_cast<std::size_t>(gridDim.x) * kThreads,
+      [&](std::size_t i, std::size_t step) { run_chunks<V, kUnroll>(s, body, i, step); },
+      [&](std::size_t i) { run_chunks<V, 1>(s, body, i, 0); },
+      [&](std::size_t i) { run_chunks<1, 1>(s, body, i, 0); });
 }
 
 // ============================================================================================
@@ -205,41 +193,21 @@ inline CudaResult resident_blocks(unsigned* blocks) {
 template <class T, int K, class Body>
 CudaResult launch_elementwise(const Body& body, T* out, const std::array<const T*, K>& in,
                               std::size_t n, cudaStream_t stream, Blend blend) {
-  constexpr int V = ChunkElements<T, Body>::value;
-  Streams<T, K> s{};
+  unsigned resident = 0;
+  const CudaResult sized = resident_blocks(&resident);
+  if (!sized.ok()) return sized;
+  ElementwiseArgs<T, K> s{};
   s.out = out;
-  for (int k = 0; k < K; ++k) s.in[k] = in[k];
-  s.n = n;
+  std::uintptr_t addresses[K + 1] = {reinterpret_cast<std::uintptr_t>(out)};
+  for (int k = 0; k < K; ++k) {
+    s.in[k] = in[k];
+    addresses[k + 1] = reinterpret_cast<std::uintptr_t>(in[k]);
+  }
+  s.split = split_elementwise(addresses, K + 1, n, sizeof(T), ChunkElements<T, Body>::value,
+                              resident);
   s.alpha = blend.alpha;
   s.beta = blend.beta;
-
-  // Vector accesses need every pointer at the same offset from a 16-byte boundary.
-  const auto offset = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16; };
-  bool same_offset = true;
-  for (int k = 0; k < K; ++k) same_offset = same_offset && offset(in[k]) == offset(out);
-  if (same_offset) {
-    s.head = std::min<std::size_t>(n, (16 - offset(out)) % 16 / sizeof(T));
-    s.nvec = (n - s.head) / V;
-  } else {
-    s.head = n;
-    s.nvec = 0;
-  }
-
-  constexpr auto kernel = elementwise_kernel<T, K, Body>;
-  unsigned limit = 0;
-  const CudaResult sized = resident_blocks(&limit);
-  if (!sized.ok()) return sized;
-  const std::size_t scalar = n - s.nvec * V;
-  const std::size_t work = std::max<std::size_t>((s.nvec + kUnroll - 1) / kUnroll, scalar);
-  const auto blocks = static_cast<unsigned>(
-      std::min<std::size_t>(limit, std::max<std::size_t>(1, (work + kThreads - 1) / kThreads)));
-
-  // An error left pending by earlier work would be reported by the check after the launch as
-  // if the launch had failed, after it had run: report it instead, and launch nothing.
-  ACTLAYER_CUDA_RESULT(cudaPeekAtLastError());
-  kernel<<<blocks, kThreads, 0, stream>>>(s, body);
-  ACTLAYER_CUDA_RESULT(cudaGetLastError());
-  return {};
+  return launch_checked(elementwise_kernel<T, K, Body>, s.split.blocks, kThreads, stream, s, body);
 }
 
 // ============================================================================================

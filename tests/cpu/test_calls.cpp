@@ -1,0 +1,98 @@
+// Every call of tests/common/calls.hpp, on the reference and on the CUDA entry points: arrays
+// that overlap in any way other than an output being exactly an input are rejected before
+// anything is written, whatever their lengths; and an output poisoned with NaN is never read
+// when beta = 0 (reference here; the GPU suite repeats it on the device).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/calls.hpp"
+#include "common/numeric.hpp"
+
+namespace actlayer::testing {
+namespace {
+
+/// Runs c with array b moved to start at byte `shift` of array a, and expects invalid_argument
+/// with an overlap message and the whole arena unchanged.
+template <class T>
+void expect_overlap_rejected(const CallSpec& c, std::size_t a, std::size_t b, std::size_t shift) {
+  Arena arena(c);
+  arena.offsets[b] = arena.offsets[a] + shift;
+  arena.place();
+  fill<T>(c, arena.pointers, false);
+  const std::vector<unsigned char> before = arena.bytes;
+  const Status got = c.run(arena.pointers.data(), Blend{});
+  const std::string message = last_error();
+  SCOPED_TRACE(c.name + ": " + c.arrays[b].name + " at byte " + std::to_string(shift) + " of " +
+               c.arrays[a].name + " (" + element_name<T>() + ")");
+  EXPECT_EQ(got, Status::invalid_argument) << message;
+  EXPECT_NE(message.find("overlap"), std::string::npos) << message;
+  EXPECT_NE(message.find(c.name), std::string::npos) << message;
+  EXPECT_TRUE(arena.bytes == before) << "written although rejected";
+}
+
+template <class T>
+void check_overlaps(bool cuda) {
+  for (const CallSpec& c : call_specs<T>(cuda)) {
+    for (std::size_t a = 0; a < c.arrays.size(); ++a) {
+      for (std::size_t b = 0; b < c.arrays.size(); ++b) {
+        const ArraySpec& A = c.arrays[a];
+        const ArraySpec& B = c.arrays[b];
+        if (a == b || (A.role == Role::input && B.role == Role::input)) continue;
+        // An output may be exactly an input of the same element size (computed element by
+        // element, each read before it is written).
+        const bool exact_alias_allowed =
+            A.bytes() == B.bytes() && A.element == B.element &&
+            ((A.role == Role::input && B.role == Role::output) ||
+             (A.role == Role::output && B.role == Role::input));
+        // The same start, whatever the lengths (exact aliasing only where allowed).
+        if (!exact_alias_allowed) expect_overlap_rejected<T>(c, a, b, 0);
+        // B starting inside A, on B's alignment.
+        const std::size_t inside = A.bytes() / 2 / B.element * B.element;
+        if (inside > 0) expect_overlap_rejected<T>(c, a, b, inside);
+      }
+    }
+  }
+}
+
+template <class T>
+class Calls : public ::testing::Test {};
+using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
+TYPED_TEST_SUITE(Calls, ElementTypes);
+
+TYPED_TEST(Calls, ReferenceRejectsEveryOverlap) { check_overlaps<TypeParam>(false); }
+TYPED_TEST(Calls, CudaEntryPointsRejectEveryOverlap) { check_overlaps<TypeParam>(true); }
+
+/// Runs every reference call with its outputs zero-filled and again NaN-poisoned, with beta =
+/// 0: the results must be the same bits (an old output is never read when beta = 0).
+TYPED_TEST(Calls, ReferenceNeverReadsTheOutputWhenBetaIsZero) {
+  using T = TypeParam;
+  for (const CallSpec& c : call_specs<T>(false)) {
+    for (Blend blend : {Blend{1.0f, 0.0f}, Blend{0.5f, 0.0f}, Blend{-2.0f, 0.0f}}) {
+      if (!c.blends && blend.alpha != 1.0f) continue;
+      SCOPED_TRACE(c.name + " alpha " + std::to_string(blend.alpha));
+      Arena clean(c), poisoned(c);
+      fill<T>(c, clean.pointers, false);
+      for (std::size_t k = 0; k < c.arrays.size(); ++k) {
+        if (c.arrays[k].role != Role::input) {
+          std::memset(clean.pointers[k], 0, c.arrays[k].bytes());
+        }
+      }
+      fill<T>(c, poisoned.pointers, true);
+      ASSERT_EQ(c.run(clean.pointers.data(), blend), Status::success) << last_error();
+      ASSERT_EQ(c.run(poisoned.pointers.data(), blend), Status::success) << last_error();
+      for (std::size_t k = 0; k < c.arrays.size(); ++k) {
+        const ArraySpec& a = c.arrays[k];
+        if (a.role == Role::input || a.kind == Kind::workspace) continue;
+        EXPECT_EQ(std::memcmp(clean.pointers[k], poisoned.pointers[k], a.bytes()), 0)
+            << a.name << " depends on its old contents";
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace actlayer::testing

@@ -1,0 +1,191 @@
+// The host halves of the launches, walked on the CPU exactly as the kernels walk them: the
+// elementwise split (every element written once, every vector access aligned and in range) and
+// RReLU's Philox placement (every element's word is the reference Philox's word for it).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "../cuda/rrelu_plan.hpp"
+#include "actlayer/detail/elementwise_plan.hpp"
+#include "reference/philox.hpp"
+
+namespace actlayer::testing {
+namespace {
+
+using detail::ElementwiseSplit;
+using detail::kThreads;
+using detail::kUnroll;
+
+struct Walked {
+  std::vector<int> writes;        // per element
+  std::size_t misaligned = 0;     // vector accesses not on a 16-byte boundary of some pointer
+  std::size_t out_of_range = 0;   // accesses past n
+};
+
+/// Every thread of the grid, as elementwise_kernel runs them.
+template <int Chunk>
+Walked walk(const ElementwiseSplit& s, const std::vector<std::uintptr_t>& addresses,
+            std::size_t element) {
+  Walked w;
+  w.writes.assign(s.n, 0);
+  const auto touch = [&](std::size_t i, int count, bool vector) {
+    if (i + count > s.n) {
+      ++w.out_of_range;
+      return;
+    }
+    if (vector) {
+      for (std::uintptr_t a : addresses) w.misaligned += (a + i * element) % 16 != 0;
+    }
+    for (int j = 0; j < count; ++j) ++w.writes[i + j];
+  };
+  const std::size_t threads = static_cast<std::size_t>(s.blocks) * kThreads;
+  for (std::size_t tid = 0; tid < threads; ++tid) {
+    detail::walk_elementwise<Chunk>(
+        s, tid, threads,
+        [&](std::size_t i, std::size_t step) {
+          for (int u = 0; u < kUnroll; ++u) touch(i + u * step, Chunk, true);
+        },
+        [&](std::size_t i) { touch(i, Chunk, true); }, [&](std::size_t i) { touch(i, 1, false); });
+  }
+  return w;
+}
+
+template <int Chunk>
+void check_split(std::size_t element, int pointers, std::size_t n, unsigned resident) {
+  // Every combination of the pointers' offsets from a 16-byte boundary (in whole elements).
+  const std::size_t offsets = 16 / element;
+  std::size_t combinations = 1;
+  for (int k = 0; k < pointers; ++k) combinations *= offsets;
+  for (std::size_t c = 0; c < combinations; ++c) {
+    std::vector<std::uintptr_t> addresses;
+    std::size_t rest = c;
+    for (int k = 0; k < pointers; ++k) {
+      addresses.push_back(0x10000 * (k + 1) + (rest % offsets) * element);
+      rest /= offsets;
+    }
+    const ElementwiseSplit s = detail::split_elementwise(addresses.data(), pointers, n, element,
+                                                         Chunk, resident);
+    SCOPED_TRACE(::testing::Message() << "element " << element << " chunk " << Chunk << " n " << n
+                                      << " offsets #" << c << " resident " << resident);
+    ASSERT_GE(s.blocks, 1u);
+    ASSERT_LE(s.blocks, std::max(1u, resident));
+    ASSERT_LE(s.tail_begin(), n);
+    const Walked w = walk<Chunk>(s, addresses, element);
+    EXPECT_EQ(w.misaligned, 0u);
+    EXPECT_EQ(w.out_of_range, 0u);
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(w.writes[i], 1) << "element " << i;
+    // Vectors are used whenever the pointers agree: at most one vector's worth is scalar on
+    // each side.
+    bool agree = true;
+    for (std::uintptr_t a : addresses) agree = agree && a % 16 == addresses[0] % 16;
+    if (agree) {
+      EXPECT_LT(s.head, 16 / element) << "head";
+      EXPECT_LT(n - s.tail_begin(), static_cast<std::size_t>(Chunk)) << "tail";
+    } else {
+      EXPECT_EQ(s.nvec, 0u);
+    }
+  }
+}
+
+TEST(ElementwisePlan, EveryElementOnceEveryVectorAligned) {
+  for (std::size_t n : {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 257}) {
+    for (unsigned resident : {1u, 2u, 3u}) {
+      check_split<4>(4, 2, n, resident);  // float forward
+      check_split<4>(4, 3, n, resident);  // float backward
+      check_split<2>(8, 3, n, resident);  // double
+      check_split<4>(8, 2, n, resident);  // double RReLU: two vectors a chunk
+      check_split<8>(2, 2, n, resident);  // half, bfloat16
+      check_split<8>(2, 3, n, resident);
+    }
+  }
+}
+
+TEST(ElementwisePlan, GridAndUnrolledStridesOverManyBlocks) {
+  // Enough chunks that kUnroll strides across a multi-block grid, and a grid capped by the
+  // device's resident blocks.
+  for (std::size_t n : {2 * kThreads * 4 * kUnroll + 5, 3 * kThreads * 4 * kUnroll * 2 + 3}) {
+    check_split<4>(4, 2, n, 2);
+    check_split<4>(4, 2, n, 64);
+  }
+  const std::uintptr_t aligned[2] = {0x1000, 0x2000};
+  const ElementwiseSplit big = detail::split_elementwise(aligned, 2, std::size_t{1} << 30, 4, 4, 1056);
+  EXPECT_EQ(big.blocks, 1056u);  // capped: the grid strides
+  EXPECT_EQ(big.head, 0u);
+  EXPECT_EQ(big.nvec, (std::size_t{1} << 30) / 4);
+  const ElementwiseSplit small = detail::split_elementwise(aligned, 2, 4 * kThreads * kUnroll, 4, 4, 1056);
+  EXPECT_EQ(small.blocks, 1u);  // one block, each thread kUnroll vectors
+}
+
+TEST(ElementwisePlan, HeadCountsElementsNotBytes) {
+  // A float pointer 4 bytes past a boundary: 3 scalar elements reach the next one.
+  const std::uintptr_t a[2] = {0x1004, 0x2004};
+  EXPECT_EQ(detail::split_elementwise(a, 2, 100, 4, 4, 8).head, 3u);
+  const std::uintptr_t h[2] = {0x1002, 0x2002};
+  EXPECT_EQ(detail::split_elementwise(h, 2, 100, 2, 8, 8).head, 7u);
+  const std::uintptr_t d[3] = {0x1008, 0x2008, 0x3008};
+  EXPECT_EQ(detail::split_elementwise(d, 3, 100, 8, 2, 8).head, 1u);
+  const std::uintptr_t mixed[2] = {0x1000, 0x2004};
+  const ElementwiseSplit s = detail::split_elementwise(mixed, 2, 100, 4, 4, 8);
+  EXPECT_EQ(s.head, 100u);
+  EXPECT_EQ(s.nvec, 0u);
+}
+
+// ---- RReLU's Philox placement ---------------------------------------------------------------
+
+cuda_impl::PhiloxWords reference_draw(std::uint64_t seed, std::uint64_t offset, std::uint64_t q) {
+  const cuda_impl::PhiloxInput in = cuda_impl::philox_input(seed, offset, q);
+  const auto w = reference::detail::philox4x32_10(
+      {in.counter[0], in.counter[1], in.counter[2], in.counter[3]}, {in.key[0], in.key[1]});
+  return {{w[0], w[1], w[2], w[3]}};
+}
+
+template <int W>
+void check_chunks(std::uint64_t seed, std::uint64_t offset, std::uint64_t first) {
+  for (std::uint64_t i0 = first; i0 < first + 24; ++i0) {
+    std::uint32_t words[W];
+    int draws = 0;
+    cuda_impl::chunk_words(
+        i0,
+        [&](std::uint64_t q) {
+          ++draws;
+          return reference_draw(seed, offset, q);
+        },
+        words);
+    for (int j = 0; j < W; ++j) {
+      ASSERT_EQ(words[j], reference::detail::philox_word(seed, offset, i0 + j))
+          << "seed " << seed << " offset " << offset << " element " << i0 + j << " (chunk of "
+          << W << " at " << i0 << ")";
+    }
+    // One draw per group of 4 the chunk touches.
+    EXPECT_EQ(draws, static_cast<int>((i0 + W - 1) / 4 - i0 / 4 + 1)) << "chunk at " << i0;
+  }
+}
+
+TEST(RReluPlan, EveryElementTakesItsReferenceWord) {
+  // Seeds and offsets with both 32-bit halves set, and element indices past 2^34 so that the
+  // high word of the group index q is non-zero.
+  for (std::uint64_t seed : {0ull, 0x0123456789abcdefull, 0xffffffff00000001ull}) {
+    for (std::uint64_t offset : {0ull, 1ull, 0x00000007fffffffeull, 0xfedcba9876543210ull}) {
+      for (std::uint64_t first : {0ull, 1ull << 34, (1ull << 36) + 2}) {
+        check_chunks<1>(seed, offset, first);
+        check_chunks<4>(seed, offset, first);
+        check_chunks<8>(seed, offset, first);
+      }
+    }
+  }
+}
+
+TEST(RReluPlan, CounterAndKeyPlacement) {
+  const cuda_impl::PhiloxInput in = cuda_impl::philox_input(0x1111222233334444ull,
+                                                            0x5555666677778888ull, 0x99990000aaaabbbbull);
+  EXPECT_EQ(in.counter[0], 0x77778888u);  // lo(offset)
+  EXPECT_EQ(in.counter[1], 0x55556666u);  // hi(offset)
+  EXPECT_EQ(in.counter[2], 0xaaaabbbbu);  // lo(q)
+  EXPECT_EQ(in.counter[3], 0x99990000u);  // hi(q)
+  EXPECT_EQ(in.key[0], 0x33334444u);      // lo(seed)
+  EXPECT_EQ(in.key[1], 0x11112222u);      // hi(seed)
+}
+
+}  // namespace
+}  // namespace actlayer::testing
