@@ -1,4 +1,4 @@
-# Checks the one-way layering of DESIGN.md section 2 on the sources' #include lines:
+# Checks the one-way layering of docs/design.md §1 on the sources' #include lines:
 #   include/actlayer  includes only actlayer/ headers (and system ones)
 #   cuda/             includes only cuda/ and actlayer/ headers: nothing of host/
 #   host/reference/   must not include ops.cuh or anything of cuda/ (the reference is written

@@ -1,5 +1,5 @@
 // activation_gallery — plots every activation and its derivative over [-6, 6], as computed by
-// actlayer on the chosen device, and checks the course's wanted properties (§12.5: simple
+// actlayer on the chosen device, and checks the course's wanted properties (docs/course.md: simple
 // nonlinear, continuous and differentiable, monotonic; plus zero-centred output, boundedness,
 // the largest gradient and the dead region) on those numbers.
 //

@@ -1,6 +1,6 @@
 # Runs activation_gallery (on the CPU, or on DEVICE) and checks what it measured against the
-# course's facts (§12.5 and DESIGN.md §4, written down here independently of the sample), and
-# that every SVG it names exists and is a well-formed plot.
+# course's facts (docs/course.md, docs/design.md §2-§3; written down here independently of the
+# sample), and that every SVG it names exists and is a well-formed plot.
 # Run: cmake -DGALLERY=<activation_gallery> -DOUT=<dir> [-DDEVICE=cuda]
 #            -P check_activation_gallery.cmake
 if(NOT GALLERY OR NOT OUT)

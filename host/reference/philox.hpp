@@ -23,7 +23,7 @@ inline PhiloxCounter philox4x32_10(PhiloxCounter c, PhiloxKey k) {
   return c;
 }
 
-/// The 32-bit word of element i under (seed, offset): DESIGN.md section 5.
+/// The 32-bit word of element i under (seed, offset): docs/design.md §5.
 inline std::uint32_t philox_word(std::uint64_t seed, std::uint64_t offset, std::uint64_t i) {
   const std::uint64_t q = i / 4;
   const PhiloxCounter w =

@@ -166,7 +166,7 @@ Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
 
 // ---- RReLU in training mode ----------------------------------------------------------------
 
-/// r_i of DESIGN.md section 5, as written there.
+/// r_i of docs/design.md §5, as written there.
 float training_slope(const Activation& act, std::size_t i) {
   const std::uint32_t w = detail::philox_word(act.philox.seed, act.philox.offset, i);
   const float u = static_cast<float>(w >> 8) * 0x1p-24f;  // exact

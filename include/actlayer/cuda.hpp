@@ -79,7 +79,7 @@ Status backward_from_output(const Activation& act, const T* y, const T* dy, T* d
 // RReLU in training mode
 // ============================================================================================
 // forward() and backward() with Activation::rrelu_training(key) draw a slope r_i ~ U[lower,
-// upper] per element from Philox4x32-10 under key (DESIGN.md section 5), in the kernel: the
+// upper] per element from Philox4x32-10 under key (docs/design.md §5), in the kernel: the
 // backward draws the same slopes again from the same key, and nothing of size n is stored.
 // The calls below are for code that wants PyTorch's behaviour instead (a saved noise tensor),
 // and for CUDA graphs.

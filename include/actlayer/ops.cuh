@@ -332,7 +332,7 @@ struct PRelu {
 };
 
 /// RReLU in training: z for z >= 0, r*z otherwise, with a slope r per element drawn from the
-/// 32-bit Philox word w of that element (DESIGN.md section 5; the kernels draw w). In eval mode
+/// 32-bit Philox word w of that element (docs/design.md §5; the kernels draw w). In eval mode
 /// RReLU is LeakyRelu with Activation::eval_slope().
 struct RRelu {
   float lower = 1.0f / 8;

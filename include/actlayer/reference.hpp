@@ -89,7 +89,7 @@ Status backward_from_mask(const Activation& act, const std::uint32_t* mask, cons
 }
 
 /// The slopes r_0 .. r_{n-1} RReLU draws in training under act.philox (every element's,
-/// whatever its sign): DESIGN.md section 5, bit for bit what the kernels use.
+/// whatever its sign): docs/design.md §5, bit for bit what the kernels use.
 Status rrelu_slopes(const Activation& act, float* r, std::size_t n);
 
 }  // namespace actlayer::reference

@@ -46,7 +46,7 @@ inline std::vector<OpCase> op_cases() {
   };
 }
 
-/// The accuracy contract of DESIGN.md section 4, in ulp of T against the reference. 0 means
+/// The accuracy contract of docs/design.md §4, in ulp of T against the reference. 0 means
 /// bit-exact (sign of zero included).
 template <class T>
 std::uint64_t ulp_bound(const OpCase& c, Pass pass) {

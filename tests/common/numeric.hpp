@@ -98,7 +98,7 @@ std::string show(T v) {
 
 // ---- Input sets --------------------------------------------------------------------------
 
-/// The extremal values of DESIGN.md section 6, in T: +-0, +-smallest and largest subnormal,
+/// The extremal values of docs/design.md §4, in T: +-0, +-smallest and largest subnormal,
 /// +-smallest normal, +-max, +-inf, NaN, +-1e-8, +-1, +-20, +-50, +-89, +-104 (the last ones
 /// saturate or overflow in the narrower types).
 template <class T>

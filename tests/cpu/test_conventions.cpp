@@ -1,4 +1,4 @@
-// The conventions of DESIGN.md section 4 (NaN, infinities, signed zero, the derivative at 0),
+// The conventions of docs/design.md §3 (NaN, infinities, signed zero, the derivative at 0),
 // checked value by value on both the CPU reference and the ops.cuh functors on the host, in
 // every element type.
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // The ops.cuh functors evaluated on the host, exactly as the kernel's loop evaluates them
 // (widen, compute in float or double, round once), against the independent CPU reference:
 // exhaustively over every half and bfloat16 bit pattern, and over 10^6 random values plus the
-// extremal ones in float and double. Bounds: DESIGN.md section 4 (tests/common/cases.hpp).
+// extremal ones in float and double. Bounds: docs/design.md §4 (tests/common/cases.hpp).
 #include <gtest/gtest.h>
 
 #include <cstdio>

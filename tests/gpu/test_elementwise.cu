@@ -1,5 +1,5 @@
 // The elementwise kernels on the GPU against the CPU reference: every op x dtype x pass over
-// the sizes and pointer offsets of DESIGN.md section 6, outputs poisoned before the call and
+// the sizes and pointer offsets of docs/design.md §6, outputs poisoned before the call and
 // guard regions checked after it, in place, blended, with mismatched alignments, beyond 2^31
 // elements when the card has the memory, bitwise determinism, streams and threads.
 #include <atomic>
@@ -17,7 +17,7 @@ namespace actlayer::testing {
 namespace {
 
 constexpr std::size_t kGuard = 64;                // poisoned elements after the end
-constexpr std::size_t kLargest = (1u << 24) + 3;  // DESIGN.md section 6's largest size
+constexpr std::size_t kLargest = (1u << 24) + 3;  // docs/design.md §6's largest size
 const std::size_t kSizes[] = {0,   1,    15,   16,   17,       127,     128,
                               129, 4095, 4096, 4097, 1u << 20, kLargest};
 
