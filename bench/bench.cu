@@ -332,7 +332,7 @@ void bench_elementwise() {
                 backward_from_output(c.act, arena.at(s, 0), arena.at(s, 1), arena.at(s, 2), n));
         });
         r.copy_ms = copy_ms_for(r.bytes);
-        ops::visit(c.act, [&](auto op) {
+        ops::visit(c.act, [&](auto, auto op) {
           using Op = decltype(op);
           r.cub_ms = time_ms(sets, inner, [&](int s) {
             if (pass == 0) {
@@ -443,11 +443,11 @@ void bench_prelu() {
         {"prelu_nhwc", {n / channels, channels, 1}},
         {"prelu_shared", {1, 1, n}},
     };
-    param_t<T>* alpha = nullptr;
-    param_t<T>* dalpha = nullptr;
-    CHECK_CUDA(cudaMalloc(&alpha, channels * sizeof(param_t<T>)));
-    CHECK_CUDA(cudaMalloc(&dalpha, channels * sizeof(param_t<T>)));
-    CHECK_CUDA(cudaMemset(alpha, 0, channels * sizeof(param_t<T>)));
+    compute_t<T>* alpha = nullptr;
+    compute_t<T>* dalpha = nullptr;
+    CHECK_CUDA(cudaMalloc(&alpha, channels * sizeof(compute_t<T>)));
+    CHECK_CUDA(cudaMalloc(&dalpha, channels * sizeof(compute_t<T>)));
+    CHECK_CUDA(cudaMemset(alpha, 0, channels * sizeof(compute_t<T>)));
     for (const Layout& l : layouts) {
       const std::size_t count = l.shape.outer * l.shape.channels * l.shape.inner;
       const std::size_t ws_bytes = prelu_backward_workspace_bytes(l.shape);

@@ -18,14 +18,17 @@ using detail::BackwardFromOutputBody;
 using detail::ForwardBody;
 using detail::launch_elementwise;
 
-/// Calls fn with the functor of an elementwise activation (ops::visit) and returns its result;
-/// an out-of-range op (the host layer validated it: unreachable) gives an error.
+/// fn(op) for act's functor (ops::visit). The host layer validated act: the error is for an
+/// op out of range, and for a pass the op has no form of (unreachable).
 template <class Fn>
 CudaResult with_op(const Activation& act, Fn&& fn) {
-  CudaResult result{cudaErrorInvalidValue, "ops::visit(act.op)", __FILE__, __LINE__};
-  ops::visit(act, [&](auto op) { result = fn(op); });
+  CudaResult result{cudaErrorInvalidValue, "ops::visit(act)", __FILE__, __LINE__};
+  ops::visit(act, [&](auto row, auto op) { result = fn(row, op); });
   return result;
 }
+
+constexpr CudaResult kNoSuchPass{cudaErrorInvalidValue, "no such pass for this op", __FILE__,
+                                 __LINE__};
 
 template <class T>
 CudaResult launch_forward(const Activation& act, const T* x, T* y, std::size_t n,
@@ -33,7 +36,7 @@ CudaResult launch_forward(const Activation& act, const T* x, T* y, std::size_t n
   if (act.op == Op::rrelu && act.training) {
     return launch_rrelu_forward(act, x, y, static_cast<float*>(nullptr), n, stream, blend);
   }
-  return with_op(act, [&](auto op) {
+  return with_op(act, [&](auto, auto op) {
     return launch_elementwise<T, 1>(ForwardBody<decltype(op)>{op}, y, {x}, n, stream, blend);
   });
 }
@@ -44,7 +47,7 @@ CudaResult launch_backward(const Activation& act, const T* x, const T* dy, T* dx
   if (act.op == Op::rrelu && act.training) {
     return launch_rrelu_backward(act, x, dy, dx, n, stream, blend);
   }
-  return with_op(act, [&](auto op) {
+  return with_op(act, [&](auto, auto op) {
     return launch_elementwise<T, 2>(BackwardBody<decltype(op)>{op}, dx, {x, dy}, n, stream, blend);
   });
 }
@@ -52,27 +55,26 @@ CudaResult launch_backward(const Activation& act, const T* x, const T* dy, T* dx
 template <class T>
 CudaResult launch_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
                                        std::size_t n, cudaStream_t stream, Blend blend) {
-  return with_op(act, [&](auto op) {
-    return launch_elementwise<T, 2>(BackwardFromOutputBody<decltype(op)>{op}, dx, {y, dy}, n,
-                                    stream, blend);
+  return with_op(act, [&](auto, auto op) -> CudaResult {
+    using Op = decltype(op);
+    if constexpr (ops::has_output_form_v<Op>) {
+      return launch_elementwise<T, 2>(BackwardFromOutputBody<Op>{op}, dx, {y, dy}, n, stream,
+                                      blend);
+    } else {
+      return kNoSuchPass;
+    }
   });
 }
-
-/// The ops whose derivative depends on the sign of x alone (the host layer validated it): the
-/// mask kernels are instantiated for these only.
-template <class Op>
-constexpr bool kSignOnly = std::is_same_v<Op, ops::Relu> || std::is_same_v<Op, ops::LeakyRelu> ||
-                           std::is_same_v<Op, ops::Step>;
 
 template <class T>
 CudaResult launch_forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t* mask,
                                     std::size_t n, cudaStream_t stream, Blend blend) {
-  return with_op(act, [&](auto op) -> CudaResult {
+  return with_op(act, [&](auto row, auto op) -> CudaResult {
     using Op = decltype(op);
-    if constexpr (kSignOnly<Op>) {
+    if constexpr (decltype(row)::kSignOnly && Op::kSignOnly) {
       return launch_forward_mask(x, y, mask, n, OpValue<Op>{op}, stream, blend);
     } else {
-      return CudaResult{cudaErrorInvalidValue, "mask op", __FILE__, __LINE__};  // unreachable
+      return kNoSuchPass;
     }
   });
 }
@@ -80,33 +82,28 @@ CudaResult launch_forward_with_mask(const Activation& act, const T* x, T* y, std
 template <class T>
 CudaResult launch_backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy,
                                      T* dx, std::size_t n, cudaStream_t stream, Blend blend) {
-  return with_op(act, [&](auto op) -> CudaResult {
+  return with_op(act, [&](auto row, auto op) -> CudaResult {
     using Op = decltype(op);
-    if constexpr (kSignOnly<Op>) {
+    if constexpr (decltype(row)::kSignOnly && Op::kSignOnly) {
       return launch_elementwise<T, 1>(MaskBackwardBody<Op>{op, mask}, dx, {dy}, n, stream, blend);
     } else {
-      return CudaResult{cudaErrorInvalidValue, "mask op", __FILE__, __LINE__};  // unreachable
+      return kNoSuchPass;
     }
   });
 }
 
-}  // namespace actlayer::cuda_impl
+/// Instantiates every launcher of this header for T (activation_<type>.cu).
+template <class T>
+const ::actlayer::detail::EntryPoint* instantiate_activation_launchers() {
+  static const ::actlayer::detail::EntryPoint table[] = {
+      ::actlayer::detail::entry_point(&launch_forward<T>),
+      ::actlayer::detail::entry_point(&launch_backward<T>),
+      ::actlayer::detail::entry_point(&launch_backward_from_output<T>),
+      ::actlayer::detail::entry_point(&launch_rrelu_forward<T>),
+      ::actlayer::detail::entry_point(&launch_rrelu_backward_saved<T>),
+      ::actlayer::detail::entry_point(&launch_forward_with_mask<T>),
+      ::actlayer::detail::entry_point(&launch_backward_from_mask<T>)};
+  return table;
+}
 
-#define ACTLAYER_INSTANTIATE_ACTIVATION(T)                                                         \
-  namespace actlayer::cuda_impl {                                                                  \
-  template CudaResult launch_forward<T>(const Activation&, const T*, T*, std::size_t,              \
-                                        cudaStream_t, Blend);                                      \
-  template CudaResult launch_backward<T>(const Activation&, const T*, const T*, T*, std::size_t,   \
-                                         cudaStream_t, Blend);                                     \
-  template CudaResult launch_backward_from_output<T>(const Activation&, const T*, const T*, T*,    \
-                                                     std::size_t, cudaStream_t, Blend);            \
-  template CudaResult launch_rrelu_forward<T>(const Activation&, const T*, T*, float*,             \
-                                              std::size_t, cudaStream_t, Blend);                   \
-  template CudaResult launch_rrelu_backward_saved<T>(const float*, const T*, T*, std::size_t,      \
-                                                     cudaStream_t, Blend);                         \
-  template CudaResult launch_forward_with_mask<T>(const Activation&, const T*, T*, std::uint32_t*, \
-                                                  std::size_t, cudaStream_t, Blend);               \
-  template CudaResult launch_backward_from_mask<T>(const Activation&, const std::uint32_t*,        \
-                                                   const T*, T*, std::size_t, cudaStream_t,        \
-                                                   Blend);                                         \
-  }
+}  // namespace actlayer::cuda_impl

@@ -37,11 +37,11 @@ template <class T>
 CudaResult launch_backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy,
                                      T* dx, std::size_t n, cudaStream_t stream, Blend blend);
 template <class T>
-CudaResult launch_prelu_forward_with_mask(const T* x, const param_t<T>* alpha, T* y,
+CudaResult launch_prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y,
                                           std::uint32_t* mask, PReluShape shape,
                                           cudaStream_t stream);
 template <class T>
-CudaResult launch_prelu_backward_dx_from_mask(const std::uint32_t* mask, const param_t<T>* alpha,
+CudaResult launch_prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
                                               const T* dy, T* dx, PReluShape shape,
                                               cudaStream_t stream);
 
@@ -67,11 +67,11 @@ CudaResult launch_rrelu_slope_sum(const Activation& act, std::size_t n, double* 
 
 // PReLU (prelu.cuh). Arguments are validated; `plan` is make_prelu_plan(shape).
 template <class T>
-CudaResult launch_prelu_forward(const T* x, const param_t<T>* alpha, T* y, const PReluPlan& plan,
+CudaResult launch_prelu_forward(const T* x, const compute_t<T>* alpha, T* y, const PReluPlan& plan,
                                 cudaStream_t stream);
 template <class T>
-CudaResult launch_prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
-                                 param_t<T>* dalpha, const PReluPlan& plan, double* workspace,
+CudaResult launch_prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
+                                 compute_t<T>* dalpha, const PReluPlan& plan, double* workspace,
                                  cudaStream_t stream, Blend dalpha_blend);
 
 }  // namespace actlayer::cuda_impl

@@ -138,21 +138,21 @@ struct PReluMaskBackwardBody {
 };
 
 template <class T>
-CudaResult launch_prelu_forward_with_mask(const T* x, const param_t<T>* alpha, T* y,
+CudaResult launch_prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y,
                                           std::uint32_t* mask, PReluShape shape,
                                           cudaStream_t stream) {
   const std::size_t n = shape.outer * shape.channels * shape.inner;
   return launch_forward_mask(
-      x, y, mask, n, PReluValue<param_t<T>>{alpha, shape.channels, shape.inner}, stream, Blend{});
+      x, y, mask, n, PReluValue<compute_t<T>>{alpha, shape.channels, shape.inner}, stream, Blend{});
 }
 
 template <class T>
-CudaResult launch_prelu_backward_dx_from_mask(const std::uint32_t* mask, const param_t<T>* alpha,
+CudaResult launch_prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
                                               const T* dy, T* dx, PReluShape shape,
                                               cudaStream_t stream) {
   const std::size_t n = shape.outer * shape.channels * shape.inner;
   return detail::launch_elementwise<T, 1>(
-      PReluMaskBackwardBody<param_t<T>>{alpha, mask, shape.channels, shape.inner}, dx, {dy}, n,
+      PReluMaskBackwardBody<compute_t<T>>{alpha, mask, shape.channels, shape.inner}, dx, {dy}, n,
       stream, Blend{});
 }
 

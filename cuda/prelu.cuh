@@ -37,7 +37,7 @@ using detail::store_chunk;
 template <class T>
 struct PReluArgs {
   const T* x;
-  const param_t<T>* alpha;
+  const compute_t<T>* alpha;
   const T* dy;       // backward only
   T* out;            // y, or dx
   double* partials;  // backward only: workspace[k * channels + c]
@@ -263,37 +263,34 @@ CudaResult launch_prelu_main(const PReluArgs<T>& args, cudaStream_t stream) {
 }
 
 template <class T>
-CudaResult launch_prelu_forward(const T* x, const param_t<T>* alpha, T* y, const PReluPlan& plan,
+CudaResult launch_prelu_forward(const T* x, const compute_t<T>* alpha, T* y, const PReluPlan& plan,
                                 cudaStream_t stream) {
   return launch_prelu_main<T, false>(PReluArgs<T>{x, alpha, nullptr, y, nullptr, plan}, stream);
 }
 
 template <class T>
-CudaResult launch_prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
-                                 param_t<T>* dalpha, const PReluPlan& plan, double* workspace,
+CudaResult launch_prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
+                                 compute_t<T>* dalpha, const PReluPlan& plan, double* workspace,
                                  cudaStream_t stream, Blend dalpha_blend) {
   const CudaResult main =
       launch_prelu_main<T, true>(PReluArgs<T>{x, alpha, dy, dx, workspace, plan}, stream);
   if (!main.ok()) return main;
   const std::size_t blocks =
       plan.channels < kDalphaColumns ? plan.channels : ceil_div(plan.channels, kDalphaColumns);
-  return detail::launch_checked(prelu_dalpha_kernel<param_t<T>>, grid_for(blocks), kPReluThreads,
+  return detail::launch_checked(prelu_dalpha_kernel<compute_t<T>>, grid_for(blocks), kPReluThreads,
                                 stream, workspace, plan.partials, plan.channels, dalpha,
                                 dalpha_blend);
 }
 
-}  // namespace actlayer::cuda_impl
+/// Instantiates every PReLU launcher for T (instantiate.cu.in).
+template <class T>
+const ::actlayer::detail::EntryPoint* instantiate_prelu_launchers() {
+  static const ::actlayer::detail::EntryPoint table[] = {
+      ::actlayer::detail::entry_point(&launch_prelu_forward<T>),
+      ::actlayer::detail::entry_point(&launch_prelu_backward<T>),
+      ::actlayer::detail::entry_point(&launch_prelu_forward_with_mask<T>),
+      ::actlayer::detail::entry_point(&launch_prelu_backward_dx_from_mask<T>)};
+  return table;
+}
 
-#define ACTLAYER_INSTANTIATE_PRELU(T)                                                              \
-  namespace actlayer::cuda_impl {                                                                  \
-  template CudaResult launch_prelu_forward<T>(const T*, const param_t<T>*, T*, const PReluPlan&,   \
-                                              cudaStream_t);                                       \
-  template CudaResult launch_prelu_backward<T>(const T*, const param_t<T>*, const T*, T*,          \
-                                               param_t<T>*, const PReluPlan&, double*,             \
-                                               cudaStream_t, Blend);                               \
-  template CudaResult launch_prelu_forward_with_mask<T>(const T*, const param_t<T>*, T*,           \
-                                                        std::uint32_t*, PReluShape, cudaStream_t); \
-  template CudaResult launch_prelu_backward_dx_from_mask<T>(const std::uint32_t*,                  \
-                                                            const param_t<T>*, const T*, T*,       \
-                                                            PReluShape, cudaStream_t);             \
-  }
+}  // namespace actlayer::cuda_impl

@@ -198,7 +198,7 @@ RReluLayer<T>::RReluLayer(std::uint64_t seed, float lower, float upper, Device d
                           cudaStream_t stream)
     : seed_(seed), lower_(lower), upper_(upper), device_(device) {
   const Activation act = Activation::rrelu(lower, upper);
-  throw_if_failed(detail::ArgCheck("RReluLayer").activation(act, detail::Pass::forward).status());
+  throw_if_failed(detail::ArgCheck("RReluLayer").activation(act, Pass::forward).status());
   eval_slope_ = act.eval_slope();
   if (device == Device::cuda) {
     counter_ = Buffer<std::uint64_t>::from_host({~std::uint64_t{0}}, Device::cuda, stream);

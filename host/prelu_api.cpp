@@ -13,70 +13,71 @@ std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept {
   return cuda_impl::make_prelu_plan(shape).workspace_bytes();
 }
 
-namespace detail {
+using namespace detail;  // the checks
 
-template <class T>
-Status prelu_forward_impl(const T* x, const param_t<T>* alpha, T* y, PReluShape shape,
-                          cudaStream_t stream) {
+template <class T, class>
+Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, PReluShape shape,
+                     cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_forward";
   std::size_t n = 0;
-  const Status s = check_prelu_forward(fn, x, alpha, y, nullptr, false, shape, &n);
-  if (s != Status::success || n == 0) return s;
-  return launched(
-      cuda_impl::launch_prelu_forward(x, alpha, y, cuda_impl::make_prelu_plan(shape), stream), fn);
+  return checked_launch(fn, check_prelu_forward(fn, x, alpha, y, nullptr, false, shape, &n), n > 0,
+                        [&] {
+                          return cuda_impl::launch_prelu_forward(
+                              x, alpha, y, cuda_impl::make_prelu_plan(shape), stream);
+                        });
 }
 
-template <class T>
-Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
-                           param_t<T>* dalpha, PReluShape shape, void* workspace,
-                           std::size_t workspace_bytes, cudaStream_t stream, Blend dalpha_blend) {
+template <class T, class>
+Status prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
+                      compute_t<T>* dalpha, PReluShape shape, void* workspace,
+                      std::size_t workspace_bytes, cudaStream_t stream, Blend dalpha_blend) {
   const char* const fn = "actlayer::prelu_backward";
   std::size_t n = 0;
-  const Status s =
+  return checked_launch(
+      fn,
       check_prelu_backward(fn, x, alpha, dy, dx, dalpha, shape, dalpha_blend, workspace,
-                           workspace_bytes, prelu_backward_workspace_bytes(shape), &n);
-  if (s != Status::success) return s;
-  return launched(
-      cuda_impl::launch_prelu_backward(x, alpha, dy, dx, dalpha, cuda_impl::make_prelu_plan(shape),
-                                       static_cast<double*>(workspace), stream, dalpha_blend),
-      fn);
+                           workspace_bytes, prelu_backward_workspace_bytes(shape), &n),
+      true, [&] {
+        return cuda_impl::launch_prelu_backward(
+            x, alpha, dy, dx, dalpha, cuda_impl::make_prelu_plan(shape),
+            static_cast<double*>(workspace), stream, dalpha_blend);
+      });
 }
 
-template <class T>
-Status prelu_forward_with_mask_impl(const T* x, const param_t<T>* alpha, T* y, std::uint32_t* mask,
-                                    PReluShape shape, cudaStream_t stream) {
+template <class T, class>
+Status prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y, std::uint32_t* mask,
+                               PReluShape shape, cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_forward_with_mask";
   std::size_t n = 0;
-  const Status s = check_prelu_forward(fn, x, alpha, y, mask, true, shape, &n);
-  if (s != Status::success || n == 0) return s;
-  return launched(cuda_impl::launch_prelu_forward_with_mask(x, alpha, y, mask, shape, stream), fn);
+  return checked_launch(
+      fn, check_prelu_forward(fn, x, alpha, y, mask, true, shape, &n), n > 0,
+      [&] { return cuda_impl::launch_prelu_forward_with_mask(x, alpha, y, mask, shape, stream); });
 }
 
-template <class T>
-Status prelu_backward_dx_from_mask_impl(const std::uint32_t* mask, const param_t<T>* alpha,
-                                        const T* dy, T* dx, PReluShape shape, cudaStream_t stream) {
+template <class T, class>
+Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
+                                   const T* dy, T* dx, PReluShape shape, cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_backward_dx_from_mask";
   std::size_t n = 0;
-  const Status s = check_prelu_dx_from_mask(fn, mask, alpha, dy, dx, shape, &n);
-  if (s != Status::success || n == 0) return s;
-  return launched(cuda_impl::launch_prelu_backward_dx_from_mask(mask, alpha, dy, dx, shape, stream),
-                  fn);
+  return checked_launch(
+      fn, check_prelu_dx_from_mask(fn, mask, alpha, dy, dx, shape, &n), n > 0, [&] {
+        return cuda_impl::launch_prelu_backward_dx_from_mask(mask, alpha, dy, dx, shape, stream);
+      });
 }
 
-#define ACTLAYER_INSTANTIATE(T)                                                                    \
-  template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape,               \
-                                        cudaStream_t);                                             \
-  template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*, param_t<T>*,   \
-                                         PReluShape, void*, std::size_t, cudaStream_t, Blend);     \
-  template Status prelu_forward_with_mask_impl<T>(const T*, const param_t<T>*, T*, std::uint32_t*, \
-                                                  PReluShape, cudaStream_t);                       \
-  template Status prelu_backward_dx_from_mask_impl<T>(const std::uint32_t*, const param_t<T>*,     \
-                                                      const T*, T*, PReluShape, cudaStream_t);
-ACTLAYER_INSTANTIATE(float)
-ACTLAYER_INSTANTIATE(double)
-ACTLAYER_INSTANTIATE(__half)
-ACTLAYER_INSTANTIATE(__nv_bfloat16)
+/// Instantiates every entry point of this file for T.
+template <class T>
+const ::actlayer::detail::EntryPoint* instantiate_prelu_api() {
+  static const ::actlayer::detail::EntryPoint table[] = {
+      ::actlayer::detail::entry_point(&prelu_forward<T>),
+      ::actlayer::detail::entry_point(&prelu_backward<T>),
+      ::actlayer::detail::entry_point(&prelu_forward_with_mask<T>),
+      ::actlayer::detail::entry_point(&prelu_backward_dx_from_mask<T>)};
+  return table;
+}
+#define ACTLAYER_INSTANTIATE(T) \
+  template const ::actlayer::detail::EntryPoint* instantiate_prelu_api<T>();
+ACTLAYER_FOR_EACH_ELEMENT(ACTLAYER_INSTANTIATE)
 #undef ACTLAYER_INSTANTIATE
 
-}  // namespace detail
 }  // namespace actlayer

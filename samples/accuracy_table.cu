@@ -21,14 +21,13 @@ using namespace actlayer;
 
 namespace {
 
-enum class Pass { forward, backward, from_output };
 const char* pass_name(Pass p) {
   switch (p) {
     case Pass::forward:
       return "forward";
     case Pass::backward:
       return "backward";
-    case Pass::from_output:
+    case Pass::backward_from_output:
       return "from_output";
   }
   return "?";
@@ -105,7 +104,7 @@ std::vector<T> inputs(std::size_t n, std::uint64_t seed) {
 template <class T>
 void on_host(const Activation& act, Pass pass, const std::vector<T>& in, const std::vector<T>& dy,
              std::vector<T>& out) {
-  ops::visit(act, [&](auto op) {
+  ops::visit(act, [&](auto, auto op) {
     for (std::size_t i = 0; i < in.size(); ++i) {
       const auto z = ops::widen(in[i]), g = ops::widen(dy[i]);
       out[i] = pass == Pass::forward    ? ops::narrow<T>(op.value(z))
@@ -133,7 +132,7 @@ void on_device(const Activation& act, Pass pass, const std::vector<T>& in, const
 template <class T>
 double max_error(const Case& c, Pass pass, bool gpu, std::size_t n) {
   std::vector<T> in = inputs<T>(n, 1), dy = inputs<T>(n, 2), got(n), want(n);
-  if (pass == Pass::from_output) {  // the output form takes y = f(x)
+  if (pass == Pass::backward_from_output) {  // the output form takes y = f(x)
     throw_if_failed(reference::forward(c.act, in.data(), want.data(), n));
     in = want;
   }
@@ -204,7 +203,7 @@ int main(int argc, char** argv) {
   };
   try {
     for (const Case& c : cases) {
-      for (Pass pass : {Pass::forward, Pass::backward, Pass::from_output}) {
+      for (Pass pass : {Pass::forward, Pass::backward, Pass::backward_from_output}) {
         std::printf("%-24s %-12s", c.name, pass_name(pass));
         cell(max_error<float>(c, pass, gpu, n), bound<float>(c, pass));
         cell(max_error<double>(c, pass, gpu, n), bound<double>(c, pass));

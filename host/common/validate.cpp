@@ -1,10 +1,13 @@
 #include "validate.hpp"
 
 #include "actlayer/detail/calls.hpp"
+#include "actlayer/ops.cuh"
 
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <limits>
 #include <utility>
 
@@ -37,6 +40,15 @@ Status fail(Status status, std::string message) {
   return status;
 }
 
+std::string shortest(float v) {
+  char buf[32];
+  for (int digits = 1; digits <= 9; ++digits) {  // 9 significant digits always round-trip
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v || v != v) break;
+  }
+  return buf;
+}
+
 std::string format(const char* fmt, ...) {
   va_list args;
   va_start(args, fmt);
@@ -58,50 +70,45 @@ ArgCheck& ArgCheck::require(bool ok, Status status, const std::string& message) 
   return *this;
 }
 
-ArgCheck& ArgCheck::activation(const Activation& act, Pass pass) {
-  const bool from_output = pass == Pass::backward_from_output;
-  bool known = false;
-  switch (act.op) {
-    case Op::identity:
-    case Op::step:
-    case Op::sigmoid:
-    case Op::tanh:
-    case Op::relu:
-      known = true;
-      break;
-    case Op::leaky_relu:
-      known = true;
-      if (act.divisor != 0.0f) {
-        require(std::isfinite(act.divisor) && act.divisor > 1.0f, Status::invalid_argument,
-                format("activation.divisor (the a of y = z/a) must be finite and > 1 (got %.9g)",
-                       static_cast<double>(act.divisor)));
-      } else {
-        require(std::isfinite(act.slope) && act.slope >= 0.0f, Status::invalid_argument,
-                format("activation.slope must be finite and >= 0 (got %.9g)",
-                       static_cast<double>(act.slope)));
-        require(!from_output || act.slope > 0.0f, Status::not_supported,
-                "leaky_relu with slope 0 has no backward from the output (y = 0 for every z "
-                "<= 0): use backward from x");
-      }
-      break;
-    case Op::rrelu:
-      known = true;
-      require(std::isfinite(act.lower) && std::isfinite(act.upper), Status::invalid_argument,
-              format("activation.lower and activation.upper must be finite (got %.9g, %.9g)",
-                     static_cast<double>(act.lower), static_cast<double>(act.upper)));
-      require(act.lower >= 0.0f, Status::invalid_argument,
-              format("activation.lower must be >= 0 (got %.9g)", static_cast<double>(act.lower)));
-      require(act.lower <= act.upper, Status::invalid_argument,
-              format("activation.lower must be <= activation.upper (got %.9g > %.9g)",
-                     static_cast<double>(act.lower), static_cast<double>(act.upper)));
-      require(!(act.training && from_output), Status::not_supported,
-              "rrelu in training mode has no backward from the output (the slope is random): "
-              "use backward from x, which draws it again");
-      require(act.training || !from_output || act.eval_slope() > 0.0f, Status::not_supported,
-              "rrelu with lower = upper = 0 has no backward from the output: use backward "
-              "from x");
-      break;
+ArgCheck& ArgCheck::parameters(const Activation& act, unsigned params) {
+  if (params & ops::kSlopeOrDivisor) {
+    if (act.divisor != 0.0f) {
+      require(std::isfinite(act.divisor) && act.divisor > 1.0f, Status::invalid_argument,
+              format("activation.divisor (the a of y = z/a) must be finite and > 1 (got %s)",
+                     shortest(act.divisor).c_str()));
+    } else {
+      require(
+          std::isfinite(act.slope) && act.slope >= 0.0f, Status::invalid_argument,
+          format("activation.slope must be finite and >= 0 (got %s)", shortest(act.slope).c_str()));
+    }
   }
+  if (params & ops::kLowerUpper) {
+    require(std::isfinite(act.lower) && std::isfinite(act.upper), Status::invalid_argument,
+            format("activation.lower and activation.upper must be finite (got %s, %s)",
+                   shortest(act.lower).c_str(), shortest(act.upper).c_str()));
+    require(act.lower >= 0.0f, Status::invalid_argument,
+            format("activation.lower must be >= 0 (got %s)", shortest(act.lower).c_str()));
+    require(act.lower <= act.upper, Status::invalid_argument,
+            format("activation.lower must be <= activation.upper (got %s > %s)",
+                   shortest(act.lower).c_str(), shortest(act.upper).c_str()));
+  }
+  return *this;
+}
+
+ArgCheck& ArgCheck::activation(const Activation& act, Pass pass) {
+  const bool known = ops::visit(act, [&](auto row, auto op) {
+    parameters(act, decltype(row)::kParams);
+    if (pass != Pass::backward_from_output) return;
+    const bool rrelu = act.op == Op::rrelu;
+    const char* why = rrelu && act.training ? "the slope is random" : ops::no_output_form(op);
+    const char* which = !rrelu         ? ""
+                        : act.training ? " in training mode"
+                                       : " with lower = upper = 0";
+    require(why == nullptr, Status::not_supported,
+            format("%s%s has no backward from the output (%s): use backward from x%s",
+                   to_string(act.op), which, why,
+                   rrelu && act.training ? ", which draws it again" : ""));
+  });
   return require(known, Status::invalid_argument,
                  format("activation.op = %d is not an actlayer::Op", static_cast<int>(act.op)));
 }
@@ -115,24 +122,20 @@ ArgCheck& ArgCheck::host_memory(const Activation& act) {
 
 ArgCheck& ArgCheck::mask_op(const Activation& act) {
   bool sign_only = false;
-  switch (act.op) {
-    case Op::relu:
-    case Op::leaky_relu:
-    case Op::step:
-      sign_only = true;
-      break;
-    case Op::rrelu:
-      sign_only = !act.training;
-      break;
-    case Op::identity:  // its derivative is 1, but NaN x must give NaN: not one bit's worth
-    case Op::sigmoid:
-    case Op::tanh:
-      break;
+  ops::visit(act, [&](auto row, auto) { sign_only = decltype(row)::kSignOnly; });
+  sign_only = sign_only && !(act.op == Op::rrelu && act.training);
+  std::string ops_list;
+  for (Op o : kOps) {
+    ops::visit(Activation{o}, [&](auto row, auto) {
+      if (decltype(row)::kSignOnly)
+        ops_list += std::string(ops_list.empty() ? "" : ", ") + to_string(o);
+    });
   }
-  return require(sign_only, Status::not_supported,
-                 format("the mask calls need an op whose derivative depends on the sign of x "
-                        "alone (relu, leaky_relu, step, rrelu in eval mode), not op %d",
-                        static_cast<int>(act.op)));
+  return require(
+      sign_only, Status::not_supported,
+      format("the mask calls need an op whose derivative depends on the sign of x "
+             "alone (%s; rrelu in eval mode), not %s%s",
+             ops_list.c_str(), to_string(act.op), act.op == Op::rrelu ? " in training mode" : ""));
 }
 
 ArgCheck& ArgCheck::rrelu_training(const Activation& act) {
@@ -142,8 +145,8 @@ ArgCheck& ArgCheck::rrelu_training(const Activation& act) {
 
 ArgCheck& ArgCheck::blend(const Blend& blend) {
   return require(std::isfinite(blend.alpha) && std::isfinite(blend.beta), Status::invalid_argument,
-                 format("blend.alpha and blend.beta must be finite (got %.9g, %.9g)",
-                        static_cast<double>(blend.alpha), static_cast<double>(blend.beta)));
+                 format("blend.alpha and blend.beta must be finite (got %s, %s)",
+                        shortest(blend.alpha).c_str(), shortest(blend.beta).c_str()));
 }
 
 bool prelu_size(const PReluShape& shape, std::size_t* n) noexcept {
@@ -186,11 +189,12 @@ ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::s
     if (disjoint || (access == Access::input && other.access == Access::input)) continue;
     if (access == Access::side_output || other.access == Access::side_output) {
       const char* side = access == Access::side_output ? name : other.name;
-      require(false, Status::invalid_argument,
-              format("%s overlaps %s (%s must not overlap any other array)", name, other.name,
-                     side));
+      require(
+          false, Status::invalid_argument,
+          format("%s overlaps %s (%s must not overlap any other array)", name, other.name, side));
     } else if (access == Access::output && other.access == Access::output) {
-      require(false, Status::invalid_argument, format("outputs %s and %s overlap", name, other.name));
+      require(false, Status::invalid_argument,
+              format("outputs %s and %s overlap", name, other.name));
     } else {
       const bool same = other.begin == begin && other.end == end;
       require(same, Status::invalid_argument,

@@ -14,14 +14,14 @@ namespace actlayer::detail {
 /// Records `message` as this thread's last_error() and returns `status`.
 Status fail(Status status, std::string message);
 
+/// The shortest decimal that reads back as v ("0.3", not "0.300000012").
+std::string shortest(float v);
+
 /// printf-style formatting into a std::string.
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /// outer * channels * inner into *n; false on overflow (channels == 0 gives n == 0 and true).
 bool prelu_size(const PReluShape& shape, std::size_t* n) noexcept;
-
-/// Which pass an activation is checked for (some ops have no backward from the output).
-enum class Pass { forward, backward, backward_from_output };
 
 /// Checks the arguments of one call, in the order given, and remembers the first problem (an
 /// invalid_argument found later still wins over a not_supported found earlier). Each check is
@@ -33,12 +33,15 @@ class ArgCheck {
  public:
   explicit ArgCheck(const char* function) : function_(function) {}
 
+  /// act.op is an Op, its parameters are valid, and it has the pass (else not_supported).
   ArgCheck& activation(const Activation& act, Pass pass);
+  /// The Activation fields of ops::Params bits `params` are valid.
+  ArgCheck& parameters(const Activation& act, unsigned params);
   ArgCheck& blend(const Blend& blend);
   /// For the CPU reference: no device pointers in the activation (philox.device_offset).
   ArgCheck& host_memory(const Activation& act);
-  /// act's backward needs only the sign of x (relu, leaky_relu, step, rrelu eval), else
-  /// not_supported.
+  /// act's backward needs only the sign of x (its functor's kSignOnly; rrelu in eval mode),
+  /// else not_supported.
   ArgCheck& mask_op(const Activation& act);
   /// act is rrelu with training set (the calls that exist for training mode only).
   ArgCheck& rrelu_training(const Activation& act);

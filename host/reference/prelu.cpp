@@ -41,10 +41,8 @@ P round_param(Wide v) {
 
 }  // namespace
 
-namespace detail {
-
-template <class T>
-Status prelu_forward_impl(const T* x, const param_t<T>* alpha, T* y, PReluShape shape) {
+template <class T, class>
+Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, PReluShape shape) {
   std::size_t n = 0;
   const Status s = actlayer::detail::check_prelu_forward("actlayer::reference::prelu_forward", x,
                                                          alpha, y, nullptr, false, shape, &n);
@@ -61,9 +59,9 @@ Status prelu_forward_impl(const T* x, const param_t<T>* alpha, T* y, PReluShape 
   return Status::success;
 }
 
-template <class T>
-Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* dx,
-                           param_t<T>* dalpha, PReluShape shape, Blend blend) {
+template <class T, class>
+Status prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
+                      compute_t<T>* dalpha, PReluShape shape, Blend blend) {
   std::size_t n = 0;
   const Status s =
       actlayer::detail::check_prelu_backward("actlayer::reference::prelu_backward", x, alpha, dy,
@@ -83,14 +81,14 @@ Status prelu_backward_impl(const T* x, const param_t<T>* alpha, const T* dy, T* 
     }
     const Wide blended =
         Wide{blend.alpha} * sum + (blend.beta != 0 ? Wide{blend.beta} * Wide{dalpha[c]} : Wide{0});
-    dalpha[c] = round_param<param_t<T>>(blended);
+    dalpha[c] = round_param<compute_t<T>>(blended);
   }
   return Status::success;
 }
 
-template <class T>
-Status prelu_forward_with_mask_impl(const T* x, const param_t<T>* alpha, T* y, std::uint32_t* mask,
-                                    PReluShape shape) {
+template <class T, class>
+Status prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y, std::uint32_t* mask,
+                               PReluShape shape) {
   std::size_t n = 0;
   const Status s = actlayer::detail::check_prelu_forward(
       "actlayer::reference::prelu_forward_with_mask", x, alpha, y, mask, true, shape, &n);
@@ -99,12 +97,12 @@ Status prelu_forward_with_mask_impl(const T* x, const param_t<T>* alpha, T* y, s
   for (std::size_t i = 0; i < n; ++i) {
     if (wide(x[i]) > 0) mask[i / 32] |= std::uint32_t{1} << (i % 32);
   }
-  return prelu_forward_impl(x, alpha, y, shape);
+  return prelu_forward(x, alpha, y, shape);  // checked above
 }
 
-template <class T>
-Status prelu_backward_dx_from_mask_impl(const std::uint32_t* mask, const param_t<T>* alpha,
-                                        const T* dy, T* dx, PReluShape shape) {
+template <class T, class>
+Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
+                                   const T* dy, T* dx, PReluShape shape) {
   std::size_t n = 0;
   const Status s = actlayer::detail::check_prelu_dx_from_mask(
       "actlayer::reference::prelu_backward_dx_from_mask", mask, alpha, dy, dx, shape, &n);
@@ -119,19 +117,19 @@ Status prelu_backward_dx_from_mask_impl(const std::uint32_t* mask, const param_t
   return Status::success;
 }
 
-#define ACTLAYER_INSTANTIATE(T)                                                                    \
-  template Status prelu_forward_impl<T>(const T*, const param_t<T>*, T*, PReluShape);              \
-  template Status prelu_backward_impl<T>(const T*, const param_t<T>*, const T*, T*, param_t<T>*,   \
-                                         PReluShape, Blend);                                       \
-  template Status prelu_forward_with_mask_impl<T>(const T*, const param_t<T>*, T*, std::uint32_t*, \
-                                                  PReluShape);                                     \
-  template Status prelu_backward_dx_from_mask_impl<T>(const std::uint32_t*, const param_t<T>*,     \
-                                                      const T*, T*, PReluShape);
-ACTLAYER_INSTANTIATE(float)
-ACTLAYER_INSTANTIATE(double)
-ACTLAYER_INSTANTIATE(__half)
-ACTLAYER_INSTANTIATE(__nv_bfloat16)
+/// Instantiates every entry point of this file for T.
+template <class T>
+const ::actlayer::detail::EntryPoint* instantiate_reference_prelu() {
+  static const ::actlayer::detail::EntryPoint table[] = {
+      ::actlayer::detail::entry_point(&prelu_forward<T>),
+      ::actlayer::detail::entry_point(&prelu_backward<T>),
+      ::actlayer::detail::entry_point(&prelu_forward_with_mask<T>),
+      ::actlayer::detail::entry_point(&prelu_backward_dx_from_mask<T>)};
+  return table;
+}
+#define ACTLAYER_INSTANTIATE(T) \
+  template const ::actlayer::detail::EntryPoint* instantiate_reference_prelu<T>();
+ACTLAYER_FOR_EACH_ELEMENT(ACTLAYER_INSTANTIATE)
 #undef ACTLAYER_INSTANTIATE
 
-}  // namespace detail
 }  // namespace actlayer::reference

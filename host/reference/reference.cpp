@@ -17,8 +17,8 @@
 namespace actlayer::reference {
 namespace {
 
+using actlayer::Pass;
 using actlayer::detail::ArgCheck;
-using actlayer::detail::Pass;
 using detail::nan_value;
 using detail::positive_zero;
 using detail::product;
@@ -199,10 +199,8 @@ T blend_one(const Value<T>& f, const T* old, Blend blend) {
 
 }  // namespace
 
-namespace detail {
-
-template <class T>
-Status forward_impl(const Activation& act, const T* x, T* y, std::size_t n, Blend blend) {
+template <class T, class>
+Status forward(const Activation& act, const T* x, T* y, std::size_t n, Blend blend) {
   const Status s = actlayer::detail::check_forward(
       "actlayer::reference::forward", actlayer::detail::Memory::host, act, x, y, n, blend);
   if (s != Status::success) return s;
@@ -214,9 +212,8 @@ Status forward_impl(const Activation& act, const T* x, T* y, std::size_t n, Blen
   return Status::success;
 }
 
-template <class T>
-Status backward_impl(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n,
-                     Blend blend) {
+template <class T, class>
+Status backward(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n, Blend blend) {
   const Status s = actlayer::detail::check_backward("actlayer::reference::backward",
                                                     actlayer::detail::Memory::host, Pass::backward,
                                                     act, x, dy, dx, n, blend);
@@ -229,9 +226,9 @@ Status backward_impl(const Activation& act, const T* x, const T* dy, T* dx, std:
   return Status::success;
 }
 
-template <class T>
-Status backward_from_output_impl(const Activation& act, const T* y, const T* dy, T* dx,
-                                 std::size_t n, Blend blend) {
+template <class T, class>
+Status backward_from_output(const Activation& act, const T* y, const T* dy, T* dx, std::size_t n,
+                            Blend blend) {
   const Status s = actlayer::detail::check_backward(
       "actlayer::reference::backward_from_output", actlayer::detail::Memory::host,
       Pass::backward_from_output, act, y, dy, dx, n, blend);
@@ -242,9 +239,9 @@ Status backward_from_output_impl(const Activation& act, const T* y, const T* dy,
   return Status::success;
 }
 
-template <class T>
-Status rrelu_forward_save_noise_impl(const Activation& act, const T* x, T* y, float* noise,
-                                     std::size_t n, Blend blend) {
+template <class T, class>
+Status rrelu_forward_save_noise(const Activation& act, const T* x, T* y, float* noise,
+                                std::size_t n, Blend blend) {
   const Status s = actlayer::detail::check_save_noise(
       "actlayer::reference::rrelu_forward_save_noise", actlayer::detail::Memory::host, act, x, y,
       noise, n, blend);
@@ -258,9 +255,9 @@ Status rrelu_forward_save_noise_impl(const Activation& act, const T* x, T* y, fl
   return Status::success;
 }
 
-template <class T>
-Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, std::size_t n,
-                                       Blend blend) {
+template <class T, class>
+Status rrelu_backward_saved_noise(const float* noise, const T* dy, T* dx, std::size_t n,
+                                  Blend blend) {
   const Status s = actlayer::detail::check_saved_noise_backward(
       "actlayer::reference::rrelu_backward_saved_noise", noise, dy, dx, n, blend);
   if (s != Status::success) return s;
@@ -273,9 +270,9 @@ Status rrelu_backward_saved_noise_impl(const float* noise, const T* dy, T* dx, s
   return Status::success;
 }
 
-template <class T>
-Status forward_with_mask_impl(const Activation& act, const T* x, T* y, std::uint32_t* mask,
-                              std::size_t n, Blend blend) {
+template <class T, class>
+Status forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t* mask,
+                         std::size_t n, Blend blend) {
   const Status s = actlayer::detail::check_forward_with_mask(
       "actlayer::reference::forward_with_mask", act, x, y, mask, n, blend);
   if (s != Status::success) return s;
@@ -287,9 +284,9 @@ Status forward_with_mask_impl(const Activation& act, const T* x, T* y, std::uint
   return Status::success;
 }
 
-template <class T>
-Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask, const T* dy, T* dx,
-                               std::size_t n, Blend blend) {
+template <class T, class>
+Status backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy, T* dx,
+                          std::size_t n, Blend blend) {
   const Status s = actlayer::detail::check_backward_from_mask(
       "actlayer::reference::backward_from_mask", act, mask, dy, dx, n, blend);
   if (s != Status::success) return s;
@@ -311,26 +308,23 @@ Status backward_from_mask_impl(const Activation& act, const std::uint32_t* mask,
   return Status::success;
 }
 
-#define ACTLAYER_INSTANTIATE(T)                                                                    \
-  template Status forward_with_mask_impl<T>(const Activation&, const T*, T*, std::uint32_t*,       \
-                                            std::size_t, Blend);                                   \
-  template Status backward_from_mask_impl<T>(const Activation&, const std::uint32_t*, const T*,    \
-                                             T*, std::size_t, Blend);                              \
-  template Status rrelu_forward_save_noise_impl<T>(const Activation&, const T*, T*, float*,        \
-                                                   std::size_t, Blend);                            \
-  template Status rrelu_backward_saved_noise_impl<T>(const float*, const T*, T*, std::size_t,      \
-                                                     Blend);                                       \
-  template Status forward_impl<T>(const Activation&, const T*, T*, std::size_t, Blend);            \
-  template Status backward_impl<T>(const Activation&, const T*, const T*, T*, std::size_t, Blend); \
-  template Status backward_from_output_impl<T>(const Activation&, const T*, const T*, T*,          \
-                                               std::size_t, Blend);
-ACTLAYER_INSTANTIATE(float)
-ACTLAYER_INSTANTIATE(double)
-ACTLAYER_INSTANTIATE(__half)
-ACTLAYER_INSTANTIATE(__nv_bfloat16)
+/// Instantiates every entry point of this file for T.
+template <class T>
+const ::actlayer::detail::EntryPoint* instantiate_reference() {
+  static const ::actlayer::detail::EntryPoint table[] = {
+      ::actlayer::detail::entry_point(&forward<T>),
+      ::actlayer::detail::entry_point(&backward<T>),
+      ::actlayer::detail::entry_point(&backward_from_output<T>),
+      ::actlayer::detail::entry_point(&rrelu_forward_save_noise<T>),
+      ::actlayer::detail::entry_point(&rrelu_backward_saved_noise<T>),
+      ::actlayer::detail::entry_point(&forward_with_mask<T>),
+      ::actlayer::detail::entry_point(&backward_from_mask<T>)};
+  return table;
+}
+#define ACTLAYER_INSTANTIATE(T) \
+  template const ::actlayer::detail::EntryPoint* instantiate_reference<T>();
+ACTLAYER_FOR_EACH_ELEMENT(ACTLAYER_INSTANTIATE)
 #undef ACTLAYER_INSTANTIATE
-
-}  // namespace detail
 
 Status rrelu_slopes(const Activation& act, float* r, std::size_t n) {
   const Status s =

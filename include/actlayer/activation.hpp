@@ -4,20 +4,77 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <type_traits>
+
+#include "actlayer/element.hpp"
 
 namespace actlayer {
 
-/// The built-in elementwise activations. PReLU has its own calls (it has a parameter tensor).
+/// The built-in elementwise activations, one row each: (name, ops.cuh functor, formula). Op,
+/// to_string(Op), op_from_string, the named constructors without parameters and ops::visit are
+/// generated from this list; adding an op is a row here, a functor in ops.cuh, a case in the
+/// reference and a row in the tests (docs/design.md §2). PReLU has its own calls (it has a
+/// parameter tensor).
+#define ACTLAYER_OPS(X)                                                    \
+  X(identity, Identity, "y = z")                                           \
+  X(step, Step, "y = 1 if z >= 0, else 0")                                 \
+  X(sigmoid, Sigmoid, "y = 1 / (1 + e^-z), the logistic function")         \
+  X(tanh, Tanh, "y = tanh z")                                              \
+  X(relu, Relu, "y = z if z > 0, else +0")                                 \
+  X(leaky_relu, LeakyRelu, "y = z if z >= 0, else slope*z (or z/divisor)") \
+  X(rrelu, RRelu, "y = z if z >= 0, else r*z: r random in training, (lower+upper)/2 in eval")
+
 enum class Op : std::uint8_t {
-  identity,    ///< y = z
-  step,        ///< y = 1 if z >= 0, else 0
-  sigmoid,     ///< y = 1 / (1 + e^-z), the logistic function
-  tanh,        ///< y = tanh z
-  relu,        ///< y = z if z > 0, else +0
-  leaky_relu,  ///< y = z if z >= 0, else slope*z (or z/divisor, the course's form)
-  rrelu,       ///< randomized leaky ReLU: random slope per element in training, fixed in eval
+#define ACTLAYER_OP_ENUM(name, functor, formula) name,
+  ACTLAYER_OPS(ACTLAYER_OP_ENUM)
+#undef ACTLAYER_OP_ENUM
 };
+
+/// Every op, in list order.
+inline constexpr Op kOps[] = {
+#define ACTLAYER_OP_VALUE(name, functor, formula) Op::name,
+    ACTLAYER_OPS(ACTLAYER_OP_VALUE)
+#undef ACTLAYER_OP_VALUE
+};
+
+/// The op's name as written in the list ("leaky_relu"), or "unknown op".
+constexpr const char* to_string(Op op) noexcept {
+  switch (op) {
+#define ACTLAYER_OP_NAME(name, functor, formula) \
+  case Op::name:                                 \
+    return #name;
+    ACTLAYER_OPS(ACTLAYER_OP_NAME)
+#undef ACTLAYER_OP_NAME
+  }
+  return "unknown op";
+}
+
+/// The op's formula, as in the list.
+constexpr const char* formula(Op op) noexcept {
+  switch (op) {
+#define ACTLAYER_OP_FORMULA(name, functor, formula) \
+  case Op::name:                                    \
+    return formula;
+    ACTLAYER_OPS(ACTLAYER_OP_FORMULA)
+#undef ACTLAYER_OP_FORMULA
+  }
+  return "";
+}
+
+/// *op = the op named `name` ("sigmoid", as to_string writes it); false if there is none.
+constexpr bool op_from_string(std::string_view name, Op* op) noexcept {
+  for (Op o : kOps) {
+    if (name == to_string(o)) {
+      *op = o;
+      return true;
+    }
+  }
+  return false;
+}
+
+/// The three elementwise passes: y from x, dx from x and dy, dx from y and dy.
+enum class Pass { forward, backward, backward_from_output };
 
 /// Key of the counter-based Philox4x32-10 generator that draws RReLU's training slopes.
 /// The slopes depend on (seed, offset, element index) only.
@@ -47,13 +104,13 @@ struct Activation {
   bool training = false;   ///< rrelu: random slopes when true, eval_slope() when false
   Philox philox{};         ///< rrelu: training noise key
 
-  static constexpr Activation identity() { return with(Op::identity); }
-  static constexpr Activation step() { return with(Op::step); }
-  static constexpr Activation sigmoid() { return with(Op::sigmoid); }
-  static constexpr Activation tanh() { return with(Op::tanh); }
-  static constexpr Activation relu() { return with(Op::relu); }
-  /// y = z for z >= 0, slope*z otherwise (PyTorch's form; slope 0.01 by default).
-  static constexpr Activation leaky_relu(float slope = 0.01f) {
+#define ACTLAYER_OP_CONSTRUCTOR(name, functor, formula) \
+  static constexpr Activation name() { return with(Op::name); }
+  ACTLAYER_OPS(ACTLAYER_OP_CONSTRUCTOR)  // Activation::sigmoid(), ... with default parameters
+#undef ACTLAYER_OP_CONSTRUCTOR
+
+  /// y = z for z >= 0, slope*z otherwise (PyTorch's form; leaky_relu() has slope 0.01).
+  static constexpr Activation leaky_relu(float slope) {
     Activation a = with(Op::leaky_relu);
     a.slope = slope;
     return a;
@@ -65,8 +122,9 @@ struct Activation {
     act.divisor = a;
     return act;
   }
-  /// RReLU in eval mode: a leaky ReLU with slope (lower + upper)/2, the mean training slope.
-  static constexpr Activation rrelu(float lower = 1.0f / 8, float upper = 1.0f / 3) {
+  /// RReLU in eval mode: a leaky ReLU with slope (lower + upper)/2, the mean training slope
+  /// (rrelu() has PyTorch's bounds 1/8 and 1/3).
+  static constexpr Activation rrelu(float lower, float upper = 1.0f / 3) {
     Activation a = with(Op::rrelu);
     a.lower = lower;
     a.upper = upper;
@@ -127,10 +185,5 @@ struct PReluShape {
   std::size_t channels = 1;
   std::size_t inner = 1;
 };
-
-/// The type of parameters (PReLU's alpha) for data of type T: double for double, float for
-/// float, __half and __nv_bfloat16 (an fp32 master parameter).
-template <class T>
-using param_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
 }  // namespace actlayer

@@ -17,16 +17,6 @@
 
 namespace actlayer {
 
-namespace detail {
-template <class T>
-Status forward_impl(const Activation&, const T*, T*, std::size_t, cudaStream_t, Blend);
-template <class T>
-Status backward_impl(const Activation&, const T*, const T*, T*, std::size_t, cudaStream_t, Blend);
-template <class T>
-Status backward_from_output_impl(const Activation&, const T*, const T*, T*, std::size_t,
-                                 cudaStream_t, Blend);
-}  // namespace detail
-
 /// y = alpha*f(x) + beta*y, elementwise over n elements.
 ///
 /// @param act    the activation and its parameters (validated)
@@ -42,24 +32,18 @@ Status backward_from_output_impl(const Activation&, const T*, const T*, T*, std:
 /// @code
 ///   actlayer::Status s = actlayer::forward(actlayer::Activation::tanh(), d_x, d_y, n, stream);
 /// @endcode
-template <class T>
+template <class T, class = if_element_t<T>>
 Status forward(const Activation& act, const T* x, T* y, std::size_t n,
-               cudaStream_t stream = nullptr, Blend blend = {}) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::forward_impl(act, x, y, n, stream, blend);
-}
+               cudaStream_t stream = nullptr, Blend blend = {});
 
 /// dx = alpha*(dy * f'(x)) + beta*dx, elementwise. dx may equal x or dy exactly.
 ///
 /// @code
 ///   actlayer::Status s = actlayer::backward(act, d_x, d_dy, d_dx, n, stream);
 /// @endcode
-template <class T>
+template <class T, class = if_element_t<T>>
 Status backward(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n,
-                cudaStream_t stream = nullptr, Blend blend = {}) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::backward_impl(act, x, dy, dx, n, stream, blend);
-}
+                cudaStream_t stream = nullptr, Blend blend = {});
 
 /// dx = alpha*(dy * f'(x)) + beta*dx computed from the forward's output y = f(x), for the ops
 /// whose derivative is a function of y: identity, step, sigmoid, tanh, relu, and leaky_relu /
@@ -68,12 +52,9 @@ Status backward(const Activation& act, const T* x, const T* dy, T* dx, std::size
 /// @code
 ///   actlayer::Status s = actlayer::backward_from_output(act, d_y, d_dy, d_dx, n, stream);
 /// @endcode
-template <class T>
+template <class T, class = if_element_t<T>>
 Status backward_from_output(const Activation& act, const T* y, const T* dy, T* dx, std::size_t n,
-                            cudaStream_t stream = nullptr, Blend blend = {}) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::backward_from_output_impl(act, y, dy, dx, n, stream, blend);
-}
+                            cudaStream_t stream = nullptr, Blend blend = {});
 
 // ============================================================================================
 // RReLU in training mode
@@ -84,15 +65,6 @@ Status backward_from_output(const Activation& act, const T* y, const T* dy, T* d
 // The calls below are for code that wants PyTorch's behaviour instead (a saved noise tensor),
 // and for CUDA graphs.
 
-namespace detail {
-template <class T>
-Status rrelu_forward_save_noise_impl(const Activation&, const T*, T*, float*, std::size_t,
-                                     cudaStream_t, Blend);
-template <class T>
-Status rrelu_backward_saved_noise_impl(const float*, const T*, T*, std::size_t, cudaStream_t,
-                                       Blend);
-}  // namespace detail
-
 /// RReLU training forward that also writes noise[i], the slope applied to element i: 1 where
 /// x > 0, r_i where x <= 0, NaN where x is NaN (PyTorch's noise tensor, in float so that r_i is
 /// exact). act must be rrelu in training mode.
@@ -101,12 +73,9 @@ Status rrelu_backward_saved_noise_impl(const float*, const T*, T*, std::size_t, 
 ///   actlayer::Activation act = actlayer::Activation::rrelu_training({seed, step});
 ///   actlayer::Status s = actlayer::rrelu_forward_save_noise(act, d_x, d_y, d_noise, n, stream);
 /// @endcode
-template <class T>
+template <class T, class = if_element_t<T>>
 Status rrelu_forward_save_noise(const Activation& act, const T* x, T* y, float* noise,
-                                std::size_t n, cudaStream_t stream = nullptr, Blend blend = {}) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::rrelu_forward_save_noise_impl(act, x, y, noise, n, stream, blend);
-}
+                                std::size_t n, cudaStream_t stream = nullptr, Blend blend = {});
 
 /// dx = noise * dy from the noise rrelu_forward_save_noise saved: the same bits as backward()
 /// drawing the slopes again.
@@ -114,12 +83,9 @@ Status rrelu_forward_save_noise(const Activation& act, const T* x, T* y, float* 
 /// @code
 ///   actlayer::Status s = actlayer::rrelu_backward_saved_noise(d_noise, d_dy, d_dx, n, stream);
 /// @endcode
-template <class T>
+template <class T, class = if_element_t<T>>
 Status rrelu_backward_saved_noise(const float* noise, const T* dy, T* dx, std::size_t n,
-                                  cudaStream_t stream = nullptr, Blend blend = {}) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::rrelu_backward_saved_noise_impl(noise, dy, dx, n, stream, blend);
-}
+                                  cudaStream_t stream = nullptr, Blend blend = {});
 
 /// *device_offset += 1, on the device, in stream order. With act.philox.device_offset =
 /// device_offset, a CUDA graph holding [advance, forward, backward] draws fresh slopes at every
@@ -139,27 +105,15 @@ Status rrelu_advance_offset(std::uint64_t* device_offset, cudaStream_t stream = 
 // in x cannot be carried by one bit: its bit is 0, and the backward from the mask gives the
 // negative side's slope times dy there (not NaN); the forward's y carries the NaN on.
 
-namespace detail {
-template <class T>
-Status forward_with_mask_impl(const Activation&, const T*, T*, std::uint32_t*, std::size_t,
-                              cudaStream_t, Blend);
-template <class T>
-Status backward_from_mask_impl(const Activation&, const std::uint32_t*, const T*, T*, std::size_t,
-                               cudaStream_t, Blend);
-}  // namespace detail
-
 /// forward(), and the mask of x > 0. Other ops than relu, leaky_relu, step and rrelu (eval):
 /// not_supported (their derivative needs x or y itself).
 ///
 /// @code
 ///   actlayer::Status s = actlayer::forward_with_mask(act, d_x, d_y, d_mask, n, stream);
 /// @endcode
-template <class T>
+template <class T, class = if_element_t<T>>
 Status forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t* mask,
-                         std::size_t n, cudaStream_t stream = nullptr, Blend blend = {}) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::forward_with_mask_impl(act, x, y, mask, n, stream, blend);
-}
+                         std::size_t n, cudaStream_t stream = nullptr, Blend blend = {});
 
 /// dx = alpha*(dy * f'(x)) + beta*dx with the sign of x read from the mask: the same bits as
 /// backward() from x wherever x was not NaN.
@@ -167,12 +121,9 @@ Status forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t*
 /// @code
 ///   actlayer::Status s = actlayer::backward_from_mask(act, d_mask, d_dy, d_dx, n, stream);
 /// @endcode
-template <class T>
+template <class T, class = if_element_t<T>>
 Status backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy, T* dx,
-                          std::size_t n, cudaStream_t stream = nullptr, Blend blend = {}) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::backward_from_mask_impl(act, mask, dy, dx, n, stream, blend);
-}
+                          std::size_t n, cudaStream_t stream = nullptr, Blend blend = {});
 
 }  // namespace actlayer
 
@@ -181,20 +132,6 @@ Status backward_from_mask(const Activation& act, const std::uint32_t* mask, cons
 // ============================================================================================
 
 namespace actlayer {
-
-namespace detail {
-template <class T>
-Status prelu_forward_impl(const T*, const param_t<T>*, T*, PReluShape, cudaStream_t);
-template <class T>
-Status prelu_backward_impl(const T*, const param_t<T>*, const T*, T*, param_t<T>*, PReluShape,
-                           void*, std::size_t, cudaStream_t, Blend);
-template <class T>
-Status prelu_forward_with_mask_impl(const T*, const param_t<T>*, T*, std::uint32_t*, PReluShape,
-                                    cudaStream_t);
-template <class T>
-Status prelu_backward_dx_from_mask_impl(const std::uint32_t*, const param_t<T>*, const T*, T*,
-                                        PReluShape, cudaStream_t);
-}  // namespace detail
 
 /// y = x for x >= 0, alpha[c]*x otherwise, over x viewed as [outer][channels][inner] (c the
 /// middle index). NCHW: {N, C, H*W}; NHWC: {N*H*W, C, 1}; one shared slope: {1, 1, n}.
@@ -207,12 +144,9 @@ Status prelu_backward_dx_from_mask_impl(const std::uint32_t*, const param_t<T>*,
 /// @code
 ///   actlayer::Status s = actlayer::prelu_forward(d_x, d_alpha, d_y, {n, c, h * w}, stream);
 /// @endcode
-template <class T>
-Status prelu_forward(const T* x, const param_t<T>* alpha, T* y, PReluShape shape,
-                     cudaStream_t stream = nullptr) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::prelu_forward_impl(x, alpha, y, shape, stream);
-}
+template <class T, class = if_element_t<T>>
+Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, PReluShape shape,
+                     cudaStream_t stream = nullptr);
 
 /// Bytes of device workspace prelu_backward needs for `shape` (per-block partial sums of dalpha;
 /// far smaller than the tensor). Depends on the shape only; 0 for an invalid shape.
@@ -240,30 +174,22 @@ std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept;
 ///   actlayer::Status s = actlayer::prelu_backward(d_x, d_alpha, d_dy, d_dx, d_dalpha, shape,
 ///                                                 d_ws, bytes, stream);
 /// @endcode
-template <class T>
-Status prelu_backward(const T* x, const param_t<T>* alpha, const T* dy, T* dx, param_t<T>* dalpha,
-                      PReluShape shape, void* workspace, std::size_t workspace_bytes,
-                      cudaStream_t stream = nullptr, Blend dalpha_blend = {}) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::prelu_backward_impl(x, alpha, dy, dx, dalpha, shape, workspace, workspace_bytes,
-                                     stream, dalpha_blend);
-}
+template <class T, class = if_element_t<T>>
+Status prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
+                      compute_t<T>* dalpha, PReluShape shape, void* workspace,
+                      std::size_t workspace_bytes, cudaStream_t stream = nullptr,
+                      Blend dalpha_blend = {});
 
 /// prelu_forward(), and the mask of x > 0 (see forward_with_mask).
-template <class T>
-Status prelu_forward_with_mask(const T* x, const param_t<T>* alpha, T* y, std::uint32_t* mask,
-                               PReluShape shape, cudaStream_t stream = nullptr) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::prelu_forward_with_mask_impl(x, alpha, y, mask, shape, stream);
-}
+template <class T, class = if_element_t<T>>
+Status prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y, std::uint32_t* mask,
+                               PReluShape shape, cudaStream_t stream = nullptr);
 
 /// PReLU's dx alone from the mask: dy where the bit is set, alpha[c]*dy where not. dalpha needs
 /// x itself (it sums x*dy): this is for frozen slopes, or a dx computed before x is released.
-template <class T>
-Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const param_t<T>* alpha, const T* dy,
-                                   T* dx, PReluShape shape, cudaStream_t stream = nullptr) {
-  static_assert(is_element_v<T>, "actlayer: T must be float, double, __half or __nv_bfloat16");
-  return detail::prelu_backward_dx_from_mask_impl(mask, alpha, dy, dx, shape, stream);
-}
+template <class T, class = if_element_t<T>>
+Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
+                                   const T* dy, T* dx, PReluShape shape,
+                                   cudaStream_t stream = nullptr);
 
 }  // namespace actlayer

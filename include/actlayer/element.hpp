@@ -14,10 +14,29 @@ template <class T>
 inline constexpr bool is_element_v = std::is_same_v<T, float> || std::is_same_v<T, double> ||
                                      std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>;
 
-/// The precision the math runs in for element type T: double for double, float for the others
-/// (half and bfloat16 are widened on load and rounded once at the store).
+/// The precision the math runs in for element type T, and the type of parameters (PReLU's
+/// alpha): double for double, float for the others (half and bfloat16 are widened on load and
+/// rounded once at the store; their parameters are fp32 masters).
 template <class T>
 using compute_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
+
+/// X(T) for each element type: instantiations and type lists are written once from this.
+#define ACTLAYER_FOR_EACH_ELEMENT(X) X(float) X(double) X(__half) X(__nv_bfloat16)
+
+/// Enables a public template for the element types only.
+template <class T>
+using if_element_t = std::enable_if_t<is_element_v<T>>;
+
+namespace detail {
+/// The library instantiates each entry point once per element type without spelling its
+/// signature again: an explicitly instantiated function returns a table of the entry points'
+/// addresses for T, so the compiler must emit each of them.
+using EntryPoint = void (*)();
+template <class Fn>
+EntryPoint entry_point(Fn fn) {
+  return reinterpret_cast<EntryPoint>(fn);
+}
+}  // namespace detail
 
 /// "float", "double", "half" or "bfloat16".
 template <class T>

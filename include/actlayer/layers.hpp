@@ -66,7 +66,7 @@ class ActivationLayer {
 template <class T>
 class PReluLayer {
  public:
-  using Param = param_t<T>;
+  using Param = compute_t<T>;
 
   explicit PReluLayer(std::size_t channels, Device device = Device::cuda,
                       cudaStream_t stream = nullptr, Param init = Param(0.25));

@@ -25,123 +25,22 @@
 // precision by evaluating dy * e^-c without forming the subnormal e^-c (see mul_exp_neg).
 #pragma once
 
-#include <cfloat>
-#include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 #include <utility>
 
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
 #include "actlayer/activation.hpp"
 #include "actlayer/detail/config.hpp"
+#include "actlayer/detail/convert.hpp"
+#include "actlayer/detail/math.hpp"
 
 namespace actlayer::ops {
 
 // ============================================================================================
-// Scalar helpers
+// Traits, detected on the functor
 // ============================================================================================
 
-namespace math {
-
-/// 2^k for k in [-126, 127], exactly.
-ACTLAYER_HD float pow2(int k) {
-  const unsigned bits = static_cast<unsigned>(k + 127) << 23;
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(bits);
-#else
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-#endif
-}
-
-/// e^x in float within 1 ulp, and the same bits on the host and the device: CUDA's expf is
-/// within 2 ulp, which would use up half of sigmoid's 4-ulp budget by itself. Cody-Waite
-/// reduction x = n ln2 + r (|r| <= ln2/2, ln2 split so n*ln2_hi is exact), e^r by its Taylor
-/// series to r^7 (truncation < 0.1 ulp) in fmaf, then 2^n in two exact factors so that only the
-/// last product rounds (subnormal results included).
-ACTLAYER_HD float exp(float x) {
-  if (!(x < 89.0f)) return x != x ? x : FLT_MAX * 2.0f;  // NaN, or overflow to +inf
-  if (x < -104.0f) return 0.0f;                          // below half the smallest subnormal
-  const float n = ::rintf(x * 1.44269502f);              // x / ln2
-  float r = ::fmaf(n, -0.693145751953125f, x);           // ln2_hi: 15 significant bits
-  r = ::fmaf(n, -1.42860677e-6f, r);                     // ln2_lo
-  float p = 1.98412698e-4f;                              // 1/7!
-  p = ::fmaf(p, r, 1.38888889e-3f);                      // 1/6!
-  p = ::fmaf(p, r, 8.33333377e-3f);                      // 1/5!
-  p = ::fmaf(p, r, 4.16666679e-2f);                      // 1/4!
-  p = ::fmaf(p, r, 1.66666672e-1f);                      // 1/3!
-  p = ::fmaf(p, r, 0.5f);
-  p = ::fmaf(p, r, 1.0f);
-  p = ::fmaf(p, r, 1.0f);
-  const int k = static_cast<int>(n);  // in [-150, 129]
-  const int k1 = k / 2;
-  return (p * pow2(k1)) * pow2(k - k1);
-}
-
-ACTLAYER_HD double exp(double x) { return ::exp(x); }
-ACTLAYER_HD float tanh(float x) { return ::tanhf(x); }
-ACTLAYER_HD double tanh(double x) { return ::tanh(x); }
-ACTLAYER_HD float abs(float x) { return ::fabsf(x); }
-ACTLAYER_HD double abs(double x) { return ::fabs(x); }
-template <class F>
-ACTLAYER_HD bool is_nan(F x) {
-  return x != x;
-}
-template <class F>
-ACTLAYER_HD bool is_inf(F x) {
-  return abs(x) > (sizeof(F) == sizeof(float) ? F(FLT_MAX) : F(DBL_MAX));
-}
-}  // namespace math
-
-/// s * v, except that a zero s gives +0 for every non-NaN v, infinities included. This is the
-/// product used for slopes (a zero slope times -inf is 0, not NaN) and for dy times a derivative
-/// (a flat region passes +0, whatever dy is).
-template <class F>
-ACTLAYER_HD F scale(F s, F v) {
-  return (s == F(0) && v == v) ? F(0) : s * v;
-}
-
 namespace detail {
-
-/// |c| above which e^-c may be subnormal in F (float: e^-87.3; double: e^-708.4).
-template <class F>
-ACTLAYER_HD constexpr F exp_tail() {
-  return sizeof(F) == sizeof(float) ? F(80) : F(700);
-}
-
-/// dy * k * e^-c for c > exp_tail<F>() (k = 1 or 4), keeping dy's relative precision where e^-c
-/// itself would be subnormal or zero. float: one double-precision product (e^-c is normal in
-/// double for every c where the float result is not 0). double: exponent arithmetic (below).
-ACTLAYER_HD float mul_exp_neg(float dy, float k, float c) {
-  return static_cast<float>(static_cast<double>(dy) * static_cast<double>(k) *
-                            ::exp(-static_cast<double>(c)));
-}
-ACTLAYER_HD double mul_exp_neg(double dy, double k, double c) {
-  // Cody-Waite: c = m ln2 + r with |r| <= ln2/2, then dy * k * e^-c = (m(dy) k e^-r) 2^(e(dy)-m)
-  // with dy = m(dy) 2^e(dy): one exp of a small argument, and the scaling is exact until the
-  // final ldexp rounds once into the subnormals.
-  if (c > 1500.0) return dy * 0.0;  // below the smallest subnormal for every finite dy
-  const double m = ::rint(c * 1.4426950408889634);
-  const double r = (c - m * 6.93147180369123816490e-01) - m * 1.90821492927058770002e-10;
-  int e = 0;
-  const double mantissa = ::frexp(dy, &e);
-  return ::ldexp(mantissa * k * ::exp(-r), e - static_cast<int>(m));
-}
-
-/// dy * k * e^-c where f'(z) = k e^-c to F's precision (sigmoid: k = 1, c = |z|; tanh: k = 4,
-/// c = 2|z|) beyond exp_tail: NaN propagates, +-inf z is flat (+0), an infinite dy stays
-/// infinite (f' > 0 for finite z), and the product keeps dy's precision.
-template <class F>
-ACTLAYER_HD F saturated_grad(F z, F dy, F k, F c) {
-  if (math::is_nan(z) || math::is_nan(dy)) return z + dy;
-  if (math::is_inf(z)) return F(0);
-  if (math::is_inf(dy)) return dy;
-  return mul_exp_neg(dy, k, c);
-}
 
 template <class Op, class F, class = void>
 struct has_grad : std::false_type {};
@@ -168,9 +67,28 @@ struct has_derivative_from_output<
 // ============================================================================================
 // The functors
 // ============================================================================================
+//
+// Each carries its traits, read by the validation, the mask calls, the tests, the bench and the
+// samples:
+//   kSmooth     ulp bounds (true) or bit-exact (false: piecewise linear)
+//   kSignOnly   f' depends on the sign of z alone: the 1-bit mask calls accept it
+//   kParams     the Activation fields it reads (Params bits; validated per call)
+//   from(act)   the functor for an Activation's parameters (when it has any)
+// The output form (backward from y) is detected from the members; `no_output_form(act)` says
+// why an op that has one cannot use it for these parameters (nullptr when it can).
+
+/// Activation fields an op reads.
+enum Params : unsigned {
+  kNoParams = 0,
+  kSlopeOrDivisor = 1u << 0,  // leaky_relu: slope, or divisor when non-zero
+  kLowerUpper = 1u << 1,      // rrelu: lower, upper (and training, philox)
+};
 
 /// f(z) = z.
 struct Identity {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = false;  // 1, but NaN z must give NaN: not one bit's worth
+  static constexpr unsigned kParams = kNoParams;
   template <class F>
   ACTLAYER_HD F value(F z) const {
     return z;
@@ -188,6 +106,9 @@ struct Identity {
 /// f(z) = 1 for z >= 0 (-0 included), 0 otherwise. Its derivative is 0 everywhere: it cannot
 /// learn by gradient descent (the course's point).
 struct Step {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = true;
+  static constexpr unsigned kParams = kNoParams;
   template <class F>
   ACTLAYER_HD F value(F z) const {
     return z >= F(0) ? F(1) : (z == z ? F(0) : z);
@@ -204,6 +125,9 @@ struct Step {
 
 /// The logistic function sigma(z) = 1 / (1 + e^-z).
 struct Sigmoid {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
   /// For z < 0 the form e^z / (1 + e^z): no cancellation, and subnormal results stay subnormal
   /// (not 0) down to z = -103.9 in float.
   template <class F>
@@ -234,6 +158,9 @@ struct Sigmoid {
 
 /// tanh z.
 struct Tanh {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
   template <class F>
   ACTLAYER_HD F value(F z) const {
     return math::tanh(z);
@@ -261,6 +188,9 @@ struct Tanh {
 
 /// max(0, z) with relu(-0) = +0 and NaN propagated (unlike fmaxf, which drops it).
 struct Relu {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = true;
+  static constexpr unsigned kParams = kNoParams;
   template <class F>
   ACTLAYER_HD F value(F z) const {
     return z > F(0) ? z : (z == z ? F(0) : z);
@@ -278,8 +208,17 @@ struct Relu {
 /// z for z >= 0; for z < 0 either slope*z (divisor == 0) or z/divisor (the course's form,
 /// divided as written). RReLU in eval mode is this with slope = Activation::eval_slope().
 struct LeakyRelu {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = true;
+  static constexpr unsigned kParams = kSlopeOrDivisor;
   float slope = 0.01f;
   float divisor = 0.0f;
+
+  static LeakyRelu from(const Activation& act) { return {act.slope, act.divisor}; }
+  /// y = 0 for every z <= 0 with slope 0: y cannot tell the sides apart.
+  const char* no_output_form() const {
+    return slope == 0.0f && divisor == 0.0f ? "slope 0: y = 0 for every z <= 0" : nullptr;
+  }
 
   /// The linear map of the negative side, applied to z in the forward and to dy in the
   /// backward: v/divisor, or slope*v with a zero slope giving +0.
@@ -335,8 +274,15 @@ struct PRelu {
 /// 32-bit Philox word w of that element (docs/design.md §5; the kernels draw w). In eval mode
 /// RReLU is LeakyRelu with Activation::eval_slope().
 struct RRelu {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = true;  // in eval mode; the calls refuse training mode
+  static constexpr unsigned kParams = kLowerUpper;
   float lower = 1.0f / 8;
   float upper = 1.0f / 3;
+
+  /// The elementwise passes see RReLU in eval mode: LeakyRelu with the mean slope. (Training
+  /// mode draws a slope per element: cuda/rrelu.cuh, through value() and grad() below.)
+  static LeakyRelu from(const Activation& act) { return {act.eval_slope(), 0.0f}; }
 
   /// r = fmaf(upper - lower, u, lower) with u = (w >> 8) * 2^-24, exact in float and in [0, 1).
   /// r is in [lower, upper]: upper itself only when lower == upper or when the fma rounds up to
@@ -399,69 +345,59 @@ ACTLAYER_HD F backward_from_output(const Op& op, F y, F dy) {
 // From an Activation to its functor
 // ============================================================================================
 
-/// Calls fn with the functor of `act` (rrelu: its eval-mode LeakyRelu; training mode draws its
-/// slopes per element, see RRelu) and returns true; returns false without calling fn for an
-/// out-of-range act.op. The one place that maps Activation to ops.cuh.
+namespace detail {
+template <class Op, class = void>
+struct has_from : std::false_type {};
+template <class Op>
+struct has_from<Op, std::void_t<decltype(Op::from(std::declval<const Activation&>()))>>
+    : std::true_type {};
+template <class Op, class = void>
+struct has_no_output_form : std::false_type {};
+template <class Op>
+struct has_no_output_form<Op, std::void_t<decltype(std::declval<const Op&>().no_output_form())>>
+    : std::true_type {};
+}  // namespace detail
+
+/// The functor an Activation runs through the elementwise loop: Op::from(act), or Op{}.
+template <class Op>
+auto make(const Activation& act) {
+  if constexpr (detail::has_from<Op>::value) {
+    return Op::from(act);
+  } else {
+    return Op{};
+  }
+}
+
+/// nullptr when `op` can compute its backward from y, else why not.
+template <class Op>
+const char* no_output_form(const Op& op) {
+  if constexpr (!has_output_form_v<Op>) {
+    return "its derivative is not a function of y";
+  } else if constexpr (detail::has_no_output_form<Op>::value) {
+    return op.no_output_form();
+  } else {
+    return nullptr;
+  }
+}
+
+/// Calls fn(list_functor, functor): the functor of act.op's row in ACTLAYER_OPS (whose traits
+/// describe the op) and the functor built from act's parameters (which the loop runs: rrelu's
+/// is its eval-mode LeakyRelu); returns false without calling fn for an out-of-range act.op.
+/// The one place that maps Activation to ops.cuh.
 ///
 ///   float y;
-///   actlayer::ops::visit(act, [&](auto op) { y = op.value(2.0f); });
+///   actlayer::ops::visit(act, [&](auto row, auto op) { y = op.value(2.0f); });
 template <class Fn>
 bool visit(const Activation& act, Fn&& fn) {
   switch (act.op) {
-    case Op::identity:
-      fn(Identity{});
-      return true;
-    case Op::step:
-      fn(Step{});
-      return true;
-    case Op::sigmoid:
-      fn(Sigmoid{});
-      return true;
-    case Op::tanh:
-      fn(Tanh{});
-      return true;
-    case Op::relu:
-      fn(Relu{});
-      return true;
-    case Op::leaky_relu:
-      fn(LeakyRelu{act.slope, act.divisor});
-      return true;
-    case Op::rrelu:
-      fn(LeakyRelu{act.eval_slope(), 0.0f});
-      return true;
+#define ACTLAYER_OP_VISIT(name, functor, formula) \
+  case Op::name:                                  \
+    fn(functor{}, make<functor>(act));            \
+    return true;
+    ACTLAYER_OPS(ACTLAYER_OP_VISIT)
+#undef ACTLAYER_OP_VISIT
   }
   return false;
-}
-
-// ============================================================================================
-// Storage <-> working precision
-// ============================================================================================
-
-/// Widens a stored element to its working precision (exact).
-ACTLAYER_HD float widen(float v) { return v; }
-ACTLAYER_HD double widen(double v) { return v; }
-ACTLAYER_HD float widen(__half v) { return __half2float(v); }
-ACTLAYER_HD float widen(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-/// Rounds a working-precision result to the storage type, once, to nearest even.
-template <class T>
-ACTLAYER_HD T narrow(float v);
-template <>
-ACTLAYER_HD float narrow<float>(float v) {
-  return v;
-}
-template <>
-ACTLAYER_HD __half narrow<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <>
-ACTLAYER_HD __nv_bfloat16 narrow<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
-template <class T>
-ACTLAYER_HD T narrow(double v) {
-  static_assert(std::is_same_v<T, double>, "double results are stored as double");
-  return v;
 }
 
 }  // namespace actlayer::ops

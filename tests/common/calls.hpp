@@ -51,7 +51,7 @@ inline constexpr PReluShape kCallShape{2, 4, 8};  // 64 elements, 4 channels
 /// reference.
 template <class T>
 std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
-  using P = param_t<T>;
+  using P = compute_t<T>;
   constexpr std::size_t n = kCallN;
   const std::size_t words = mask_words(n);
   const std::size_t channels = kCallShape.channels;
@@ -110,8 +110,8 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
     });
     add("rrelu_forward_save_noise", true, {x, y, noise_out, counter}, {"y"},
         [=](void* const* p, Blend b) {
-          return rrelu_forward_save_noise(with_counter(p[3]), d(p[0]), d(p[1]), f(p[2]), n,
-                                          stream, b);
+          return rrelu_forward_save_noise(with_counter(p[3]), d(p[0]), d(p[1]), f(p[2]), n, stream,
+                                          b);
         });
     add("rrelu_backward_saved_noise", true, {noise_in, dy, dx}, {"dx"},
         [=](void* const* p, Blend b) {
@@ -143,9 +143,8 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
     namespace r = reference;
     add("forward", true, {x, y}, {"y"},
         [=](void* const* p, Blend b) { return r::forward(sig, d(p[0]), d(p[1]), n, b); });
-    add("backward", true, {x, dy, dx}, {"dx"}, [=](void* const* p, Blend b) {
-      return r::backward(sig, d(p[0]), d(p[1]), d(p[2]), n, b);
-    });
+    add("backward", true, {x, dy, dx}, {"dx"},
+        [=](void* const* p, Blend b) { return r::backward(sig, d(p[0]), d(p[1]), d(p[2]), n, b); });
     add("backward_from_output", true, {y_in, dy, dx}, {"dx"}, [=](void* const* p, Blend b) {
       return r::backward_from_output(sig, d(p[0]), d(p[1]), d(p[2]), n, b);
     });
@@ -229,7 +228,7 @@ void fill(const CallSpec& c, const std::vector<void*>& pointers, bool nan_output
           static_cast<T*>(p)[i] = from_double<T>(v);
           break;
         case Kind::param:
-          static_cast<param_t<T>*>(p)[i] = static_cast<param_t<T>>(poison ? v : 0.25);
+          static_cast<compute_t<T>*>(p)[i] = static_cast<compute_t<T>>(poison ? v : 0.25);
           break;
         case Kind::noise:
           static_cast<float*>(p)[i] = static_cast<float>(poison ? v : (i % 2 ? 1.0 : 0.2));

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "actlayer/activation.hpp"
+#include "actlayer/ops.cuh"
 
 namespace actlayer::testing {
 
-enum class Pass { forward, backward, backward_from_output };
 inline const char* to_string(Pass p) {
   switch (p) {
     case Pass::forward:
@@ -23,26 +23,39 @@ inline const char* to_string(Pass p) {
 }
 inline constexpr Pass kPasses[] = {Pass::forward, Pass::backward, Pass::backward_from_output};
 
+/// One row of the accuracy sweeps: an activation with parameters; its traits come from its
+/// functor (ops.cuh).
 struct OpCase {
   const char* name;
   Activation act;
-  bool smooth;       // sigmoid, tanh: ULP bounds; the others are piecewise linear
-  bool from_output;  // has a backward from the output
+  bool smooth;       // ulp bounds (the functor's kSmooth); else bit-exact
+  bool from_output;  // has a backward from the output for these parameters
 };
 
+inline OpCase op_case(const char* name, const Activation& act) {
+  OpCase c{name, act, false, false};
+  ops::visit(act, [&](auto row, auto op) {
+    c.smooth = decltype(row)::kSmooth;
+    c.from_output = ops::no_output_form(op) == nullptr;
+  });
+  return c;
+}
+
+/// The test rows: every op of ACTLAYER_OPS at least once (TestRows.EveryOpHasARow), the
+/// parameter edge cases of the ops that have parameters.
 inline std::vector<OpCase> op_cases() {
   return {
-      {"identity", Activation::identity(), false, true},
-      {"step", Activation::step(), false, true},
-      {"sigmoid", Activation::sigmoid(), true, true},
-      {"tanh", Activation::tanh(), true, true},
-      {"relu", Activation::relu(), false, true},
-      {"leaky_relu(0.01)", Activation::leaky_relu(0.01f), false, true},
-      {"leaky_relu(0)", Activation::leaky_relu(0.0f), false, false},
-      {"leaky_relu(1.5)", Activation::leaky_relu(1.5f), false, true},
-      {"leaky_relu_divisor(10)", Activation::leaky_relu_divisor(10.0f), false, true},
-      {"leaky_relu_divisor(3)", Activation::leaky_relu_divisor(3.0f), false, true},
-      {"rrelu(eval)", Activation::rrelu(), false, true},
+      op_case("identity", Activation::identity()),
+      op_case("step", Activation::step()),
+      op_case("sigmoid", Activation::sigmoid()),
+      op_case("tanh", Activation::tanh()),
+      op_case("relu", Activation::relu()),
+      op_case("leaky_relu(0.01)", Activation::leaky_relu(0.01f)),
+      op_case("leaky_relu(0)", Activation::leaky_relu(0.0f)),
+      op_case("leaky_relu(1.5)", Activation::leaky_relu(1.5f)),
+      op_case("leaky_relu_divisor(10)", Activation::leaky_relu_divisor(10.0f)),
+      op_case("leaky_relu_divisor(3)", Activation::leaky_relu_divisor(3.0f)),
+      op_case("rrelu(eval)", Activation::rrelu()),
   };
 }
 

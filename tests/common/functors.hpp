@@ -3,19 +3,10 @@
 // once.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include "actlayer/activation.hpp"
 #include "actlayer/ops.cuh"
 
 namespace actlayer::testing {
-
-/// The functor of an activation (the library's one mapping, ops::visit); fails the test for an
-/// out-of-range op.
-template <class Fn>
-void with_functor(const Activation& a, Fn&& fn) {
-  if (!ops::visit(a, fn)) FAIL() << "unknown op";
-}
 
 template <class T, class Op>
 T host_forward(const Op& op, T x) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/element_types.hpp"
 #include "common/calls.hpp"
 #include "common/numeric.hpp"
 
@@ -44,10 +45,9 @@ void check_overlaps(bool cuda) {
         if (a == b || (A.role == Role::input && B.role == Role::input)) continue;
         // An output may be exactly an input of the same element size (computed element by
         // element, each read before it is written).
-        const bool exact_alias_allowed =
-            A.bytes() == B.bytes() && A.element == B.element &&
-            ((A.role == Role::input && B.role == Role::output) ||
-             (A.role == Role::output && B.role == Role::input));
+        const bool exact_alias_allowed = A.bytes() == B.bytes() && A.element == B.element &&
+                                         ((A.role == Role::input && B.role == Role::output) ||
+                                          (A.role == Role::output && B.role == Role::input));
         // The same start, whatever the lengths (exact aliasing only where allowed).
         if (!exact_alias_allowed) expect_overlap_rejected<T>(c, a, b, 0);
         // B starting inside A, on B's alignment.
@@ -60,7 +60,6 @@ void check_overlaps(bool cuda) {
 
 template <class T>
 class Calls : public ::testing::Test {};
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(Calls, ElementTypes);
 
 TYPED_TEST(Calls, ReferenceRejectsEveryOverlap) { check_overlaps<TypeParam>(false); }

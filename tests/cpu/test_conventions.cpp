@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/cases.hpp"
 #include "common/functors.hpp"
 #include "common/numeric.hpp"
@@ -48,7 +49,7 @@ T reference_result(const Activation& act, Pass pass, T in, T dy) {
 template <class T>
 T functor_result(const Activation& act, Pass pass, T in, T dy) {
   T out = from_double<T>(-12345.0);
-  with_functor(act, [&](auto op) {
+  ops::visit(act, [&](auto, auto op) {
     switch (pass) {
       case Pass::forward:
         out = host_forward(op, in);
@@ -78,7 +79,6 @@ void check(const Expectation& e) {
 
 template <class T>
 class Conventions : public ::testing::Test {};
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(Conventions, ElementTypes);
 
 TYPED_TEST(Conventions, SignedZeroAndTheDerivativeAtZero) {

@@ -9,6 +9,7 @@
 
 #include "actlayer/custom.hpp"
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/custom_functors.hpp"
 #include "common/numeric.hpp"
 
@@ -17,7 +18,6 @@ namespace {
 
 template <class T>
 class CustomCpu : public ::testing::Test {};
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(CustomCpu, ElementTypes);
 
 TYPED_TEST(CustomCpu, UserReluIsBitIdenticalToTheBuiltIn) {

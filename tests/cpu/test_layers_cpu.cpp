@@ -8,6 +8,7 @@
 
 #include "actlayer/layers.hpp"
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/cases.hpp"
 #include "common/numeric.hpp"
 
@@ -74,7 +75,6 @@ TEST(BufferCpu, CudaBufferWithoutDeviceThrowsTheCudaCall) {
 
 template <class T>
 class LayerCpu : public ::testing::Test {};
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(LayerCpu, ElementTypes);
 
 TYPED_TEST(LayerCpu, RunsTheReferenceOnCpuBuffers) {

@@ -11,6 +11,7 @@
 #include "actlayer/cuda.hpp"
 #include "actlayer/layers.hpp"
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/functors.hpp"
 #include "common/numeric.hpp"
 
@@ -36,7 +37,6 @@ bool bit(const std::vector<std::uint32_t>& mask, std::size_t i) {
 
 template <class T>
 class Mask : public ::testing::Test {};
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(Mask, ElementTypes);
 
 TYPED_TEST(Mask, BackwardFromTheMaskEqualsBackwardFromX) {
@@ -75,7 +75,7 @@ TYPED_TEST(Mask, BackwardFromTheMaskEqualsBackwardFromX) {
     EXPECT_EQ(bad, 0u);
 
     // What the kernels evaluate: the op's ops.cuh gradient at a proxy input of +1 or -1.
-    with_functor(c.act, [&](auto op) {
+    ops::visit(c.act, [&](auto, auto op) {
       for (std::size_t i = 0; i < n; ++i) {
         proxy_dx[i] = host_backward(op, from_double<T>(bit(mask, i) ? 1.0 : -1.0), dy[i]);
       }
@@ -91,7 +91,7 @@ TYPED_TEST(Mask, BackwardFromTheMaskEqualsBackwardFromX) {
 
 TYPED_TEST(Mask, PReluDxFromTheMask) {
   using T = TypeParam;
-  using P = param_t<T>;
+  using P = compute_t<T>;
   const PReluShape shape{7, 5, 33};
   const std::size_t n = 7 * 5 * 33;
   const std::vector<T> x = random_values<T>(n, 33), dy = random_gradients<T>(n, 34);

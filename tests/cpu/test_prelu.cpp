@@ -17,6 +17,7 @@
 #include "actlayer/layers.hpp"
 #include "actlayer/ops.cuh"
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/numeric.hpp"
 
 namespace actlayer::testing {
@@ -196,20 +197,20 @@ TEST(PReluReference, SpecialValuesAndSlopes) {
     double x, alpha, dy, y, dx, dalpha;  // NaN means any NaN
   };
   const Row rows[] = {
-      {-2, -0.5, 3, 1, -1.5, -6},      // negative slope: positive output
-      {-2, 0, 3, 0, 0, -6},            // zero slope
-      {-2, 2.5, 3, -5, 7.5, -6},       // slope > 1
-      {-inf, 0, 3, 0, 0, -inf},        // zero slope times -inf: 0
-      {-inf, 0.5, 0, -inf, 0, 0},      // dy = 0 against x = -inf: no NaN in dalpha
-      {0, 0.5, inf, 0, inf, 0},        // z = 0 takes the left branch; 0 * inf counts 0
-      {nan, 0.5, 1, nan, nan, nan},    // NaN x
-      {-1, 0.5, nan, -0.5, nan, nan},  // NaN dy
-      {2, 0.5, nan, 2, nan, 0},        // NaN dy with z > 0: dx NaN, no dalpha share
-      {-0.0, 0.5, 1, -0.0, 0.5, 0},    // -0 keeps its sign (z >= 0 branch)
-      {-0.0, 0.5, -2, -0.0, -1, 0},    // -0 takes the left branch in the backward
-      {0.0, -3, 2, 0.0, -6, 0},        // +0 too
-      {inf, 0.5, 1, inf, 1, 0},        // +inf passes
-      {inf, 0.5, -inf, inf, -inf, 0},  // an infinite dy where z > 0
+      {-2, -0.5, 3, 1, -1.5, -6},        // negative slope: positive output
+      {-2, 0, 3, 0, 0, -6},              // zero slope
+      {-2, 2.5, 3, -5, 7.5, -6},         // slope > 1
+      {-inf, 0, 3, 0, 0, -inf},          // zero slope times -inf: 0
+      {-inf, 0.5, 0, -inf, 0, 0},        // dy = 0 against x = -inf: no NaN in dalpha
+      {0, 0.5, inf, 0, inf, 0},          // z = 0 takes the left branch; 0 * inf counts 0
+      {nan, 0.5, 1, nan, nan, nan},      // NaN x
+      {-1, 0.5, nan, -0.5, nan, nan},    // NaN dy
+      {2, 0.5, nan, 2, nan, 0},          // NaN dy with z > 0: dx NaN, no dalpha share
+      {-0.0, 0.5, 1, -0.0, 0.5, 0},      // -0 keeps its sign (z >= 0 branch)
+      {-0.0, 0.5, -2, -0.0, -1, 0},      // -0 takes the left branch in the backward
+      {0.0, -3, 2, 0.0, -6, 0},          // +0 too
+      {inf, 0.5, 1, inf, 1, 0},          // +inf passes
+      {inf, 0.5, -inf, inf, -inf, 0},    // an infinite dy where z > 0
       {-1, 0.5, -inf, -0.5, -inf, inf},  // z * dy = -1 * -inf
       {-1, 0.5, inf, -0.5, inf, -inf},
       {-inf, 0.5, 1, -inf, 0.5, -inf},  // alpha * -inf
@@ -239,12 +240,11 @@ TEST(PReluReference, SpecialValuesAndSlopes) {
 
 template <class T>
 class PReluOps : public ::testing::Test {};
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(PReluOps, ElementTypes);
 
 TYPED_TEST(PReluOps, FunctorMatchesReference) {
   using T = TypeParam;
-  using P = param_t<T>;
+  using P = compute_t<T>;
   using F = compute_t<T>;
   const PReluShape shape{sizeof(T) == 2 ? std::size_t{65536} : std::size_t{20000}, 4, 1};
   const std::size_t n = shape.outer * 4;

@@ -17,6 +17,7 @@
 #include "actlayer/layers.hpp"
 #include "actlayer/ops.cuh"
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/numeric.hpp"
 #include "reference/philox.hpp"
 
@@ -177,7 +178,6 @@ TEST(RReluReference, BackwardMatchesFiniteDifferencesForFixedNoise) {
 
 template <class T>
 class RReluTypes : public ::testing::Test {};
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(RReluTypes, ElementTypes);
 
 TYPED_TEST(RReluTypes, ForwardUsesTheDrawnSlopesAndSavedNoiseEqualsRegenerated) {
@@ -234,10 +234,9 @@ TYPED_TEST(RReluTypes, SpecialValues) {
     double x, dy;
   };
   // dy = 2: slope * dy is exact in every type, so rounding it here cannot differ.
-  const Row rows[] = {{0.0, 2},    {-0.0, 2},   {0.0, -inf},  {-0.0, inf}, {inf, 2},
-                      {-inf, 2},   {inf, -inf}, {-inf, inf},  {nan, 2},    {-1, nan},
-                      {2, nan},    {-1, inf},   {-1, 0.0},    {-1, -0.0},  {-inf, 0.0},
-                      {2, -0.0},   {-2, 2},     {2, 2}};
+  const Row rows[] = {{0.0, 2},    {-0.0, 2},   {0.0, -inf}, {-0.0, inf}, {inf, 2}, {-inf, 2},
+                      {inf, -inf}, {-inf, inf}, {nan, 2},    {-1, nan},   {2, nan}, {-1, inf},
+                      {-1, 0.0},   {-1, -0.0},  {-inf, 0.0}, {2, -0.0},   {-2, 2},  {2, 2}};
   constexpr std::size_t n = sizeof(rows) / sizeof(rows[0]);
   const Activation act = Activation::rrelu_training({11, 4});
   std::vector<T> x(n), dy(n), y(n), y2(n), dx(n), dx2(n);

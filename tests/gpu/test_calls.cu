@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/element_types.hpp"
 #include "common/calls.hpp"
 #include "gpu/gpu_harness.cuh"
 
@@ -37,7 +38,6 @@ std::vector<unsigned char> run_on_device(const CallSpec& c, const Arena& host, B
 
 template <class T>
 class CallsGpu : public ::testing::Test {};
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(CallsGpu, ElementTypes);
 
 TYPED_TEST(CallsGpu, NeverReadTheOutputWhenBetaIsZero) {
@@ -61,9 +61,9 @@ TYPED_TEST(CallsGpu, NeverReadTheOutputWhenBetaIsZero) {
       for (std::size_t k = 0; k < c.arrays.size(); ++k) {
         const ArraySpec& arr = c.arrays[k];
         if (arr.role == Role::input || arr.kind == Kind::workspace) continue;
-        EXPECT_EQ(std::memcmp(a.data() + clean.offsets[k], b.data() + poisoned.offsets[k],
-                              arr.bytes()),
-                  0)
+        EXPECT_EQ(
+            std::memcmp(a.data() + clean.offsets[k], b.data() + poisoned.offsets[k], arr.bytes()),
+            0)
             << arr.name << " depends on its old contents";
       }
     }

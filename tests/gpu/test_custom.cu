@@ -3,6 +3,7 @@
 // a parameter gives the CPU loop's bits (its exp is ops.cuh's, the same on both sides).
 #include "actlayer/cuda.hpp"
 #include "actlayer/custom.cuh"
+#include "common/element_types.hpp"
 #include "common/custom_functors.hpp"
 #include "gpu_harness.cuh"
 
@@ -14,7 +15,6 @@ class CustomGpu : public ::testing::Test {
  protected:
   void SetUp() override { SKIP_WITHOUT_GPU(); }
 };
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(CustomGpu, ElementTypes);
 
 TYPED_TEST(CustomGpu, UserReluMatchesTheBuiltInKernels) {

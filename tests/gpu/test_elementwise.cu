@@ -9,6 +9,7 @@
 
 #include "actlayer/cuda.hpp"
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/cases.hpp"
 #include "common/compare.hpp"
 #include "gpu_harness.cuh"
@@ -174,7 +175,6 @@ class Elementwise : public ::testing::Test {
  protected:
   void SetUp() override { SKIP_WITHOUT_GPU(); }
 };
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(Elementwise, ElementTypes);
 
 /// Calls f(case, pass, expected) for every op case and pass it has.

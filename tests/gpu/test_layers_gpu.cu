@@ -4,6 +4,7 @@
 #include "actlayer/cuda.hpp"
 #include "actlayer/layers.hpp"
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/cases.hpp"
 #include "gpu_harness.cuh"
 
@@ -15,7 +16,6 @@ class LayerGpu : public ::testing::Test {
  protected:
   void SetUp() override { SKIP_WITHOUT_GPU(); }
 };
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(LayerGpu, ElementTypes);
 
 TYPED_TEST(LayerGpu, MatchesTheReferenceOnCudaBuffers) {

@@ -3,6 +3,7 @@
 // around the 32-element words and with misaligned pointers; PReLU's dx likewise.
 #include "actlayer/cuda.hpp"
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/compare.hpp"
 #include "gpu_harness.cuh"
 
@@ -14,7 +15,6 @@ class MaskGpu : public ::testing::Test {
  protected:
   void SetUp() override { SKIP_WITHOUT_GPU(); }
 };
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(MaskGpu, ElementTypes);
 
 template <class T>
@@ -127,7 +127,7 @@ TYPED_TEST(MaskGpu, BlendedAndInPlace) {
 
 TYPED_TEST(MaskGpu, PReluDxFromTheMask) {
   using T = TypeParam;
-  using P = param_t<T>;
+  using P = compute_t<T>;
   for (PReluShape s : {PReluShape{4, 16, 49}, PReluShape{1000, 3, 1}, PReluShape{1, 1, 70001}}) {
     const std::size_t n = s.outer * s.channels * s.inner;
     if (n > max_test_n()) continue;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 
+#include "common/element_types.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/layers.hpp"
 #include "actlayer/reference.hpp"
@@ -42,7 +43,7 @@ template <class T>
 struct Data {
   PReluShape shape;
   std::vector<T> x, dy;
-  std::vector<param_t<T>> alpha, dalpha_old;
+  std::vector<compute_t<T>> alpha, dalpha_old;
   explicit Data(PReluShape s, std::uint64_t seed = 1) : shape(s) {
     const std::size_t n = count(s);
     std::mt19937_64 rng(seed);
@@ -52,8 +53,8 @@ struct Data {
       dy.push_back(from_double<T>(u(rng)));
     }
     for (std::size_t c = 0; c < s.channels; ++c) {
-      alpha.push_back(static_cast<param_t<T>>(a(rng)));
-      dalpha_old.push_back(static_cast<param_t<T>>(u(rng)));
+      alpha.push_back(static_cast<compute_t<T>>(a(rng)));
+      dalpha_old.push_back(static_cast<compute_t<T>>(u(rng)));
     }
   }
 };
@@ -64,7 +65,7 @@ template <class T>
 struct DeviceRun {
   std::size_t n, offset;
   DeviceArray<T> x, dy, out;
-  DeviceArray<param_t<T>> alpha, dalpha;
+  DeviceArray<compute_t<T>> alpha, dalpha;
   DeviceArray<double> ws;
   std::size_t ws_bytes;
   DeviceRun(const Data<T>& d, std::size_t off)
@@ -83,7 +84,7 @@ struct DeviceRun {
       EXPECT_EQ(cudaMemcpy(dy.get() + off, d.dy.data(), n * sizeof(T), cudaMemcpyHostToDevice),
                 cudaSuccess);
     }
-    EXPECT_EQ(cudaMemcpy(alpha.get(), d.alpha.data(), d.alpha.size() * sizeof(param_t<T>),
+    EXPECT_EQ(cudaMemcpy(alpha.get(), d.alpha.data(), d.alpha.size() * sizeof(compute_t<T>),
                          cudaMemcpyHostToDevice),
               cudaSuccess);
     poison();
@@ -94,12 +95,12 @@ struct DeviceRun {
   /// NaN in every type over out and dalpha, guards included.
   void poison() {
     EXPECT_EQ(cudaMemset(out.get(), 0xFF, (n + offset + kGuard) * sizeof(T)), cudaSuccess);
-    EXPECT_EQ(cudaMemset(dalpha.get(), 0xFF, (alpha.size() + kGuard) * sizeof(param_t<T>)),
+    EXPECT_EQ(cudaMemset(dalpha.get(), 0xFF, (alpha.size() + kGuard) * sizeof(compute_t<T>)),
               cudaSuccess);
   }
-  void set_dalpha(const std::vector<param_t<T>>& v) {
+  void set_dalpha(const std::vector<compute_t<T>>& v) {
     EXPECT_EQ(
-        cudaMemcpy(dalpha.get(), v.data(), v.size() * sizeof(param_t<T>), cudaMemcpyHostToDevice),
+        cudaMemcpy(dalpha.get(), v.data(), v.size() * sizeof(compute_t<T>), cudaMemcpyHostToDevice),
         cudaSuccess);
   }
   Status forward(PReluShape s, cudaStream_t stream = nullptr) {
@@ -110,7 +111,7 @@ struct DeviceRun {
                           dalpha.get(), s, ws.get(), ws_bytes, stream, b);
   }
   std::vector<T> result() { return download(out.get() + offset, n); }
-  std::vector<param_t<T>> grad() { return download(dalpha.get(), alpha.size()); }
+  std::vector<compute_t<T>> grad() { return download(dalpha.get(), alpha.size()); }
   /// The elements before offset, after n, and after dalpha's channels still hold the poison.
   bool guards_intact() {
     const std::vector<T> all = download(out.get(), n + offset + kGuard);
@@ -118,7 +119,7 @@ struct DeviceRun {
       if (!is_nan(all[i])) return false;
     for (std::size_t i = offset + n; i < all.size(); ++i)
       if (!is_nan(all[i])) return false;
-    const std::vector<param_t<T>> da = download(dalpha.get(), alpha.size() + kGuard);
+    const std::vector<compute_t<T>> da = download(dalpha.get(), alpha.size() + kGuard);
     for (std::size_t c = alpha.size(); c < da.size(); ++c)
       if (!std::isnan(static_cast<double>(da[c]))) return false;
     return true;
@@ -128,8 +129,8 @@ struct DeviceRun {
 /// dalpha within tol * sum|x*dy| of the reference (float accumulation bound 1e-5; the kernels
 /// sum in double, so double data gets 1e-12).
 template <class T>
-void expect_dalpha_close(const Data<T>& d, const std::vector<param_t<T>>& got,
-                         const std::vector<param_t<T>>& want) {
+void expect_dalpha_close(const Data<T>& d, const std::vector<compute_t<T>>& got,
+                         const std::vector<compute_t<T>>& want) {
   std::vector<long double> magnitude(d.shape.channels, 0);
   for (std::size_t o = 0; o < d.shape.outer; ++o)
     for (std::size_t c = 0; c < d.shape.channels; ++c)
@@ -151,7 +152,6 @@ class PReluGpu : public ::testing::Test {
  protected:
   void SetUp() override { SKIP_WITHOUT_GPU(); }
 };
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(PReluGpu, ElementTypes);
 
 TYPED_TEST(PReluGpu, EveryLayoutMatchesTheReference) {
@@ -173,7 +173,7 @@ TYPED_TEST(PReluGpu, EveryLayoutMatchesTheReference) {
       DeviceRun<T> run(d, offset);
       const std::size_t n = count(s);
       std::vector<T> want(n), want_dx(n);
-      std::vector<param_t<T>> want_da = d.dalpha_old;
+      std::vector<compute_t<T>> want_da = d.dalpha_old;
       ASSERT_EQ(reference::prelu_forward(d.x.data(), d.alpha.data(), want.data(), s),
                 Status::success);
       ASSERT_EQ(reference::prelu_backward(d.x.data(), d.alpha.data(), d.dy.data(), want_dx.data(),
@@ -206,7 +206,7 @@ TYPED_TEST(PReluGpu, EveryLayoutMatchesTheReference) {
                   Status::success)
             << last_error();
         check(download(target, n), want_dx, on_dy ? "dx == dy" : "dx == x");
-        expect_dalpha_close(d, r.grad(), std::vector<param_t<T>>(want_da));
+        expect_dalpha_close(d, r.grad(), std::vector<compute_t<T>>(want_da));
       }
     }
   }
@@ -224,17 +224,17 @@ TYPED_TEST(PReluGpu, DalphaIsBitwiseDeterministic) {
     cudaStream_t stream;
     CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     ASSERT_EQ(aligned.backward(s), Status::success) << last_error();
-    const std::vector<param_t<T>> first = aligned.grad();
+    const std::vector<compute_t<T>> first = aligned.grad();
     const std::vector<T> first_dx = aligned.result();
     for (int run = 0; run < 7; ++run) {
       ASSERT_EQ(aligned.backward(s, run < 5 ? nullptr : stream), Status::success);
       CUDA_OK(cudaDeviceSynchronize());
-      EXPECT_EQ(std::memcmp(aligned.grad().data(), first.data(), first.size() * sizeof(param_t<T>)),
-                0)
+      EXPECT_EQ(
+          std::memcmp(aligned.grad().data(), first.data(), first.size() * sizeof(compute_t<T>)), 0)
           << "run " << run;
     }
     ASSERT_EQ(shifted.backward(s), Status::success);
-    EXPECT_EQ(std::memcmp(shifted.grad().data(), first.data(), first.size() * sizeof(param_t<T>)),
+    EXPECT_EQ(std::memcmp(shifted.grad().data(), first.data(), first.size() * sizeof(compute_t<T>)),
               0)
         << "misaligned copy";
     EXPECT_EQ(std::memcmp(shifted.result().data(), first_dx.data(), first_dx.size() * sizeof(T)),
@@ -249,7 +249,7 @@ TYPED_TEST(PReluGpu, AccumulatesIntoDalpha) {
   const Data<T> d(s, 3);
   DeviceRun<T> run(d, 0);
   std::vector<T> dx(count(s));
-  std::vector<param_t<T>> want = d.dalpha_old;
+  std::vector<compute_t<T>> want = d.dalpha_old;
   const Blend accumulate{1.0f, 1.0f};
   ASSERT_EQ(reference::prelu_backward(d.x.data(), d.alpha.data(), d.dy.data(), dx.data(),
                                       want.data(), s, accumulate),

@@ -10,6 +10,7 @@
 #include "actlayer/layers.hpp"
 #include "actlayer/ops.cuh"
 #include "actlayer/reference.hpp"
+#include "common/element_types.hpp"
 #include "common/compare.hpp"
 #include "gpu_harness.cuh"
 #include "reference/philox.hpp"
@@ -22,7 +23,6 @@ class RReluGpu : public ::testing::Test {
  protected:
   void SetUp() override { SKIP_WITHOUT_GPU(); }
 };
-using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 TYPED_TEST_SUITE(RReluGpu, ElementTypes);
 
 template <class T>

@@ -20,4 +20,12 @@ Status check_elementwise_call(const char* function, const void* const* inputs,
 /// success, or cuda_error with "<function>: <call> failed with <error> (<text>) at <file>:<line>".
 Status launched(const CudaResult& result, const char* function);
 
+/// The end of every CUDA entry point: the checks' Status when they failed or there is no work,
+/// else the launch's, as a Status.
+template <class Launch>
+Status checked_launch(const char* function, Status checked, bool work, Launch&& launch) {
+  if (checked != Status::success || !work) return checked;
+  return launched(launch(), function);
+}
+
 }  // namespace actlayer::detail

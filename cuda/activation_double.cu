@@ -1,4 +1,0 @@
-// The elementwise passes for double (see activation.cuh).
-#include "activation.cuh"
-
-ACTLAYER_INSTANTIATE_ACTIVATION(double)

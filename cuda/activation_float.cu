@@ -1,4 +1,0 @@
-// The elementwise passes for float (see activation.cuh).
-#include "activation.cuh"
-
-ACTLAYER_INSTANTIATE_ACTIVATION(float)

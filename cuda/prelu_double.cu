@@ -1,4 +1,0 @@
-// PReLU for double (see prelu.cuh).
-#include "prelu.cuh"
-
-ACTLAYER_INSTANTIATE_PRELU(double)

@@ -1,4 +1,0 @@
-// PReLU for float (see prelu.cuh).
-#include "prelu.cuh"
-
-ACTLAYER_INSTANTIATE_PRELU(float)

@@ -1,4 +1,0 @@
-// PReLU for __half (see prelu.cuh).
-#include "prelu.cuh"
-
-ACTLAYER_INSTANTIATE_PRELU(__half)
