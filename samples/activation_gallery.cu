@@ -596,7 +596,7 @@ int main(int argc, char** argv) {
   sample::Args args("activation_gallery",
                     "plots each activation and its derivative as computed by actlayer, and "
                     "checks the course's properties on the numbers");
-  args.option("out", "gallery", "directory for the SVG plots (created)");
+  args.text_option("out", "gallery", "directory for the SVG plots (created)");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   try {

@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   sample::Args args(
       "custom_activation",
       "softplus and swish as user-defined activations, checked by finite differences");
-  args.option("beta", "1.702", "swish's parameter");
+  args.number_option("beta", 1.702, 0, 100, "swish's parameter");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const float beta = static_cast<float>(args.number("beta"));

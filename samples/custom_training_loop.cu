@@ -136,8 +136,8 @@ double max_relative_error(const std::vector<float>& a, const std::vector<float>&
 int main(int argc, char** argv) {
   sample::Args args("custom_training_loop",
                     "actlayer from your own CUDA code, captured in a CUDA graph");
-  args.option("n", "1048576", "elements per tensor")
-      .option("steps", "3", "graph replays (training steps)");
+  args.int_option("n", 1048576, 1, 1LL << 28, "elements per tensor")
+      .int_option("steps", 3, 1, 1000, "graph replays (training steps)");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const std::size_t n = static_cast<std::size_t>(args.integer("n"));

@@ -7,13 +7,12 @@
 // actlayer. Parameter updates: Adam, with Thrust on the GPU.
 //
 //   train_mlp [--device auto|cuda|cpu] [--epochs N] [--points N] [--hidden N] [--lr X]
-//             [--activations a,b,...] [--json]
+//             [--activations a,b,...] [--seed N] [--json]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -57,10 +56,9 @@ Dataset spirals(std::size_t n, unsigned seed) {
 
 // ---- The model ---------------------------------------------------------------------------------
 
-struct Choice {
-  std::string name;
-  float init_scale;  // He (sqrt 2) for the ReLU family, 1 otherwise
-};
+/// What --activations may name, in the default order.
+const std::vector<std::string> kActivations = {"identity", "step",       "sigmoid", "tanh",
+                                               "relu",     "leaky_relu", "prelu",   "rrelu"};
 
 std::unique_ptr<sample::Hidden> make_hidden(const std::string& name, Device d, std::uint64_t seed) {
   if (name == "identity") return std::make_unique<sample::Elementwise>(Activation::identity());
@@ -167,9 +165,9 @@ struct Result {
 };
 
 Result run(const sample::Context& ctx, const std::string& act, const Dataset& train,
-           const Dataset& test, std::size_t hidden, int epochs, float lr) {
+           const Dataset& test, std::size_t hidden, int epochs, float lr, unsigned seed) {
   const bool relu_family = act == "relu" || act == "leaky_relu" || act == "prelu" || act == "rrelu";
-  Mlp mlp(ctx, act, hidden, relu_family ? std::sqrt(2.0f) : 1.0f, 2026);
+  Mlp mlp(ctx, act, hidden, relu_family ? std::sqrt(2.0f) : 1.0f, seed);
   Mlp::Batch tr = mlp.batch(train), te = mlp.batch(test);
   Result r;
   r.activation = act;
@@ -195,23 +193,19 @@ Result run(const sample::Context& ctx, const std::string& act, const Dataset& tr
   return r;
 }
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::string all;
+  for (const std::string& a : kActivations) all += (all.empty() ? "" : ",") + a;
   sample::Args args("train_mlp", "trains a 2-H-H-2 MLP on two spirals once per activation");
-  args.option("epochs", "1500", "training epochs (full batch, Adam)")
-      .option("points", "1000", "points in each of the train and test sets")
-      .option("hidden", "64", "width of the two hidden layers")
-      .option("lr", "0.01", "Adam's learning rate")
-      .option("activations", "identity,step,sigmoid,tanh,relu,leaky_relu,prelu,rrelu",
-              "which to train");
+  args.int_option("epochs", 1500, 1, 1000000, "training epochs (full batch, Adam)")
+      .int_option("points", 1000, 2, 1000000, "points in each of the train and test sets")
+      .int_option("hidden", 64, 1, 4096, "width of the two hidden layers")
+      .number_option("lr", 0.01, 0, 1, "Adam's learning rate", /*min_exclusive=*/true)
+      .list_option("activations", all, kActivations, "which to train, in this order")
+      .int_option("seed", 2026, 0, 4294967295LL - 2,
+                  "seed of the initial weights (RReLU's noise: seed + 1, seed + 2)");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const std::size_t points = static_cast<std::size_t>(args.integer("points"));
@@ -220,14 +214,11 @@ int main(int argc, char** argv) {
   std::vector<Result> results;
   try {
     sample::Context ctx(backend.device);
-    for (const std::string& act : split(args.str("activations"))) {
-      if (!make_hidden(act, backend.device, 0)) {
-        std::fprintf(stderr, "unknown activation '%s'\n", act.c_str());
-        return 2;
-      }
+    for (const std::string& act : args.list("activations")) {
       results.push_back(run(ctx, act, train, test, static_cast<std::size_t>(args.integer("hidden")),
                             static_cast<int>(args.integer("epochs")),
-                            static_cast<float>(args.number("lr"))));
+                            static_cast<float>(args.number("lr")),
+                            static_cast<unsigned>(args.integer("seed"))));
     }
   } catch (const actlayer::Error& e) {
     std::fprintf(stderr, "train_mlp: %s\n", e.what());
@@ -235,7 +226,8 @@ int main(int argc, char** argv) {
   }
 
   std::printf(
-      "two spirals, %zu train / %zu test points, 2-%ld-%ld-2 MLP, %ld epochs of Adam (lr %g), on "
+      "two spirals, %zu train / %zu test points, 2-%lld-%lld-2 MLP, %lld epochs of Adam (lr %g), "
+      "on "
       "%s\n\n",
       points, points, args.integer("hidden"), args.integer("hidden"), args.integer("epochs"),
       args.number("lr"), backend.name.c_str());

@@ -81,19 +81,15 @@ Net measure(const sample::Context& ctx, const std::string& act, std::size_t dept
 
 int main(int argc, char** argv) {
   sample::Args args("vanishing_gradient", "weight-gradient norms through a deep plain network");
-  args.option("depth", "20", "layers")
-      .option("width", "256", "units per layer")
-      .option("batch", "256", "rows of random data")
-      .option("out", "vanishing_gradient.svg", "the SVG plot of log10(norm) against depth");
+  args.int_option("depth", 20, 2, 1000, "layers")
+      .int_option("width", 256, 1, 4096, "units per layer")
+      .int_option("batch", 256, 1, 65536, "rows of random data")
+      .text_option("out", "vanishing_gradient.svg", "the SVG plot of log10(norm) against depth");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const std::size_t depth = static_cast<std::size_t>(args.integer("depth"));
   const std::size_t width = static_cast<std::size_t>(args.integer("width"));
   const std::size_t batch = static_cast<std::size_t>(args.integer("batch"));
-  if (depth < 2 || width < 1 || batch < 1) {
-    std::fprintf(stderr, "--depth must be >= 2, --width and --batch >= 1\n");
-    return 2;
-  }
 
   std::vector<Net> nets;
   try {
