@@ -380,14 +380,15 @@ std::string range(double lo, double hi) {
   return buf;
 }
 
-std::string json_op(const Measured& m) {
+std::string json_op(const Measured& m, const std::string& config) {
   const Properties& p = m.props;
-  const auto boolean = [](bool v) { return std::string(v ? "true" : "false"); };
+  const auto boolean = sample::Json::boolean;
   std::vector<double> discontinuities, kinks;
   for (double z : p.discontinuities) discontinuities.push_back(std::round(z * 1e6) / 1e6 + 0.0);
   for (double z : p.kinks) kinks.push_back(std::round(z * 1e6) / 1e6 + 0.0);
   sample::Json j;
   j.field("op", sample::Json::str(m.entry->name))
+      .field("config", config)
       .field("nonlinear", boolean(p.nonlinear))
       .field("continuous", boolean(p.discontinuities.empty()))
       .field("differentiable",
@@ -577,10 +578,24 @@ int run(const sample::Args& args, const sample::Backend& backend) {
 
   if (args.json()) {
     std::vector<std::string> ops;
-    for (const Measured& m : all) ops.push_back(json_op(m));
+    for (const Measured& m : all) {
+      sample::Json config;
+      config.field("device", sample::Json::str(backend.id()))
+          .field("grid", sample::Json::numbers({-kHalf * kStep, kHalf * kStep, 2.0 * kHalf + 1}))
+          .field("dtype", sample::Json::str("float"));
+      if (m.entry->name == "leaky_relu") config.field("divisor", 10.0);
+      if (m.entry->name == "prelu") config.field("alpha", prelu_alpha);
+      if (m.entry->name == "rrelu") {
+        config.field("lower", lower)
+            .field("upper", upper)
+            .field("mode", sample::Json::str("eval"))
+            .field("training_seed", static_cast<double>(seed))
+            .field("training_draws_per_point", static_cast<double>(kDraws));
+      }
+      ops.push_back(json_op(m, config.object()));
+    }
     sample::Json j;
-    j.field("device", sample::Json::str(actlayer::to_string(device)))
-        .field("device_name", sample::Json::str(backend.name))
+    j.backend(backend)
         .field("grid", sample::Json::numbers({-kHalf * kStep, kHalf * kStep, 2.0 * kHalf + 1}))
         .field("course_svg", sample::Json::str(course_svg))
         .field("rrelu_training_slopes", sample::Json::numbers({slope_lo, slope_hi}))

@@ -59,10 +59,16 @@ set(expected
 set(keys op nonlinear continuous differentiable monotonic zero_centred bounded
     max_abs_derivative dead_region)
 
+# One spelling of the device ("cpu" or "cuda") in every sample; what ran, in words, in "backend".
 string(JSON device GET "${json}" device)
 if(NOT device STREQUAL DEVICE)
   problem("device is '${device}', not ${DEVICE}")
 endif()
+string(JSON backend ERROR_VARIABLE missing GET "${json}" backend)
+if(missing OR backend STREQUAL "")
+  problem("no backend")
+endif()
+set(booleans nonlinear continuous monotonic zero_centred bounded bounded_below bounded_above)
 string(JSON count LENGTH "${json}" ops)
 list(LENGTH expected want_count)
 if(NOT count EQUAL want_count)
@@ -89,6 +95,19 @@ foreach(row IN LISTS expected)
       problem("${op}: ${key} '${got}', not '${value}'")
     endif()
   endforeach()
+  foreach(key IN LISTS booleans)  # JSON booleans, not strings or numbers
+    string(JSON kind ERROR_VARIABLE missing TYPE "${json}" ops ${index} ${key})
+    if(NOT missing AND NOT kind STREQUAL "BOOLEAN")
+      problem("${op}: ${key} is a ${kind}, not a boolean")
+    endif()
+  endforeach()
+  # Each result carries the configuration that produced it.
+  string(JSON config_device ERROR_VARIABLE missing GET "${json}" ops ${index} config device)
+  string(JSON config_points ERROR_VARIABLE missing_points GET "${json}" ops ${index} config grid 2)
+  if(missing OR missing_points OR NOT config_device STREQUAL DEVICE OR
+     NOT config_points EQUAL 1201)
+    problem("${op}: config is not {device: ${DEVICE}, grid: [-6, 6, 1201], ...}")
+  endif()
   string(JSON error GET "${json}" ops ${index} derivative_error)
   if(NOT error LESS 1e-3)
     problem("${op}: f' differs from the difference quotient of f by ${error}")

@@ -177,9 +177,16 @@ int main(int argc, char** argv) {
   std::printf("each step drew fresh RReLU slopes: %s\n", fresh ? "yes" : "NO");
   if (args.json()) {
     sample::Json j;
-    j.field("device", sample::Json::str(backend.name))
+    sample::Json config;
+    config.field("device", sample::Json::str(backend.id()))
+        .field("n", static_cast<double>(n))
         .field("steps", steps)
-        .field("fresh_noise_each_step", fresh ? 1.0 : 0.0)
+        .field("seed", static_cast<double>(kSeed))
+        .field("chain", sample::Json::str("tanh, rrelu_training"));
+    j.backend(backend)
+        .field("config", config.object())
+        .field("steps", steps)
+        .field("fresh_noise_each_step", sample::Json::boolean(fresh))
         .field("max_relative_error", worst);
     std::printf("%s\n", j.object().c_str());
   }

@@ -152,8 +152,21 @@ class Mlp {
   double first_layer_grad_ = 0;
 };
 
-// ---- One run
-// -------------------------------------------------------------------------------------
+// ---- One run -----------------------------------------------------------------------------------
+
+/// What a run was asked for: every result carries it in its JSON.
+struct Config {
+  std::string device;  // "cpu" or "cuda"
+  int epochs = 0;
+  std::size_t points = 0, hidden = 0;
+  double lr = 0;
+  unsigned seed = 0;  // initial weights; RReLU's noise uses seed + 1 and seed + 2
+};
+constexpr unsigned kTrainSeed = 1, kTestSeed = 2;  // the two data sets
+
+bool relu_family(const std::string& act) {
+  return act == "relu" || act == "leaky_relu" || act == "prelu" || act == "rrelu";
+}
 
 struct Result {
   std::string activation;
@@ -165,18 +178,17 @@ struct Result {
 };
 
 Result run(const sample::Context& ctx, const std::string& act, const Dataset& train,
-           const Dataset& test, std::size_t hidden, int epochs, float lr, unsigned seed) {
-  const bool relu_family = act == "relu" || act == "leaky_relu" || act == "prelu" || act == "rrelu";
-  Mlp mlp(ctx, act, hidden, relu_family ? std::sqrt(2.0f) : 1.0f, seed);
+           const Dataset& test, const Config& cfg) {
+  Mlp mlp(ctx, act, cfg.hidden, relu_family(act) ? std::sqrt(2.0f) : 1.0f, cfg.seed);
   Mlp::Batch tr = mlp.batch(train), te = mlp.batch(test);
   Result r;
   r.activation = act;
   const auto start = std::chrono::steady_clock::now();
-  for (int epoch = 1; epoch <= epochs; ++epoch) {
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
     mlp.train(true);
     r.final_loss = mlp.forward(tr, true).loss;
-    mlp.backward_and_step(tr, lr, epoch);
-    if (r.epochs_to_90 < 0 && (epoch % 10 == 0 || epoch == epochs)) {
+    mlp.backward_and_step(tr, static_cast<float>(cfg.lr), epoch);
+    if (r.epochs_to_90 < 0 && (epoch % 10 == 0 || epoch == cfg.epochs)) {
       mlp.train(false);
       if (mlp.forward(te, false).accuracy >= 0.9) r.epochs_to_90 = epoch;
     }
@@ -191,6 +203,65 @@ Result run(const sample::Context& ctx, const std::string& act, const Dataset& tr
   r.first_layer_grad = mlp.first_layer_grad();
   r.slopes = mlp.slopes();
   return r;
+}
+
+/// The table's row for one result.
+void print_row(const Result& r) {
+  std::string notes;
+  if (r.activation == "identity") notes = "a linear classifier: no depth helps";
+  if (r.activation == "step") {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "first-layer gradient norm %g: only the output layer learns",
+                  r.first_layer_grad);
+    notes = buf;
+  }
+  if (r.activation == "leaky_relu") notes = "the course's form y = z/10";
+  if (r.activation == "prelu") {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "learned slopes %.3f, %.3f (from 0.25)", r.slopes.at(0),
+                  r.slopes.at(1));
+    notes = buf;
+  }
+  if (r.activation == "rrelu") {
+    char buf[96];
+    std::snprintf(buf, sizeof buf,
+                  "test acc %.3f with random slopes (train mode), %.3f with the mean slope (eval)",
+                  r.train_mode_acc, r.test_acc);
+    notes = buf;
+  }
+  const std::string e90 = r.epochs_to_90 < 0 ? "never" : std::to_string(r.epochs_to_90);
+  std::printf("%-11s %9.3f %9.3f %10.4f %12s %8.2f  %s\n", r.activation.c_str(), r.train_acc,
+              r.test_acc, r.final_loss, e90.c_str(), r.seconds, notes.c_str());
+}
+
+/// One result as JSON, with the configuration that produced it.
+std::string json_row(const Result& r, const Config& cfg) {
+  const double hidden = static_cast<double>(cfg.hidden);
+  sample::Json config;
+  config.field("device", sample::Json::str(cfg.device))
+      .field("epochs", cfg.epochs)
+      .field("lr", cfg.lr)
+      .field("points", static_cast<double>(cfg.points))
+      .field("hidden", sample::Json::numbers({hidden, hidden}))
+      .field("seed", cfg.seed)
+      .field("data_seeds", sample::Json::numbers({kTrainSeed, kTestSeed}))
+      .field("init", sample::Json::str(relu_family(r.activation) ? "he" : "lecun"))
+      .field("optimizer", sample::Json::str("adam, full batch"));
+  sample::Json j;
+  j.field("activation", sample::Json::str(r.activation))
+      .field("config", config.object())
+      .field("train_acc", r.train_acc)
+      .field("test_acc", r.test_acc)
+      .field("final_loss", r.final_loss)
+      .field("epochs_to_90", r.epochs_to_90 < 0 ? std::nan("") : r.epochs_to_90)
+      .field("seconds", r.seconds)
+      .field("first_layer_grad_norm", r.first_layer_grad);
+  if (r.activation == "prelu") {
+    j.field("alphas", sample::Json::numbers(std::vector<double>(r.slopes.begin(), r.slopes.end())));
+  }
+  if (r.activation == "rrelu")
+    j.field("train_mode_acc", r.train_mode_acc).field("eval_mode_acc", r.test_acc);
+  return j.object();
 }
 
 }  // namespace
@@ -208,17 +279,20 @@ int main(int argc, char** argv) {
                   "seed of the initial weights (RReLU's noise: seed + 1, seed + 2)");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
-  const std::size_t points = static_cast<std::size_t>(args.integer("points"));
-  const Dataset train = spirals(points, 1), test = spirals(points, 2);
+  Config cfg;
+  cfg.device = backend.id();
+  cfg.epochs = static_cast<int>(args.integer("epochs"));
+  cfg.points = static_cast<std::size_t>(args.integer("points"));
+  cfg.hidden = static_cast<std::size_t>(args.integer("hidden"));
+  cfg.lr = args.number("lr");
+  cfg.seed = static_cast<unsigned>(args.integer("seed"));
+  const Dataset train = spirals(cfg.points, kTrainSeed), test = spirals(cfg.points, kTestSeed);
 
   std::vector<Result> results;
   try {
     sample::Context ctx(backend.device);
     for (const std::string& act : args.list("activations")) {
-      results.push_back(run(ctx, act, train, test, static_cast<std::size_t>(args.integer("hidden")),
-                            static_cast<int>(args.integer("epochs")),
-                            static_cast<float>(args.number("lr")),
-                            static_cast<unsigned>(args.integer("seed"))));
+      results.push_back(run(ctx, act, train, test, cfg));
     }
   } catch (const actlayer::Error& e) {
     std::fprintf(stderr, "train_mlp: %s\n", e.what());
@@ -226,64 +300,18 @@ int main(int argc, char** argv) {
   }
 
   std::printf(
-      "two spirals, %zu train / %zu test points, 2-%lld-%lld-2 MLP, %lld epochs of Adam (lr %g), "
-      "on "
+      "two spirals, %zu train / %zu test points, 2-%zu-%zu-2 MLP, %d epochs of Adam (lr %g), on "
       "%s\n\n",
-      points, points, args.integer("hidden"), args.integer("hidden"), args.integer("epochs"),
-      args.number("lr"), backend.name.c_str());
+      cfg.points, cfg.points, cfg.hidden, cfg.hidden, cfg.epochs, cfg.lr, backend.name.c_str());
   std::printf("%-11s %9s %9s %10s %12s %8s  %s\n", "activation", "train acc", "test acc",
               "final loss", "epochs to 90%", "seconds", "notes");
-  for (const Result& r : results) {
-    std::string notes;
-    if (r.activation == "identity") notes = "a linear classifier: no depth helps";
-    if (r.activation == "step") {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "first-layer gradient norm %g: only the output layer learns",
-                    r.first_layer_grad);
-      notes = buf;
-    }
-    if (r.activation == "leaky_relu") notes = "the course's form y = z/10";
-    if (r.activation == "prelu") {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "learned slopes %.3f, %.3f (from 0.25)", r.slopes.at(0),
-                    r.slopes.at(1));
-      notes = buf;
-    }
-    if (r.activation == "rrelu") {
-      char buf[96];
-      std::snprintf(
-          buf, sizeof buf,
-          "test acc %.3f with random slopes (train mode), %.3f with the mean slope (eval)",
-          r.train_mode_acc, r.test_acc);
-      notes = buf;
-    }
-    const std::string e90 = r.epochs_to_90 < 0 ? "never" : std::to_string(r.epochs_to_90);
-    std::printf("%-11s %9.3f %9.3f %10.4f %12s %8.2f  %s\n", r.activation.c_str(), r.train_acc,
-                r.test_acc, r.final_loss, e90.c_str(), r.seconds, notes.c_str());
-  }
+  for (const Result& r : results) print_row(r);
 
   if (args.json()) {
     std::vector<std::string> rows;
-    for (const Result& r : results) {
-      sample::Json j;
-      j.field("activation", sample::Json::str(r.activation))
-          .field("train_acc", r.train_acc)
-          .field("test_acc", r.test_acc)
-          .field("final_loss", r.final_loss)
-          .field("epochs_to_90", r.epochs_to_90 < 0 ? std::nan("") : r.epochs_to_90)
-          .field("seconds", r.seconds)
-          .field("first_layer_grad_norm", r.first_layer_grad);
-      if (r.activation == "prelu") {
-        j.field("alphas",
-                sample::Json::numbers(std::vector<double>(r.slopes.begin(), r.slopes.end())));
-      }
-      if (r.activation == "rrelu")
-        j.field("train_mode_acc", r.train_mode_acc).field("eval_mode_acc", r.test_acc);
-      rows.push_back(j.object());
-    }
+    for (const Result& r : results) rows.push_back(json_row(r, cfg));
     sample::Json top;
-    top.field("device", sample::Json::str(backend.name))
-        .field("results", sample::Json::array(rows));
+    top.backend(backend).field("results", sample::Json::array(rows));
     std::printf("%s\n", top.object().c_str());
   }
   return 0;
