@@ -6,8 +6,12 @@
 // Matrix products: cuBLAS on the GPU, plain loops on the CPU. Activations and their gradients:
 // actlayer. Parameter updates: Adam, with Thrust on the GPU.
 //
+// Each activation's row is printed as soon as it is trained; meanwhile the epoch, loss and
+// elapsed time go to stderr (a live line on a terminal, else a line every --progress-every
+// seconds; --quiet: none), so that --json's last line on stdout stays clean.
+//
 //   train_mlp [--device auto|cuda|cpu] [--epochs N] [--points N] [--hidden N] [--lr X]
-//             [--activations a,b,...] [--seed N] [--json]
+//             [--activations a,b,...] [--seed N] [--progress-every S] [--quiet] [--json]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -178,12 +182,13 @@ struct Result {
 };
 
 Result run(const sample::Context& ctx, const std::string& act, const Dataset& train,
-           const Dataset& test, const Config& cfg) {
+           const Dataset& test, const Config& cfg, sample::Progress& progress) {
   Mlp mlp(ctx, act, cfg.hidden, relu_family(act) ? std::sqrt(2.0f) : 1.0f, cfg.seed);
   Mlp::Batch tr = mlp.batch(train), te = mlp.batch(test);
   Result r;
   r.activation = act;
   const auto start = std::chrono::steady_clock::now();
+  progress.start(act, "epoch", cfg.epochs);
   for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
     mlp.train(true);
     r.final_loss = mlp.forward(tr, true).loss;
@@ -192,6 +197,7 @@ Result run(const sample::Context& ctx, const std::string& act, const Dataset& tr
       mlp.train(false);
       if (mlp.forward(te, false).accuracy >= 0.9) r.epochs_to_90 = epoch;
     }
+    progress.update(epoch, r.final_loss);
   }
   mlp.train(true);
   r.train_mode_acc = act == "rrelu" ? mlp.forward(te, false).accuracy : std::nan("");
@@ -202,6 +208,7 @@ Result run(const sample::Context& ctx, const std::string& act, const Dataset& tr
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.first_layer_grad = mlp.first_layer_grad();
   r.slopes = mlp.slopes();
+  progress.finish();
   return r;
 }
 
@@ -232,6 +239,7 @@ void print_row(const Result& r) {
   const std::string e90 = r.epochs_to_90 < 0 ? "never" : std::to_string(r.epochs_to_90);
   std::printf("%-11s %9.3f %9.3f %10.4f %12s %8.2f  %s\n", r.activation.c_str(), r.train_acc,
               r.test_acc, r.final_loss, e90.c_str(), r.seconds, notes.c_str());
+  std::fflush(stdout);  // each row as soon as it is known, also into a pipe
 }
 
 /// One result as JSON, with the configuration that produced it.
@@ -276,7 +284,10 @@ int main(int argc, char** argv) {
       .number_option("lr", 0.01, 0, 1, "Adam's learning rate", /*min_exclusive=*/true)
       .list_option("activations", all, kActivations, "which to train, in this order")
       .int_option("seed", 2026, 0, 4294967295LL - 2,
-                  "seed of the initial weights (RReLU's noise: seed + 1, seed + 2)");
+                  "seed of the initial weights (RReLU's noise: seed + 1, seed + 2)")
+      .number_option("progress-every", 5, 0, 3600,
+                     "seconds between progress lines on stderr when it is not a terminal")
+      .flag_option("quiet", "no progress on stderr");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   Config cfg;
@@ -287,17 +298,7 @@ int main(int argc, char** argv) {
   cfg.lr = args.number("lr");
   cfg.seed = static_cast<unsigned>(args.integer("seed"));
   const Dataset train = spirals(cfg.points, kTrainSeed), test = spirals(cfg.points, kTestSeed);
-
-  std::vector<Result> results;
-  try {
-    sample::Context ctx(backend.device);
-    for (const std::string& act : args.list("activations")) {
-      results.push_back(run(ctx, act, train, test, cfg));
-    }
-  } catch (const actlayer::Error& e) {
-    std::fprintf(stderr, "train_mlp: %s\n", e.what());
-    return 1;
-  }
+  sample::Progress progress("train_mlp", args.flag("quiet"), args.number("progress-every"));
 
   std::printf(
       "two spirals, %zu train / %zu test points, 2-%zu-%zu-2 MLP, %d epochs of Adam (lr %g), on "
@@ -305,7 +306,19 @@ int main(int argc, char** argv) {
       cfg.points, cfg.points, cfg.hidden, cfg.hidden, cfg.epochs, cfg.lr, backend.name.c_str());
   std::printf("%-11s %9s %9s %10s %12s %8s  %s\n", "activation", "train acc", "test acc",
               "final loss", "epochs to 90%", "seconds", "notes");
-  for (const Result& r : results) print_row(r);
+  std::fflush(stdout);
+
+  std::vector<Result> results;
+  try {
+    sample::Context ctx(backend.device);
+    for (const std::string& act : args.list("activations")) {
+      results.push_back(run(ctx, act, train, test, cfg, progress));
+      print_row(results.back());
+    }
+  } catch (const actlayer::Error& e) {
+    std::fprintf(stderr, "train_mlp: %s\n", e.what());
+    return 1;
+  }
 
   if (args.json()) {
     std::vector<std::string> rows;

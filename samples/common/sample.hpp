@@ -1,10 +1,11 @@
 // samples/common/sample.hpp — what every sample shares: its command line (--device, --json and
-// its own options, each validated), the choice of device with the one-line CPU notice, and a
-// small JSON writer. Header-only; uses actlayer's public API only.
+// its own options, each validated), the choice of device with the one-line CPU notice, progress
+// on stderr for long runs, and a small JSON writer. Header-only; uses actlayer's public API only.
 #pragma once
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +15,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 #include <cuda_runtime_api.h>
 
@@ -311,6 +314,59 @@ inline Backend choose_backend(const Args& args) {
   cudaGetDeviceProperties(&prop, id);
   return {actlayer::Device::cuda, prop.name};
 }
+
+// ---- Progress ----------------------------------------------------------------------------------
+
+/// Progress of long work, on stderr so that stdout (and --json's last line) stays clean: one
+/// live line redrawn in place (\r) when stderr is a terminal, else a plain line every
+/// `every_s` seconds (0: at every update). Quiet: nothing.
+class Progress {
+ public:
+  Progress(std::string program, bool quiet, double every_s)
+      : program_(std::move(program)),
+        quiet_(quiet),
+        tty_(isatty(fileno(stderr)) == 1),
+        every_s_(every_s) {}
+
+  /// A new task (one activation's training): `total` steps called `unit`; its clock starts.
+  void start(const std::string& task, const std::string& unit, long long total) {
+    task_ = task, unit_ = unit, total_ = total, shown_ = false;
+    start_ = last_ = Clock::now();
+  }
+
+  /// Step `done` of the task is over, with this loss; shown when due.
+  void update(long long done, double loss) {
+    if (quiet_) return;
+    const Clock::time_point now = Clock::now();
+    const double since = std::chrono::duration<double>(now - last_).count();
+    if (tty_ ? shown_ && since < 0.1 && done != total_ : since < every_s_) return;
+    last_ = now;
+    char line[256];
+    std::snprintf(line, sizeof line, "%s: %s: %s %lld/%lld, loss %.4f, %.1f s", program_.c_str(),
+                  task_.c_str(), unit_.c_str(), done, total_, loss,
+                  std::chrono::duration<double>(now - start_).count());
+    std::fprintf(stderr, tty_ ? "\r%s\033[K" : "%s\n", line);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+
+  /// The task is over: clears the live line, so that its result can be printed in its place.
+  void finish() {
+    if (quiet_ || !tty_ || !shown_) return;
+    std::fprintf(stderr, "\r\033[K");
+    std::fflush(stderr);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string program_;
+  bool quiet_, tty_;
+  double every_s_;
+  std::string task_, unit_;
+  long long total_ = 0;
+  bool shown_ = false;
+  Clock::time_point start_, last_;
+};
 
 // ---- JSON
 // ----------------------------------------------------------------------------------------
