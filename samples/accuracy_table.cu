@@ -4,7 +4,7 @@
 // On a GPU it measures the CUDA kernels. Without one (or with --device cpu) it says so and
 // evaluates the same ops.cuh math on the host instead.
 //
-//   accuracy_table [--device auto|cuda|cpu] [--n N]
+//   accuracy_table [--device auto|cuda|cpu] [--n N] [--json]
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +16,7 @@
 
 #include "actlayer/actlayer.hpp"
 #include "actlayer/ops.cuh"
+#include "common/sample.hpp"
 
 using namespace actlayer;
 
@@ -82,14 +83,18 @@ T make(double v) {
     return ops::narrow<T>(static_cast<float>(v));
 }
 
+/// The special values every input set starts with (so --n is at least their number).
+constexpr double kSpecials[] = {0.0, -0.0, 1e-8, -1e-8, 20.0, -20.0, 89.0, -104.0, 1e300, -1e300};
+constexpr std::size_t kSpecialCount = sizeof kSpecials / sizeof kSpecials[0] + 1;  // and NaN
+constexpr std::uint64_t kInputSeed = 1, kGradientSeed = 2;
+
 /// Random inputs over [-30, 30] and over every magnitude, plus the special values.
 template <class T>
 std::vector<T> inputs(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> core(-30, 30), exponent(-40, 40);
   std::vector<T> v;
-  for (double s : {0.0, -0.0, 1e-8, -1e-8, 20.0, -20.0, 89.0, -104.0, 1e300, -1e300})
-    v.push_back(make<T>(s));
+  for (double s : kSpecials) v.push_back(make<T>(s));
   v.push_back(make<T>(std::nan("")));
   while (v.size() < n) {
     v.push_back(make<T>(v.size() % 2 ? core(rng)
@@ -131,7 +136,7 @@ void on_device(const Activation& act, Pass pass, const std::vector<T>& in, const
 
 template <class T>
 double max_error(const Case& c, Pass pass, bool gpu, std::size_t n) {
-  std::vector<T> in = inputs<T>(n, 1), dy = inputs<T>(n, 2), got(n), want(n);
+  std::vector<T> in = inputs<T>(n, kInputSeed), dy = inputs<T>(n, kGradientSeed), got(n), want(n);
   if (pass == Pass::backward_from_output) {  // the output form takes y = f(x)
     throw_if_failed(reference::forward(c.act, in.data(), want.data(), n));
     in = want;
@@ -153,29 +158,28 @@ double max_error(const Case& c, Pass pass, bool gpu, std::size_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string device = "auto";
-  std::size_t n = 100000;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--device" && i + 1 < argc)
-      device = argv[++i];
-    else if (arg == "--n" && i + 1 < argc)
-      n = std::strtoull(argv[++i], nullptr, 10);
-    else {
-      std::fprintf(stderr, "usage: %s [--device auto|cuda|cpu] [--n N]\n", argv[0]);
-      return 2;
-    }
-  }
+  sample::Args args("accuracy_table",
+                    "every activation's largest error against the CPU reference, in ulp, per "
+                    "pass and element type");
+  args.int_option("n", 100000, static_cast<long long>(kSpecialCount), 10000000,
+                  "inputs per element type, the special values (0, -0, +-1e-8, ..., NaN) "
+                  "included");
+  args.parse(argc, argv);
+  const std::string device = args.str("device");
+  const std::size_t n = static_cast<std::size_t>(args.integer("n"));
   bool gpu = device != "cpu" && cuda_available();
   if (device == "cuda" && !gpu) {
     std::fprintf(stderr, "accuracy_table: --device cuda, but no CUDA device is available\n");
     return 1;
   }
+  // What ran, for the JSON: the device, and in words.
+  sample::Backend backend{Device::cpu, "ops.cuh math on the host (the CUDA kernels did not run)"};
   if (gpu) {
     cudaDeviceProp prop{};
     int id = 0;
     cudaGetDevice(&id);
     cudaGetDeviceProperties(&prop, id);
+    backend = {Device::cuda, std::string("the CUDA kernels on ") + prop.name};
     std::printf("actlayer accuracy: the CUDA kernels on %s, %zu inputs per dtype\n", prop.name, n);
   } else {
     std::printf(
@@ -196,20 +200,42 @@ int main(int argc, char** argv) {
       {"leaky_relu_divisor(10)", Activation::leaky_relu_divisor(10.0f), false},
       {"rrelu(eval)", Activation::rrelu(), false},
   };
+  const char* const dtypes[] = {"float", "double", "half", "bfloat16"};
+  sample::Json config;
+  config.field("device", sample::Json::str(backend.id()))
+      .field("n", static_cast<double>(n))
+      .field("input_seeds", sample::Json::numbers({kInputSeed, kGradientSeed}))
+      .field("reference", sample::Json::str("long double, rounded once"));
+  std::vector<std::string> rows;
   int outside = 0;
-  const auto cell = [&](double err, double limit) {
-    outside += err > limit;
-    std::printf(" %7.0f%s", err, err > limit ? "!" : " ");
-  };
   try {
     for (const Case& c : cases) {
       for (Pass pass : {Pass::forward, Pass::backward, Pass::backward_from_output}) {
         std::printf("%-24s %-12s", c.name, pass_name(pass));
-        cell(max_error<float>(c, pass, gpu, n), bound<float>(c, pass));
-        cell(max_error<double>(c, pass, gpu, n), bound<double>(c, pass));
-        cell(max_error<__half>(c, pass, gpu, n), bound<__half>(c, pass));
-        cell(max_error<__nv_bfloat16>(c, pass, gpu, n), bound<__nv_bfloat16>(c, pass));
+        const double errors[] = {
+            max_error<float>(c, pass, gpu, n), max_error<double>(c, pass, gpu, n),
+            max_error<__half>(c, pass, gpu, n), max_error<__nv_bfloat16>(c, pass, gpu, n)};
+        const double bounds[] = {bound<float>(c, pass), bound<double>(c, pass),
+                                 bound<__half>(c, pass), bound<__nv_bfloat16>(c, pass)};
+        sample::Json max_ulp, bound_ulp;
+        bool within = true;
+        for (int k = 0; k < 4; ++k) {
+          std::printf(" %7.0f%s", errors[k], errors[k] > bounds[k] ? "!" : " ");
+          outside += errors[k] > bounds[k];
+          within = within && errors[k] <= bounds[k];
+          max_ulp.field(dtypes[k], errors[k]);
+          bound_ulp.field(dtypes[k], bounds[k]);
+        }
         std::printf("\n");
+        std::fflush(stdout);
+        sample::Json row;
+        row.field("op", sample::Json::str(c.name))
+            .field("pass", sample::Json::str(pass_name(pass)))
+            .field("config", config.object())
+            .field("max_ulp", max_ulp.object())
+            .field("bound_ulp", bound_ulp.object())
+            .field("within_bounds", sample::Json::boolean(within));
+        rows.push_back(row.object());
       }
     }
   } catch (const Error& e) {
@@ -221,8 +247,16 @@ int main(int argc, char** argv) {
       "sigmoid and tanh 4 (backward 8) in float and double, 1 in half and bfloat16\n");
   if (outside > 0) {
     std::printf("%d results outside the bounds (marked !)\n", outside);
-    return 1;
+  } else {
+    std::printf("every result within the bounds\n");
   }
-  std::printf("every result within the bounds\n");
-  return 0;
+  if (args.json()) {
+    sample::Json top;
+    top.backend(backend)
+        .field("outside", outside)
+        .field("within_bounds", sample::Json::boolean(outside == 0))
+        .field("results", sample::Json::array(rows));
+    std::printf("%s\n", top.object().c_str());
+  }
+  return outside > 0 ? 1 : 0;
 }

@@ -380,14 +380,15 @@ std::string range(double lo, double hi) {
   return buf;
 }
 
-std::string json_op(const Measured& m) {
+std::string json_op(const Measured& m, const std::string& config) {
   const Properties& p = m.props;
-  const auto boolean = [](bool v) { return std::string(v ? "true" : "false"); };
+  const auto boolean = sample::Json::boolean;
   std::vector<double> discontinuities, kinks;
   for (double z : p.discontinuities) discontinuities.push_back(std::round(z * 1e6) / 1e6 + 0.0);
   for (double z : p.kinks) kinks.push_back(std::round(z * 1e6) / 1e6 + 0.0);
   sample::Json j;
   j.field("op", sample::Json::str(m.entry->name))
+      .field("config", config)
       .field("nonlinear", boolean(p.nonlinear))
       .field("continuous", boolean(p.discontinuities.empty()))
       .field("differentiable",
@@ -486,27 +487,41 @@ int run(const sample::Args& args, const sample::Backend& backend) {
   }
 
   // RReLU training: each grid point kDraws times in one forward, so one call draws kDraws
-  // slopes per point; the band is their min and max, and backward returns the slopes as f'.
+  // slopes per point; backward returns the slopes as f'. The range of the slopes drawn goes
+  // into the JSON; the plot shows the first draw at every point.
   std::vector<float> repeated;
   for (std::size_t k = 0; k < kDraws; ++k) {
     repeated.insert(repeated.end(), grid.begin(), grid.end());
   }
   const Curves train = rrelu_layer(seed, lower, upper, true, device)(repeated);
   const std::size_t n = grid.size();
-  std::vector<float> f_lo(n), f_hi(n), df_lo(n), df_hi(n);
   double slope_lo = 1, slope_hi = 0, slope_sum = 0, slope_count = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    f_lo[i] = f_hi[i] = train.f[i], df_lo[i] = df_hi[i] = train.df[i];
-    for (std::size_t k = 0; k < kDraws; ++k) {
-      const std::size_t j = k * n + i;
-      f_lo[i] = std::min(f_lo[i], train.f[j]), f_hi[i] = std::max(f_hi[i], train.f[j]);
-      df_lo[i] = std::min(df_lo[i], train.df[j]), df_hi[i] = std::max(df_hi[i], train.df[j]);
-      if (grid[i] < 0) {
-        slope_lo = std::min(slope_lo, double(train.df[j]));
-        slope_hi = std::max(slope_hi, double(train.df[j]));
-        slope_sum += train.df[j], slope_count += 1;
-      }
+  for (std::size_t j = 0; j < train.x.size(); ++j) {
+    if (train.x[j] < 0) {
+      slope_lo = std::min(slope_lo, double(train.df[j]));
+      slope_hi = std::max(slope_hi, double(train.df[j]));
+      slope_sum += train.df[j], slope_count += 1;
     }
+  }
+  const std::vector<float> one_draw(train.f.begin(), train.f.begin() + n);
+  // The bounds of what training can give: f with the slope fixed at lower, and at upper (a
+  // leaky ReLU with that slope), f' broken at 0.
+  struct Bound {
+    std::string label, color;
+    Curves curves;
+    std::vector<Break> df_breaks;
+  };
+  std::vector<Bound> bounds;
+  const struct {
+    const char* label;
+    float slope;
+    const char* color;
+  } bound_specs[] = {{"lower (1/8)", lower, "#31a354"}, {"upper (1/3)", upper, "#756bb1"}};
+  for (const auto& spec : bound_specs) {
+    const Evaluator eval = activation_layer(Activation::leaky_relu(spec.slope), device);
+    Bound b{spec.label, spec.color, eval(grid), {}};
+    b.df_breaks = find_breaks(eval, b.curves, &Curves::df);
+    bounds.push_back(std::move(b));
   }
 
   // One plot per op: f solid, f' dashed, each broken where it jumps.
@@ -516,16 +531,27 @@ int run(const sample::Args& args, const sample::Backend& backend) {
     plot.x_label = "z";
     plot.y_label = "f(z), f'(z)";
     plot.y_margin = 0.05;
-    const std::string eval_tag = m.entry->name == "rrelu" ? " (eval)" : "";
+    const bool rrelu = m.entry->name == "rrelu";
+    const std::string eval_tag = rrelu ? " (eval, slope (l + u)/2)" : "";
     plot.series.push_back(
         line("f" + eval_tag, m.curves.x, m.curves.f, m.props.f_breaks, kBlue, false));
     plot.series.push_back(
         line("f'" + eval_tag, m.curves.x, m.curves.df, m.props.df_breaks, kRed, true));
-    if (m.entry->name == "rrelu") {
-      plot.series.push_back(line("f train, min", grid, f_lo, {}, "#9ecae1", false));
-      plot.series.push_back(line("f train, max", grid, f_hi, {}, "#6baed6", false));
-      plot.series.push_back(line("f' train, min", grid, df_lo, {}, "#f4a6a6", true));
-      plot.series.push_back(line("f' train, max", grid, df_hi, {}, "#e57373", true));
+    if (rrelu) {
+      // Training's outputs lie between the two bounds; the eval lines stay visible on top.
+      plot.width = 760, plot.legend_width = 250;
+      for (sample::Series& s : plot.series) s.on_top = true;
+      plot.series.push_back(
+          line("f train, one draw per point", grid, one_draw, {}, "#bdbdbd", false));
+      plot.series.back().width = 1;
+      for (const Bound& b : bounds) {
+        plot.series.push_back(
+            line("f train, slope = " + b.label, grid, b.curves.f, {}, b.color, false));
+      }
+      for (const Bound& b : bounds) {
+        plot.series.push_back(
+            line("f' train, slope = " + b.label, grid, b.curves.df, b.df_breaks, b.color, true));
+      }
     }
     if (!plot.write(m.svg)) throw std::runtime_error("cannot write " + m.svg);
   }
@@ -545,6 +571,8 @@ int run(const sample::Args& args, const sample::Backend& backend) {
           clip(line(course_labels[k], m.curves.x, m.curves.f, m.props.f_breaks, "", false), -3, 3));
     }
   }
+  // step's 0 branch (z < 0) runs along ReLU's: step goes on top, dashed, so that both show.
+  course.series[0].dashed = true, course.series[0].on_top = true, course.series[0].width = 3;
   const std::string course_svg = (out_dir / "course.svg").string();
   if (!course.write(course_svg)) throw std::runtime_error("cannot write " + course_svg);
 
@@ -577,10 +605,24 @@ int run(const sample::Args& args, const sample::Backend& backend) {
 
   if (args.json()) {
     std::vector<std::string> ops;
-    for (const Measured& m : all) ops.push_back(json_op(m));
+    for (const Measured& m : all) {
+      sample::Json config;
+      config.field("device", sample::Json::str(backend.id()))
+          .field("grid", sample::Json::numbers({-kHalf * kStep, kHalf * kStep, 2.0 * kHalf + 1}))
+          .field("dtype", sample::Json::str("float"));
+      if (m.entry->name == "leaky_relu") config.field("divisor", 10.0);
+      if (m.entry->name == "prelu") config.field("alpha", prelu_alpha);
+      if (m.entry->name == "rrelu") {
+        config.field("lower", lower)
+            .field("upper", upper)
+            .field("mode", sample::Json::str("eval"))
+            .field("training_seed", static_cast<double>(seed))
+            .field("training_draws_per_point", static_cast<double>(kDraws));
+      }
+      ops.push_back(json_op(m, config.object()));
+    }
     sample::Json j;
-    j.field("device", sample::Json::str(actlayer::to_string(device)))
-        .field("device_name", sample::Json::str(backend.name))
+    j.backend(backend)
         .field("grid", sample::Json::numbers({-kHalf * kStep, kHalf * kStep, 2.0 * kHalf + 1}))
         .field("course_svg", sample::Json::str(course_svg))
         .field("rrelu_training_slopes", sample::Json::numbers({slope_lo, slope_hi}))
@@ -596,7 +638,7 @@ int main(int argc, char** argv) {
   sample::Args args("activation_gallery",
                     "plots each activation and its derivative as computed by actlayer, and "
                     "checks the course's properties on the numbers");
-  args.option("out", "gallery", "directory for the SVG plots (created)");
+  args.text_option("out", "gallery", "directory for the SVG plots (created)");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   try {

@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   sample::Args args(
       "custom_activation",
       "softplus and swish as user-defined activations, checked by finite differences");
-  args.option("beta", "1.702", "swish's parameter");
+  args.number_option("beta", 1.702, 0, 100, "swish's parameter");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const float beta = static_cast<float>(args.number("beta"));
@@ -124,15 +124,21 @@ int main(int argc, char** argv) {
     std::vector<std::string> rows;
     for (const Check& c : checks) {
       sample::Json j;
+      sample::Json config;
+      config.field("device", sample::Json::str(backend.id()))
+          .field("grid", sample::Json::numbers({-10, 10, 2001}))
+          .field("h", 1e-5)
+          .field("dtype", sample::Json::str("double"));
+      if (c.name != "softplus") config.field("beta", args.number("beta"));
       j.field("activation", sample::Json::str(c.name.substr(0, c.name.find('('))))
+          .field("config", config.object())
           .field("f_at_1", c.f_at_1)
           .field("df_at_1", c.df_at_1)
           .field("max_fd_error", c.max_fd_error);
       rows.push_back(j.object());
     }
     sample::Json top;
-    top.field("device", sample::Json::str(backend.name))
-        .field("results", sample::Json::array(rows));
+    top.backend(backend).field("results", sample::Json::array(rows));
     std::printf("%s\n", top.object().c_str());
   }
   return 0;

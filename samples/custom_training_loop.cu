@@ -136,8 +136,8 @@ double max_relative_error(const std::vector<float>& a, const std::vector<float>&
 int main(int argc, char** argv) {
   sample::Args args("custom_training_loop",
                     "actlayer from your own CUDA code, captured in a CUDA graph");
-  args.option("n", "1048576", "elements per tensor")
-      .option("steps", "3", "graph replays (training steps)");
+  args.int_option("n", 1048576, 1, 1LL << 28, "elements per tensor")
+      .int_option("steps", 3, 1, 1000, "graph replays (training steps)");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const std::size_t n = static_cast<std::size_t>(args.integer("n"));
@@ -177,9 +177,16 @@ int main(int argc, char** argv) {
   std::printf("each step drew fresh RReLU slopes: %s\n", fresh ? "yes" : "NO");
   if (args.json()) {
     sample::Json j;
-    j.field("device", sample::Json::str(backend.name))
+    sample::Json config;
+    config.field("device", sample::Json::str(backend.id()))
+        .field("n", static_cast<double>(n))
         .field("steps", steps)
-        .field("fresh_noise_each_step", fresh ? 1.0 : 0.0)
+        .field("seed", static_cast<double>(kSeed))
+        .field("chain", sample::Json::str("tanh, rrelu_training"));
+    j.backend(backend)
+        .field("config", config.object())
+        .field("steps", steps)
+        .field("fresh_noise_each_step", sample::Json::boolean(fresh))
         .field("max_relative_error", worst);
     std::printf("%s\n", j.object().c_str());
   }

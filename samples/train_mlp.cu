@@ -6,14 +6,17 @@
 // Matrix products: cuBLAS on the GPU, plain loops on the CPU. Activations and their gradients:
 // actlayer. Parameter updates: Adam, with Thrust on the GPU.
 //
+// Each activation's row is printed as soon as it is trained; meanwhile the epoch, loss and
+// elapsed time go to stderr (a live line on a terminal, else a line every --progress-every
+// seconds; --quiet: none), so that --json's last line on stdout stays clean.
+//
 //   train_mlp [--device auto|cuda|cpu] [--epochs N] [--points N] [--hidden N] [--lr X]
-//             [--activations a,b,...] [--json]
+//             [--activations a,b,...] [--seed N] [--progress-every S] [--quiet] [--json]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -57,10 +60,9 @@ Dataset spirals(std::size_t n, unsigned seed) {
 
 // ---- The model ---------------------------------------------------------------------------------
 
-struct Choice {
-  std::string name;
-  float init_scale;  // He (sqrt 2) for the ReLU family, 1 otherwise
-};
+/// What --activations may name, in the default order.
+const std::vector<std::string> kActivations = {"identity", "step",       "sigmoid", "tanh",
+                                               "relu",     "leaky_relu", "prelu",   "rrelu"};
 
 std::unique_ptr<sample::Hidden> make_hidden(const std::string& name, Device d, std::uint64_t seed) {
   if (name == "identity") return std::make_unique<sample::Elementwise>(Activation::identity());
@@ -154,8 +156,21 @@ class Mlp {
   double first_layer_grad_ = 0;
 };
 
-// ---- One run
-// -------------------------------------------------------------------------------------
+// ---- One run -----------------------------------------------------------------------------------
+
+/// What a run was asked for: every result carries it in its JSON.
+struct Config {
+  std::string device;  // "cpu" or "cuda"
+  int epochs = 0;
+  std::size_t points = 0, hidden = 0;
+  double lr = 0;
+  unsigned seed = 0;  // initial weights; RReLU's noise uses seed + 1 and seed + 2
+};
+constexpr unsigned kTrainSeed = 1, kTestSeed = 2;  // the two data sets
+
+bool relu_family(const std::string& act) {
+  return act == "relu" || act == "leaky_relu" || act == "prelu" || act == "rrelu";
+}
 
 struct Result {
   std::string activation;
@@ -167,21 +182,22 @@ struct Result {
 };
 
 Result run(const sample::Context& ctx, const std::string& act, const Dataset& train,
-           const Dataset& test, std::size_t hidden, int epochs, float lr) {
-  const bool relu_family = act == "relu" || act == "leaky_relu" || act == "prelu" || act == "rrelu";
-  Mlp mlp(ctx, act, hidden, relu_family ? std::sqrt(2.0f) : 1.0f, 2026);
+           const Dataset& test, const Config& cfg, sample::Progress& progress) {
+  Mlp mlp(ctx, act, cfg.hidden, relu_family(act) ? std::sqrt(2.0f) : 1.0f, cfg.seed);
   Mlp::Batch tr = mlp.batch(train), te = mlp.batch(test);
   Result r;
   r.activation = act;
   const auto start = std::chrono::steady_clock::now();
-  for (int epoch = 1; epoch <= epochs; ++epoch) {
+  progress.start(act, "epoch", cfg.epochs);
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
     mlp.train(true);
     r.final_loss = mlp.forward(tr, true).loss;
-    mlp.backward_and_step(tr, lr, epoch);
-    if (r.epochs_to_90 < 0 && (epoch % 10 == 0 || epoch == epochs)) {
+    mlp.backward_and_step(tr, static_cast<float>(cfg.lr), epoch);
+    if (r.epochs_to_90 < 0 && (epoch % 10 == 0 || epoch == cfg.epochs)) {
       mlp.train(false);
       if (mlp.forward(te, false).accuracy >= 0.9) r.epochs_to_90 = epoch;
     }
+    progress.update(epoch, r.final_loss);
   }
   mlp.train(true);
   r.train_mode_acc = act == "rrelu" ? mlp.forward(te, false).accuracy : std::nan("");
@@ -192,106 +208,123 @@ Result run(const sample::Context& ctx, const std::string& act, const Dataset& tr
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.first_layer_grad = mlp.first_layer_grad();
   r.slopes = mlp.slopes();
+  progress.finish();
   return r;
 }
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
-  return out;
+/// The table's row for one result.
+void print_row(const Result& r) {
+  std::string notes;
+  if (r.activation == "identity") notes = "a linear classifier: no depth helps";
+  if (r.activation == "step") {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "first-layer gradient norm %g: only the output layer learns",
+                  r.first_layer_grad);
+    notes = buf;
+  }
+  if (r.activation == "leaky_relu") notes = "the course's form y = z/10";
+  if (r.activation == "prelu") {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "learned slopes %.3f, %.3f (from 0.25)", r.slopes.at(0),
+                  r.slopes.at(1));
+    notes = buf;
+  }
+  if (r.activation == "rrelu") {
+    char buf[96];
+    std::snprintf(buf, sizeof buf,
+                  "test acc %.3f with random slopes (train mode), %.3f with the mean slope (eval)",
+                  r.train_mode_acc, r.test_acc);
+    notes = buf;
+  }
+  const std::string e90 = r.epochs_to_90 < 0 ? "never" : std::to_string(r.epochs_to_90);
+  std::printf("%-11s %9.3f %9.3f %10.4f %12s %8.2f  %s\n", r.activation.c_str(), r.train_acc,
+              r.test_acc, r.final_loss, e90.c_str(), r.seconds, notes.c_str());
+  std::fflush(stdout);  // each row as soon as it is known, also into a pipe
+}
+
+/// One result as JSON, with the configuration that produced it.
+std::string json_row(const Result& r, const Config& cfg) {
+  const double hidden = static_cast<double>(cfg.hidden);
+  sample::Json config;
+  config.field("device", sample::Json::str(cfg.device))
+      .field("epochs", cfg.epochs)
+      .field("lr", cfg.lr)
+      .field("points", static_cast<double>(cfg.points))
+      .field("hidden", sample::Json::numbers({hidden, hidden}))
+      .field("seed", cfg.seed)
+      .field("data_seeds", sample::Json::numbers({kTrainSeed, kTestSeed}))
+      .field("init", sample::Json::str(relu_family(r.activation) ? "he" : "lecun"))
+      .field("optimizer", sample::Json::str("adam, full batch"));
+  sample::Json j;
+  j.field("activation", sample::Json::str(r.activation))
+      .field("config", config.object())
+      .field("train_acc", r.train_acc)
+      .field("test_acc", r.test_acc)
+      .field("final_loss", r.final_loss)
+      .field("epochs_to_90", r.epochs_to_90 < 0 ? std::nan("") : r.epochs_to_90)
+      .field("seconds", r.seconds)
+      .field("first_layer_grad_norm", r.first_layer_grad);
+  if (r.activation == "prelu") {
+    j.field("alphas", sample::Json::numbers(std::vector<double>(r.slopes.begin(), r.slopes.end())));
+  }
+  if (r.activation == "rrelu")
+    j.field("train_mode_acc", r.train_mode_acc).field("eval_mode_acc", r.test_acc);
+  return j.object();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::string all;
+  for (const std::string& a : kActivations) all += (all.empty() ? "" : ",") + a;
   sample::Args args("train_mlp", "trains a 2-H-H-2 MLP on two spirals once per activation");
-  args.option("epochs", "1500", "training epochs (full batch, Adam)")
-      .option("points", "1000", "points in each of the train and test sets")
-      .option("hidden", "64", "width of the two hidden layers")
-      .option("lr", "0.01", "Adam's learning rate")
-      .option("activations", "identity,step,sigmoid,tanh,relu,leaky_relu,prelu,rrelu",
-              "which to train");
+  args.int_option("epochs", 1500, 1, 1000000, "training epochs (full batch, Adam)")
+      .int_option("points", 1000, 2, 1000000, "points in each of the train and test sets")
+      .int_option("hidden", 64, 1, 4096, "width of the two hidden layers")
+      .number_option("lr", 0.01, 0, 1, "Adam's learning rate", /*min_exclusive=*/true)
+      .list_option("activations", all, kActivations, "which to train, in this order")
+      .int_option("seed", 2026, 0, 4294967295LL - 2,
+                  "seed of the initial weights (RReLU's noise: seed + 1, seed + 2)")
+      .number_option("progress-every", 5, 0, 3600,
+                     "seconds between progress lines on stderr when it is not a terminal")
+      .flag_option("quiet", "no progress on stderr");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
-  const std::size_t points = static_cast<std::size_t>(args.integer("points"));
-  const Dataset train = spirals(points, 1), test = spirals(points, 2);
+  Config cfg;
+  cfg.device = backend.id();
+  cfg.epochs = static_cast<int>(args.integer("epochs"));
+  cfg.points = static_cast<std::size_t>(args.integer("points"));
+  cfg.hidden = static_cast<std::size_t>(args.integer("hidden"));
+  cfg.lr = args.number("lr");
+  cfg.seed = static_cast<unsigned>(args.integer("seed"));
+  const Dataset train = spirals(cfg.points, kTrainSeed), test = spirals(cfg.points, kTestSeed);
+  sample::Progress progress("train_mlp", args.flag("quiet"), args.number("progress-every"));
+
+  std::printf(
+      "two spirals, %zu train / %zu test points, 2-%zu-%zu-2 MLP, %d epochs of Adam (lr %g), on "
+      "%s\n\n",
+      cfg.points, cfg.points, cfg.hidden, cfg.hidden, cfg.epochs, cfg.lr, backend.name.c_str());
+  std::printf("%-11s %9s %9s %10s %12s %8s  %s\n", "activation", "train acc", "test acc",
+              "final loss", "epochs to 90%", "seconds", "notes");
+  std::fflush(stdout);
 
   std::vector<Result> results;
   try {
     sample::Context ctx(backend.device);
-    for (const std::string& act : split(args.str("activations"))) {
-      if (!make_hidden(act, backend.device, 0)) {
-        std::fprintf(stderr, "unknown activation '%s'\n", act.c_str());
-        return 2;
-      }
-      results.push_back(run(ctx, act, train, test, static_cast<std::size_t>(args.integer("hidden")),
-                            static_cast<int>(args.integer("epochs")),
-                            static_cast<float>(args.number("lr"))));
+    for (const std::string& act : args.list("activations")) {
+      results.push_back(run(ctx, act, train, test, cfg, progress));
+      print_row(results.back());
     }
   } catch (const actlayer::Error& e) {
     std::fprintf(stderr, "train_mlp: %s\n", e.what());
     return 1;
   }
 
-  std::printf(
-      "two spirals, %zu train / %zu test points, 2-%ld-%ld-2 MLP, %ld epochs of Adam (lr %g), on "
-      "%s\n\n",
-      points, points, args.integer("hidden"), args.integer("hidden"), args.integer("epochs"),
-      args.number("lr"), backend.name.c_str());
-  std::printf("%-11s %9s %9s %10s %12s %8s  %s\n", "activation", "train acc", "test acc",
-              "final loss", "epochs to 90%", "seconds", "notes");
-  for (const Result& r : results) {
-    std::string notes;
-    if (r.activation == "identity") notes = "a linear classifier: no depth helps";
-    if (r.activation == "step") {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "first-layer gradient norm %g: only the output layer learns",
-                    r.first_layer_grad);
-      notes = buf;
-    }
-    if (r.activation == "leaky_relu") notes = "the course's form y = z/10";
-    if (r.activation == "prelu") {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "learned slopes %.3f, %.3f (from 0.25)", r.slopes.at(0),
-                    r.slopes.at(1));
-      notes = buf;
-    }
-    if (r.activation == "rrelu") {
-      char buf[96];
-      std::snprintf(
-          buf, sizeof buf,
-          "test acc %.3f with random slopes (train mode), %.3f with the mean slope (eval)",
-          r.train_mode_acc, r.test_acc);
-      notes = buf;
-    }
-    const std::string e90 = r.epochs_to_90 < 0 ? "never" : std::to_string(r.epochs_to_90);
-    std::printf("%-11s %9.3f %9.3f %10.4f %12s %8.2f  %s\n", r.activation.c_str(), r.train_acc,
-                r.test_acc, r.final_loss, e90.c_str(), r.seconds, notes.c_str());
-  }
-
   if (args.json()) {
     std::vector<std::string> rows;
-    for (const Result& r : results) {
-      sample::Json j;
-      j.field("activation", sample::Json::str(r.activation))
-          .field("train_acc", r.train_acc)
-          .field("test_acc", r.test_acc)
-          .field("final_loss", r.final_loss)
-          .field("epochs_to_90", r.epochs_to_90 < 0 ? std::nan("") : r.epochs_to_90)
-          .field("seconds", r.seconds)
-          .field("first_layer_grad_norm", r.first_layer_grad);
-      if (r.activation == "prelu") {
-        j.field("alphas",
-                sample::Json::numbers(std::vector<double>(r.slopes.begin(), r.slopes.end())));
-      }
-      if (r.activation == "rrelu")
-        j.field("train_mode_acc", r.train_mode_acc).field("eval_mode_acc", r.test_acc);
-      rows.push_back(j.object());
-    }
+    for (const Result& r : results) rows.push_back(json_row(r, cfg));
     sample::Json top;
-    top.field("device", sample::Json::str(backend.name))
-        .field("results", sample::Json::array(rows));
+    top.backend(backend).field("results", sample::Json::array(rows));
     std::printf("%s\n", top.object().c_str());
   }
   return 0;

@@ -25,6 +25,10 @@ using actlayer::Device;
 
 namespace {
 
+constexpr unsigned kSeed = 7;  // the data, g and the weights
+
+bool relu_family(const std::string& act) { return act != "sigmoid" && act != "tanh"; }
+
 struct Net {
   std::string activation;
   std::vector<double> norms;  // ||dL/dW_l||, l = 1 (input side) .. depth (output side)
@@ -44,10 +48,9 @@ std::unique_ptr<sample::Hidden> make(const std::string& name, Device d) {
 Net measure(const sample::Context& ctx, const std::string& act, std::size_t depth,
             std::size_t width, std::size_t batch) {
   const Device d = ctx.device();
-  const bool relu_family = act != "sigmoid" && act != "tanh";
   // He (sqrt 2 / fan_in) for the ReLU family, LeCun (1 / fan_in) for sigmoid and tanh.
-  const float scale = relu_family ? std::sqrt(2.0f) : 1.0f;
-  std::mt19937 rng(7);
+  const float scale = relu_family(act) ? std::sqrt(2.0f) : 1.0f;
+  std::mt19937 rng(kSeed);
   std::normal_distribution<float> normal(0, 1);
   std::vector<float> x0(batch * width), g(batch * width);
   for (float& v : x0) v = normal(rng);
@@ -81,19 +84,15 @@ Net measure(const sample::Context& ctx, const std::string& act, std::size_t dept
 
 int main(int argc, char** argv) {
   sample::Args args("vanishing_gradient", "weight-gradient norms through a deep plain network");
-  args.option("depth", "20", "layers")
-      .option("width", "256", "units per layer")
-      .option("batch", "256", "rows of random data")
-      .option("out", "vanishing_gradient.svg", "the SVG plot of log10(norm) against depth");
+  args.int_option("depth", 20, 2, 1000, "layers")
+      .int_option("width", 256, 1, 4096, "units per layer")
+      .int_option("batch", 256, 1, 65536, "rows of random data")
+      .text_option("out", "vanishing_gradient.svg", "the SVG plot of log10(norm) against depth");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const std::size_t depth = static_cast<std::size_t>(args.integer("depth"));
   const std::size_t width = static_cast<std::size_t>(args.integer("width"));
   const std::size_t batch = static_cast<std::size_t>(args.integer("batch"));
-  if (depth < 2 || width < 1 || batch < 1) {
-    std::fprintf(stderr, "--depth must be >= 2, --width and --batch >= 1\n");
-    return 2;
-  }
 
   std::vector<Net> nets;
   try {
@@ -152,14 +151,22 @@ int main(int argc, char** argv) {
   if (args.json()) {
     std::vector<std::string> rows;
     for (const Net& n : nets) {
+      sample::Json config;
+      config.field("device", sample::Json::str(backend.id()))
+          .field("depth", static_cast<double>(depth))
+          .field("width", static_cast<double>(width))
+          .field("batch", static_cast<double>(batch))
+          .field("seed", kSeed)
+          .field("init", sample::Json::str(relu_family(n.activation) ? "he" : "lecun"));
       sample::Json j;
       j.field("activation", sample::Json::str(n.activation))
+          .field("config", config.object())
           .field("norms", sample::Json::numbers(n.norms))
           .field("first_over_last", n.norms.front() / n.norms.back());
       rows.push_back(j.object());
     }
     sample::Json top;
-    top.field("device", sample::Json::str(backend.name))
+    top.backend(backend)
         .field("depth", static_cast<double>(depth))
         .field("svg", sample::Json::str(out))
         .field("results", sample::Json::array(rows));

@@ -1,5 +1,7 @@
 // samples/common/svg.hpp — a small line-plot writer: plain SVG 1.1 with axes, ticks, tick
-// labels, axis labels, a title and a legend, viewable in any browser. Header-only.
+// labels, axis labels, a title and a legend, viewable in any browser. Each line is a <path>
+// with its label as its <title> (a tooltip in a browser, and a handle for the tests).
+// Header-only.
 #pragma once
 
 #include <algorithm>
@@ -16,14 +18,17 @@ struct Series {
   std::vector<double> x, y;  // NaN or infinite points break the line
   std::string color;         // CSS color; empty: from the palette
   bool dashed = false;
+  double width = 2;     // stroke width
+  bool on_top = false;  // drawn after every other line (the legend keeps the series' order)
 };
 
 struct Plot {
   std::string title, x_label, y_label;
   std::vector<Series> series;
   double width = 640, height = 420;
-  double y_margin = 0;  // widen the y range by this fraction of the data's span on each side
-                        // (keeps lines at the extremes off the frame)
+  double legend_width = 170;  // the legend's column on the right
+  double y_margin = 0;        // widen the y range by this fraction of the data's span on each side
+                              // (keeps lines at the extremes off the frame)
 
   /// Writes the plot to `path`; false if the file cannot be written.
   bool write(const std::string& path) const {
@@ -36,7 +41,7 @@ struct Plot {
   std::string render() const {
     static const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                     "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-    const double left = 70, right = 170, top = 40, bottom = 55;
+    const double left = 70, right = legend_width, top = 40, bottom = 55;
     const double pw = width - left - right, ph = height - top - bottom;
     double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
     for (const Series& s : series) {
@@ -97,10 +102,21 @@ struct Plot {
          "\" text-anchor=\"middle\">" + escape(x_label) + "</text>\n";
     o += "<text transform=\"translate(18," + num(top + ph / 2) +
          ") rotate(-90)\" text-anchor=\"middle\">" + escape(y_label) + "</text>\n";
-    // Lines, then the legend.
-    for (std::size_t k = 0; k < series.size(); ++k) {
+    // Lines (those on top last), then the legend.
+    const auto color = [&](std::size_t k) {
+      return series[k].color.empty() ? std::string(palette[k % 8]) : series[k].color;
+    };
+    const auto dash = [](const Series& s) {
+      return std::string(s.dashed ? " stroke-dasharray=\"6,4\"" : "");
+    };
+    std::vector<std::size_t> order;
+    for (int top_pass = 0; top_pass < 2; ++top_pass) {
+      for (std::size_t k = 0; k < series.size(); ++k) {
+        if (series[k].on_top == (top_pass == 1)) order.push_back(k);
+      }
+    }
+    for (std::size_t k : order) {
       const Series& s = series[k];
-      const std::string color = s.color.empty() ? palette[k % 8] : s.color;
       std::string d;
       bool pen = false;
       for (std::size_t i = 0; i < s.x.size(); ++i) {
@@ -111,14 +127,15 @@ struct Plot {
         d += fmt("%s%.2f,%.2f ", pen ? "L" : "M", px(s.x[i]), py(s.y[i]));
         pen = true;
       }
-      o += "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + color + "\" stroke-width=\"2\"" +
-           (s.dashed ? " stroke-dasharray=\"6,4\"" : "") + "/>\n";
+      o += "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + color(k) + "\" stroke-width=\"" +
+           label(s.width) + "\"" + dash(s) + "><title>" + escape(s.label) + "</title></path>\n";
+    }
+    for (std::size_t k = 0; k < series.size(); ++k) {
+      const Series& s = series[k];
       const double ly = top + 14 + 20.0 * k;
-      o +=
-          fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" "
-              "stroke-width=\"2\"%s/>\n",
-              left + pw + 12, ly, left + pw + 38, ly, color.c_str(),
-              s.dashed ? " stroke-dasharray=\"6,4\"" : "");
+      o += fmt("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" ",
+               left + pw + 12, ly, left + pw + 38, ly, color(k).c_str()) +
+           "stroke-width=\"" + label(s.width) + "\"" + dash(s) + "/>\n";
       o += "<text x=\"" + num(left + pw + 44) + "\" y=\"" + num(ly + 4) + "\">" + escape(s.label) +
            "</text>\n";
     }
