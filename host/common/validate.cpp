@@ -82,6 +82,40 @@ ArgCheck& ArgCheck::parameters(const Activation& act, unsigned params) {
           format("activation.slope must be finite and >= 0 (got %s)", shortest(act.slope).c_str()));
     }
   }
+  const auto finite = [&](const char* op, const char* field, float v) {
+    require(std::isfinite(v), Status::invalid_argument,
+            format("%s.%s must be finite (got %s)", op, field, shortest(v).c_str()));
+  };
+  if (params & ops::kAlpha) finite("elu", "alpha", act.alpha);
+  if (params & ops::kAlphaNonZero) {
+    require(std::isfinite(act.alpha) && act.alpha != 0.0f, Status::invalid_argument,
+            format("celu.alpha must be finite and != 0 (got %s)", shortest(act.alpha).c_str()));
+  }
+  if (params & ops::kBeta) finite("swish", "beta", act.beta);
+  if (params & ops::kSoftplus) {
+    require(std::isfinite(act.beta) && act.beta > 0.0f, Status::invalid_argument,
+            format("softplus.beta must be finite and > 0 (got %s)", shortest(act.beta).c_str()));
+    finite("softplus", "threshold", act.threshold);
+  }
+  if (params & ops::kLoHi) {
+    finite("hardtanh", "lo", act.lo);
+    finite("hardtanh", "hi", act.hi);
+    require(!(act.lo >= act.hi), Status::invalid_argument,
+            format("hardtanh: lo must be < hi (got lo = %s, hi = %s)", shortest(act.lo).c_str(),
+                   shortest(act.hi).c_str()));
+  }
+  if (params & ops::kLambda) {
+    require(std::isfinite(act.lambda) && act.lambda >= 0.0f, Status::invalid_argument,
+            format("shrink lambda must be finite and >= 0 (got %s)", shortest(act.lambda).c_str()));
+  }
+  if (params & ops::kHardSigmoid) {
+    finite("hardsigmoid", "hard_slope", act.hard_slope);
+    finite("hardsigmoid", "hard_offset", act.hard_offset);
+  }
+  if (params & ops::kThresholdValue) {
+    finite("threshold", "threshold", act.threshold);
+    finite("threshold", "value", act.value);
+  }
   if (params & ops::kLowerUpper) {
     require(std::isfinite(act.lower) && std::isfinite(act.upper), Status::invalid_argument,
             format("activation.lower and activation.upper must be finite (got %s, %s)",
@@ -173,7 +207,11 @@ ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::s
                           std::size_t align, Access access) {
   if (done() || n == 0) return *this;
   const auto begin = reinterpret_cast<std::uintptr_t>(p);
-  require(p != nullptr, Status::invalid_argument, format("%s is null (n = %zu)", name, n));
+  // In the user's units: elements for tensors, bytes for a workspace, nothing for a scalar.
+  const std::string amount = name == std::string("workspace") ? format(" (%zu bytes)", n * size)
+                             : n == 1                         ? std::string()
+                                                              : format(" (n = %zu)", n);
+  require(p != nullptr, Status::invalid_argument, format("%s is null%s", name, amount.c_str()));
   require(n <= std::numeric_limits<std::size_t>::max() / size, Status::invalid_argument,
           format("n = %zu elements of %zu bytes overflows size_t", n, size));
   require(begin % align == 0, Status::invalid_argument,

@@ -103,6 +103,16 @@ struct Activation {
   float upper = 1.0f / 3;  ///< rrelu: upper bound, finite
   bool training = false;   ///< rrelu: random slopes when true, eval_slope() when false
   Philox philox{};         ///< rrelu: training noise key
+  float alpha = 1.0f;      ///< elu, celu: the alpha of alpha*(e^z - 1); finite (celu: != 0)
+  float beta = 1.0f;       ///< softplus, swish: the beta of z*beta; finite (softplus: > 0)
+  /// softplus: y = z where beta*z > threshold (PyTorch's 20); threshold: y = z where z > it
+  float threshold = 20.0f;
+  float value = 0.0f;           ///< threshold: y = value where z <= threshold; finite
+  float lo = -1.0f;             ///< hardtanh: y = min(max(z, lo), hi); finite, lo < hi
+  float hi = 1.0f;              ///< hardtanh: upper bound
+  float lambda = 0.5f;          ///< softshrink, hardshrink: finite, >= 0
+  float hard_slope = 1.0f / 6;  ///< hardsigmoid: y = max(0, min(1, hard_slope*z + hard_offset))
+  float hard_offset = 0.5f;     ///< hardsigmoid: (ONNX HardSigmoid: 0.2 and 0.5)
 
 #define ACTLAYER_OP_CONSTRUCTOR(name, functor, formula) \
   static constexpr Activation name() { return with(Op::name); }

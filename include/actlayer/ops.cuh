@@ -82,6 +82,14 @@ enum Params : unsigned {
   kNoParams = 0,
   kSlopeOrDivisor = 1u << 0,  // leaky_relu: slope, or divisor when non-zero
   kLowerUpper = 1u << 1,      // rrelu: lower, upper (and training, philox)
+  kAlpha = 1u << 2,           // elu: alpha finite
+  kAlphaNonZero = 1u << 3,    // celu: alpha finite and != 0
+  kBeta = 1u << 4,            // swish: beta finite
+  kSoftplus = 1u << 5,        // softplus: beta finite and > 0, threshold finite
+  kLoHi = 1u << 6,            // hardtanh: lo, hi finite, lo < hi
+  kLambda = 1u << 7,          // shrinks: lambda finite, >= 0
+  kHardSigmoid = 1u << 8,     // hardsigmoid: hard_slope, hard_offset finite
+  kThresholdValue = 1u << 9,  // threshold: threshold, value finite
 };
 
 /// f(z) = z.

@@ -240,3 +240,49 @@ TEST(Arguments, ValidCallWithoutADeviceReportsTheCudaCall) {
 
 }  // namespace
 }  // namespace actlayer::testing
+
+namespace actlayer::testing {
+namespace {
+
+std::string message_of(Status) { return last_error(); }
+
+TEST(Arguments, MessagesSpeakTheUsersUnits) {
+  std::vector<float> x(64, 1.0f), y(64), dy(64, 1.0f), dx(64);
+  // Elements for tensors.
+  EXPECT_NE(
+      message_of(reference::forward(Activation::relu(), static_cast<float*>(nullptr), y.data(), 64))
+          .find("x is null (n = 64)"),
+      std::string::npos)
+      << last_error();
+  // Nothing for a single counter.
+  const std::string counter = message_of(rrelu_advance_offset(nullptr));
+  EXPECT_NE(counter.find("device_offset is null"), std::string::npos) << counter;
+  EXPECT_EQ(counter.find("(n ="), std::string::npos) << counter;
+  // Bytes for a workspace.
+  const PReluShape shape{4, 3, 100};
+  const std::size_t bytes = prelu_backward_workspace_bytes(shape);
+  std::vector<float> xs(1200, -1.0f), dys(1200, 1.0f), dxs(1200), alpha(3, 0.25f), dalpha(3);
+  const std::string ws = message_of(prelu_backward(xs.data(), alpha.data(), dys.data(), dxs.data(),
+                                                   dalpha.data(), shape, nullptr, bytes));
+  EXPECT_NE(ws.find("workspace is null (" + std::to_string(bytes) + " bytes)"), std::string::npos)
+      << ws;
+  // Floats as the user wrote them, ops by name.
+  const std::string slope =
+      message_of(reference::forward(Activation::leaky_relu(-0.3f), x.data(), y.data(), 64));
+  EXPECT_NE(slope.find("(got -0.3)"), std::string::npos) << slope;
+  const std::string blend =
+      message_of(reference::forward(Activation::relu(), x.data(), y.data(), 64,
+                                    Blend{0.1f, std::numeric_limits<float>::infinity()}));
+  EXPECT_NE(blend.find("(got 0.1, inf)"), std::string::npos) << blend;
+  std::vector<std::uint32_t> mask(2);
+  const std::string op = message_of(
+      reference::forward_with_mask(Activation::tanh(), x.data(), y.data(), mask.data(), 64));
+  EXPECT_NE(op.find("not tanh"), std::string::npos) << op;
+  Activation bad = Activation::relu();
+  bad.op = static_cast<Op>(42);
+  EXPECT_NE(message_of(reference::forward(bad, x.data(), y.data(), 64)).find("activation.op = 42"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace actlayer::testing
