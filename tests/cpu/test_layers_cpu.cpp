@@ -1,6 +1,7 @@
 // Buffer<T> and ActivationLayer<T> on Device::cpu, where the layers run the CPU reference.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <limits>
 #include <string>
 #include <utility>
@@ -63,13 +64,73 @@ TEST(BufferCpu, SizeErrorsNameTheCall) {
   EXPECT_NE(huge.find("overflows size_t"), std::string::npos) << huge;
 }
 
-TEST(BufferCpu, CudaBufferWithoutDeviceThrowsTheCudaCall) {
-  if (cuda_available()) GTEST_SKIP() << "a CUDA device is present: this test needs none";
+TEST(BufferCpu, NullHostPointersAreRefused) {
+  Buffer<float> a(8, Device::cpu);
   Status status = Status::success;
-  const std::string m = message_of([] { Buffer<float> b(16, Device::cuda); }, &status);
-  EXPECT_EQ(status, Status::cuda_error);
-  EXPECT_NE(m.find("cudaGetDevice"), std::string::npos) << m;
-  EXPECT_NE(m.find("host/buffer.cpp:"), std::string::npos) << m;
+  std::string m = message_of([&] { a.copy_from_host(nullptr, 8); }, &status);
+  EXPECT_EQ(status, Status::invalid_argument);
+  EXPECT_NE(m.find("Buffer::copy_from_host: src is null (8 elements)"), std::string::npos) << m;
+  status = Status::success;
+  m = message_of([&] { a.copy_to_host(nullptr, 8); }, &status);
+  EXPECT_EQ(status, Status::invalid_argument);
+  EXPECT_NE(m.find("Buffer::copy_to_host: dst is null (8 elements)"), std::string::npos) << m;
+  // The count is checked before the pointer, for both directions.
+  std::vector<float> three(3);
+  m = message_of([&] { a.copy_to_host(three.data(), 3); });
+  EXPECT_NE(m.find("Buffer::copy_to_host: count = 3 does not match the buffer's size 8"),
+            std::string::npos)
+      << m;
+  // Nothing to copy: a null pointer is fine.
+  Buffer<float> empty(0, Device::cpu);
+  EXPECT_NO_THROW(empty.copy_from_host(nullptr, 0));
+  EXPECT_NO_THROW(empty.copy_to_host(nullptr, 0));
+}
+
+TEST(BufferCpu, MovedFromIsMarkedAndEmptyIsNot) {
+  Buffer<float> empty, zero(0, Device::cpu);
+  EXPECT_FALSE(empty.moved_from());
+  EXPECT_FALSE(zero.moved_from());
+  EXPECT_TRUE(zero.to_host().empty());  // a valid empty tensor
+
+  Buffer<float> a = Buffer<float>::from_host({1.0f, 2.0f}, Device::cpu);
+  Buffer<float> b(std::move(a));
+  EXPECT_TRUE(a.moved_from());
+  EXPECT_FALSE(b.moved_from());
+  Status status = Status::success;
+  std::string m = message_of([&] { (void)a.to_host(); }, &status);
+  EXPECT_EQ(status, Status::invalid_argument);
+  EXPECT_NE(m.find("Buffer::copy_to_host: the buffer is a moved-from Buffer"), std::string::npos)
+      << m;
+  m = message_of([&] { a.copy_from_host(nullptr, 0); });
+  EXPECT_NE(m.find("Buffer::copy_from_host: the buffer is a moved-from Buffer"), std::string::npos)
+      << m;
+
+  Buffer<float> c(4, Device::cpu);
+  c = std::move(b);  // move assignment marks the source too
+  EXPECT_TRUE(b.moved_from());
+  EXPECT_FALSE(c.moved_from());
+  b = Buffer<float>(2, Device::cpu);  // assigning a live buffer revives it
+  EXPECT_FALSE(b.moved_from());
+  Buffer<float>& alias = c;
+  c = std::move(alias);  // self-move keeps the contents
+  EXPECT_FALSE(c.moved_from());
+  EXPECT_EQ(c.to_host(), (std::vector<float>{1.0f, 2.0f}));
+  Buffer<float>().swap(c);  // swapping with a fresh buffer empties it, not "moved from"
+  EXPECT_FALSE(c.moved_from());
+  EXPECT_EQ(c.size(), 0u);
+}
+
+TEST(BufferCpu, CudaBufferWithoutDeviceSaysSoAndPointsToTheCpu) {
+  if (cuda_available()) GTEST_SKIP() << "a CUDA device is present: this test needs none";
+  for (const auto& make : std::vector<std::function<void()>>{
+           [] { Buffer<float> b(16); }, [] { (void)Buffer<float>::from_host({1.0f}); }}) {
+    Status status = Status::success;
+    const std::string m = message_of(make, &status);
+    EXPECT_EQ(status, Status::cuda_error);
+    EXPECT_EQ(m.rfind("Buffer: no CUDA device (cudaGetDevice failed with ", 0), 0u) << m;
+    EXPECT_NE(m.find("); pass Device::cpu to run on the CPU"), std::string::npos) << m;
+  }
+  EXPECT_NO_THROW(Buffer<float>(0));  // nothing to allocate: no device needed
 }
 
 template <class T>
