@@ -7,6 +7,16 @@
 // yourself (an event, or a synchronisation). A layer with state on the device (PReluLayer's
 // workspace, RReluLayer's counter and sums, ActivationLayer's kept mask) is meant for one
 // stream at a time. Constructors synchronise the stream they upload on.
+//
+// Constructors, one rule for every layer: the layer's own parameters first, then
+// `Device device = Device::cuda`, then (for the layers that upload state when constructed)
+// `cudaStream_t stream = nullptr` — the order of Buffer(n, device, stream) and of PyTorch's
+// modules (nn.PReLU(num_parameters, init, device)). A layer works on buffers of its device
+// only. A CUDA layer needs a CUDA device when constructed: without one it throws
+// Error(cuda_error) "<Layer>: no CUDA device (...); pass Device::cpu to run on the CPU".
+//
+// Buffers: an empty buffer (size 0) is a valid empty tensor; a moved-from buffer
+// (Buffer::moved_from()) is refused with invalid_argument "<call>: x is a moved-from Buffer".
 #pragma once
 
 #include <cstdint>
@@ -27,9 +37,11 @@ namespace actlayer {
 template <class T>
 class ActivationLayer {
  public:
-  explicit ActivationLayer(Activation activation = Activation::relu()) : act_(activation) {}
+  explicit ActivationLayer(Activation activation = Activation::relu(),
+                           Device device = Device::cuda);
 
   const Activation& activation() const noexcept { return act_; }
+  Device device() const noexcept { return device_; }
 
   /// y = alpha*f(x) + beta*y. x and y: same device and size; y may be x.
   void forward(const Buffer<T>& x, Buffer<T>& y, Blend blend = {}) const;
@@ -49,6 +61,7 @@ class ActivationLayer {
 
  private:
   Activation act_;
+  Device device_;
   Buffer<std::uint32_t> mask_;
   std::size_t mask_n_ = 0;
 };
@@ -59,6 +72,7 @@ class ActivationLayer {
 ///
 /// @code
 ///   actlayer::PReluLayer<float> prelu(64);                    // 64 channels on the GPU
+///   actlayer::PReluLayer<float> on_cpu(64, 0.25f, actlayer::Device::cpu);
 ///   actlayer::PReluShape nchw{batch, 64, h * w};
 ///   prelu.forward(x, y, nchw);
 ///   prelu.backward(x, dy, dx, nchw);                          // dx, and dalpha() = dL/dalpha
@@ -68,11 +82,11 @@ class PReluLayer {
  public:
   using Param = param_t<T>;
 
-  explicit PReluLayer(std::size_t channels, Device device = Device::cuda,
-                      cudaStream_t stream = nullptr, Param init = Param(0.25));
+  explicit PReluLayer(std::size_t channels, Param init = Param(0.25), Device device = Device::cuda,
+                      cudaStream_t stream = nullptr);
 
   std::size_t channels() const noexcept { return alpha_.size(); }
-  Device device() const noexcept { return alpha_.device(); }
+  Device device() const noexcept { return device_; }
   Buffer<Param>& alpha() noexcept { return alpha_; }
   const Buffer<Param>& alpha() const noexcept { return alpha_; }
   Buffer<Param>& dalpha() noexcept { return dalpha_; }
@@ -86,6 +100,7 @@ class PReluLayer {
                 bool accumulate = false);
 
  private:
+  Device device_;
   Buffer<Param> alpha_;
   Buffer<Param> dalpha_;
   Buffer<double> workspace_;  // CUDA backward's partial sums, grown on demand
@@ -106,6 +121,7 @@ class PReluLayer {
 ///   rrelu.backward(x, dy, dx);     // the same slopes, drawn again
 ///   rrelu.train(false);
 ///   rrelu.forward(x, y);           // eval: slope (1/8 + 1/3)/2
+///   actlayer::RReluLayer<float> on_cpu(1234, 1.0f / 8, 1.0f / 3, actlayer::Device::cpu);
 /// @endcode
 template <class T>
 class RReluLayer {
@@ -129,6 +145,7 @@ class RReluLayer {
   /// The slope eval mode uses now.
   float eval_slope() const noexcept { return eval_slope_; }
 
+  /// Training: draws under offset forwards(), then forwards() + 1. Eval: eval_slope().
   void forward(const Buffer<T>& x, Buffer<T>& y);
   /// dx in the current mode: in training, with the slopes of the last training forward; in
   /// eval, with the eval slope.

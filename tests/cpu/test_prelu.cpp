@@ -371,7 +371,7 @@ TEST(PReluArguments, RejectedBeforeAnythingRuns) {
 
 TEST(PReluLayerCpu, TrainsItsSlopesThroughTheReference) {
   const PReluShape shape{2, 3, 4};
-  PReluLayer<float> layer(3, Device::cpu);
+  PReluLayer<float> layer(3, 0.25f, Device::cpu);
   EXPECT_EQ(layer.alpha().to_host(), (std::vector<float>{0.25f, 0.25f, 0.25f}));
   std::vector<float> xs(24), gs(24, 1.0f);
   for (std::size_t i = 0; i < 24; ++i) xs[i] = static_cast<float>(i % 5) - 2.0f;

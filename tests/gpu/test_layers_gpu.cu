@@ -62,6 +62,35 @@ TEST(LayerGpuErrors, MixedDevicesAreRejected) {
   }
 }
 
+TEST(LayerGpuErrors, LayersTakeBuffersOfTheirDeviceOnly) {
+  SKIP_WITHOUT_GPU();
+  Buffer<float> cx(8, Device::cpu), cy(8, Device::cpu), gx(8), gy(8);
+  const auto message = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::invalid_argument);
+      return e.what();
+    }
+    return "(no exception)";
+  };
+  const ActivationLayer<float> gpu(Activation::relu(), Device::cuda);
+  const ActivationLayer<float> cpu(Activation::relu(), Device::cpu);
+  std::string m = message([&] { gpu.forward(cx, cy); });
+  EXPECT_NE(m.find("ActivationLayer::forward: y is on cpu but the layer is on cuda"),
+            std::string::npos)
+      << m;
+  m = message([&] { cpu.backward(gx, gx, gy); });
+  EXPECT_NE(m.find("ActivationLayer::backward: dx is on cuda but the layer is on cpu"),
+            std::string::npos)
+      << m;
+  Buffer<float> moved = std::move(gx);
+  m = message([&] { gpu.forward(gx, gy); });
+  EXPECT_NE(m.find("ActivationLayer::forward: x is a moved-from Buffer"), std::string::npos) << m;
+  EXPECT_NO_THROW(gpu.forward(moved, gy));
+  CUDA_OK(cudaDeviceSynchronize());
+}
+
 TEST(BufferGpu, NullHostPointersAndMovedFromBuffersAreRefused) {
   SKIP_WITHOUT_GPU();
   Buffer<float> b(8);

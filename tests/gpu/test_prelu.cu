@@ -299,7 +299,7 @@ TEST(PReluGpuLayer, MatchesTheCpuLayer) {
   SKIP_WITHOUT_GPU();
   const PReluShape s{3, 8, 77};
   const Data<__half> d(s, 6);
-  PReluLayer<__half> gpu(8, Device::cuda), cpu(8, Device::cpu);
+  PReluLayer<__half> gpu(8, 0.25f, Device::cuda), cpu(8, 0.25f, Device::cpu);
   Buffer<__half> gx = Buffer<__half>::from_host(d.x), gdy = Buffer<__half>::from_host(d.dy);
   Buffer<__half> gy(count(s)), gdx(count(s));
   Buffer<__half> cx = Buffer<__half>::from_host(d.x, Device::cpu),
