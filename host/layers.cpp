@@ -96,6 +96,12 @@ void run_elementwise(const Buffer<T>& out, Cuda cuda, Cpu cpu, Blend blend, cons
 template <class T>
 ActivationLayer<T>::ActivationLayer(Activation activation, Device device)
     : act_(activation), device_(device) {
+  if (activation.op == Op::rrelu && activation.training) {
+    throw_invalid(
+        "ActivationLayer: Activation::rrelu_training would draw the same slopes at every forward "
+        "(its key never advances here); use RReluLayer, which advances the key per forward and "
+        "keeps it for the backward");
+  }
   require_device("ActivationLayer", device);
 }
 
@@ -204,12 +210,12 @@ void PReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, PReluShape shape) 
 
 template <class T>
 void PReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx,
-                             PReluShape shape, bool accumulate) {
+                             PReluShape shape, ParamGrad dalpha_mode) {
   const char* const fn = "PReluLayer::backward";
   check_buffers(fn, device_, arg("dalpha", dalpha_), arg("alpha", alpha_));
   check_buffers(fn, device_, arg("dx", dx), arg("x", x), arg("dy", dy));
   require_shape(fn, channels(), shape, dx.size());
-  const Blend dalpha_blend{1.0f, accumulate ? 1.0f : 0.0f};
+  const Blend dalpha_blend{1.0f, dalpha_mode == ParamGrad::accumulate ? 1.0f : 0.0f};
   run(
       dx,
       [&](cudaStream_t s) {
@@ -295,6 +301,7 @@ template <class T>
 void RReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y) {
   const char* const fn = "RReluLayer::forward";
   check_buffers(fn, device_, arg("y", y), arg("x", x));
+  forwarded_ = false;  // a backward has no forward to belong to until this one succeeds
   const Activation act =
       training_ ? training_activation(forwards_) : Activation::leaky_relu(eval_slope_);
   if (training_) {
@@ -323,19 +330,21 @@ void RReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y) {
           return status;
         });
   }
+  last_forward_ = act;
+  forwarded_ = true;
 }
 
 template <class T>
 void RReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx) const {
   const char* const fn = "RReluLayer::backward";
   check_buffers(fn, device_, arg("dx", dx), arg("x", x), arg("dy", dy));
-  if (training_ && forwards_ == 0) {
-    throw_invalid(detail::format("%s: no training forward to take the slopes of", fn));
+  if (!forwarded_) {
+    throw_invalid(detail::format("%s: no forward to take the slopes of (call forward first)", fn));
   }
-  const Activation act =
-      training_ ? training_activation(forwards_ - 1) : Activation::leaky_relu(eval_slope_);
-  run_elementwise(dx, actlayer::backward<T>, reference::backward<T>, Blend{}, act, x.data(),
-                  dy.data(), dx.data(), dx.size());
+  // A training forward's activation on CUDA reads the device counter, which only training
+  // forwards advance: when its kernel runs, the counter still holds that forward's offset.
+  run_elementwise(dx, actlayer::backward<T>, reference::backward<T>, Blend{}, last_forward_,
+                  x.data(), dy.data(), dx.data(), dx.size());
 }
 
 template class RReluLayer<float>;

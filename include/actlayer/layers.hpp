@@ -27,7 +27,8 @@
 namespace actlayer {
 
 /// An elementwise activation layer (identity, step, sigmoid, tanh, relu, leaky_relu, rrelu in
-/// eval mode).
+/// eval mode). RReLU in training mode is refused (invalid_argument): its key would be the same
+/// at every call, so every forward would draw the same slopes; RReluLayer draws fresh ones.
 ///
 /// @code
 ///   actlayer::ActivationLayer<float> layer(actlayer::Activation::leaky_relu_divisor(10.0f));
@@ -66,6 +67,11 @@ class ActivationLayer {
   std::size_t mask_n_ = 0;
 };
 
+/// How a backward writes a layer's parameter gradient (PReluLayer's dalpha): replace it with
+/// this call's gradient, or add this call's gradient to it, as PyTorch adds into `.grad`
+/// (then zero it yourself between optimiser steps).
+enum class ParamGrad { overwrite, accumulate };
+
 /// PReLU with a trainable slope per channel. Owns the slopes (`channels` values, 0.25 each by
 /// default, as PyTorch) and their gradient, on the device of its choice, and the workspace of
 /// its CUDA backward. Training code applies its optimiser to alpha() using dalpha().
@@ -75,7 +81,7 @@ class ActivationLayer {
 ///   actlayer::PReluLayer<float> on_cpu(64, 0.25f, actlayer::Device::cpu);
 ///   actlayer::PReluShape nchw{batch, 64, h * w};
 ///   prelu.forward(x, y, nchw);
-///   prelu.backward(x, dy, dx, nchw);                          // dx, and dalpha() = dL/dalpha
+///   prelu.backward(x, dy, dx, nchw, actlayer::ParamGrad::overwrite);  // dalpha() = dL/dalpha
 /// @endcode
 template <class T>
 class PReluLayer {
@@ -95,9 +101,10 @@ class PReluLayer {
   /// y = x for x >= 0, alpha[c]*x otherwise. shape.channels must be channels(); x and y hold
   /// shape's element count on the layer's device.
   void forward(const Buffer<T>& x, Buffer<T>& y, PReluShape shape) const;
-  /// dx, and dalpha = dL/dalpha (or dalpha += dL/dalpha when `accumulate`).
+  /// dx, and dalpha: `ParamGrad::overwrite` sets dalpha = dL/dalpha, `ParamGrad::accumulate`
+  /// adds it (dalpha += dL/dalpha, PyTorch's behaviour for `.grad`). No default: say which.
   void backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx, PReluShape shape,
-                bool accumulate = false);
+                ParamGrad dalpha_mode);
 
  private:
   Device device_;
@@ -107,9 +114,11 @@ class PReluLayer {
 };
 
 /// RReLU: in training, a random slope r_i ~ U[lower, upper] per element, from Philox keyed by
-/// the user's seed and an offset that advances by one per training forward (the backward uses
-/// its forward's offset); in eval, the fixed slope (lower + upper)/2 — or, when asked, the mean
-/// of the slopes it actually drew in training, which is what the course describes.
+/// the user's seed and an offset that advances by one per training forward; in eval, the fixed
+/// slope (lower + upper)/2 — or, when asked, the mean of the slopes it actually drew in
+/// training, which is what the course describes. A backward belongs to the latest forward, as
+/// in PyTorch (which saves the noise): it uses that forward's slopes, whatever train() was
+/// called with in between.
 ///
 /// On CUDA the offset is a counter in device memory, advanced on the device before each
 /// training forward: a CUDA graph holding forward + backward draws fresh slopes at every replay.
@@ -147,8 +156,9 @@ class RReluLayer {
 
   /// Training: draws under offset forwards(), then forwards() + 1. Eval: eval_slope().
   void forward(const Buffer<T>& x, Buffer<T>& y);
-  /// dx in the current mode: in training, with the slopes of the last training forward; in
-  /// eval, with the eval slope.
+  /// dx with the slopes of the latest successful forward: its drawn slopes if it was a training
+  /// forward, its eval slope if it was an eval one (train() in between changes nothing).
+  /// invalid_argument before any forward.
   void backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx) const;
 
  private:
@@ -162,6 +172,8 @@ class RReluLayer {
   bool eval_mean_ = false;
   float eval_slope_;
   std::uint64_t forwards_ = 0;
+  bool forwarded_ = false;         // a forward succeeded: backward uses last_forward_
+  Activation last_forward_{};      // the activation of the latest successful forward
   Buffer<std::uint64_t> counter_;  // CUDA: the offset of the latest forward (starts at -1)
   Buffer<double> partials_;        // CUDA: the slope sum's per-block partials
   Buffer<double> sums_;            // CUDA: {sum of slopes, count}

@@ -190,7 +190,9 @@ TEST(LayerCpu, MovedFromBuffersAreRefusedAndEmptyOnesAreNoOps) {
   m = message_of([&] { prelu.forward(x, moved_y, PReluShape{1, 1, 2}); });
   EXPECT_NE(m.find("PReluLayer::forward: x is a moved-from Buffer"), std::string::npos) << m;
   Buffer<float> stolen = std::move(prelu.dalpha());
-  m = message_of([&] { prelu.backward(gone, gone, moved_y, PReluShape{1, 1, 2}); });
+  m = message_of([&] {
+    prelu.backward(gone, gone, moved_y, PReluShape{1, 1, 2}, ParamGrad::overwrite);
+  });
   EXPECT_NE(m.find("PReluLayer::backward: dalpha is a moved-from Buffer"), std::string::npos) << m;
 
   RReluLayer<float> rrelu(1, 0.1f, 0.3f, Device::cpu);
@@ -277,6 +279,22 @@ TEST(LayerCpu, ErrorsNameTheArgument) {
       &status);
   EXPECT_EQ(status, Status::not_supported);
   EXPECT_NE(m.find("use backward from x"), std::string::npos) << m;
+}
+
+TEST(LayerCpu, TrainingRReluIsRefusedInFavourOfRReluLayer) {
+  Status status = Status::success;
+  const std::string m = message_of(
+      [] {
+        ActivationLayer<float>(Activation::rrelu_training({1, 2}), Device::cpu);
+      },
+      &status);
+  EXPECT_EQ(status, Status::invalid_argument);
+  EXPECT_NE(m.find("ActivationLayer: Activation::rrelu_training would draw the same slopes at "
+                   "every forward"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("use RReluLayer"), std::string::npos) << m;
+  EXPECT_NO_THROW(ActivationLayer<float>(Activation::rrelu(), Device::cpu));  // eval is fine
 }
 
 }  // namespace

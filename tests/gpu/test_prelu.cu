@@ -308,8 +308,9 @@ TEST(PReluGpuLayer, MatchesTheCpuLayer) {
   for (int step = 0; step < 2; ++step) {
     gpu.forward(gx, gy, s);
     cpu.forward(cx, cy, s);
-    gpu.backward(gx, gdy, gdx, s, step == 1);
-    cpu.backward(cx, cdy, cdx, s, step == 1);
+    const ParamGrad mode = step == 1 ? ParamGrad::accumulate : ParamGrad::overwrite;
+    gpu.backward(gx, gdy, gdx, s, mode);
+    cpu.backward(cx, cdy, cdx, s, mode);
   }
   const auto a = gy.to_host(), b = cy.to_host(), c = gdx.to_host(), e = cdx.to_host();
   for (std::size_t i = 0; i < a.size(); ++i) {
