@@ -13,17 +13,19 @@ namespace {
 
 constexpr std::align_val_t kHostAlignment{64};
 
-[[noreturn]] void throw_cuda(cudaError_t error, const char* call, const char* file, int line) {
+/// "<function>: <call> failed with <name> (<text>) at host/buffer.cpp:<line>".
+[[noreturn]] void throw_cuda(const char* function, cudaError_t error, const char* call, int line) {
   throw Error(Status::cuda_error,
-              detail::format("%s failed with %s (%s) at %s:%d", call, cudaGetErrorName(error),
-                             cudaGetErrorString(error), file, line));
+              detail::format("%s: %s failed with %s (%s) at host/buffer.cpp:%d", function, call,
+                             cudaGetErrorName(error), cudaGetErrorString(error), line));
 }
 
-#define ACTLAYER_CUDA_THROW(expr)                                    \
-  do {                                                               \
-    const cudaError_t actlayer_err_ = (expr);                        \
-    if (actlayer_err_ != cudaSuccess)                                \
-      throw_cuda(actlayer_err_, #expr, "host/buffer.cpp", __LINE__); \
+#define ACTLAYER_CUDA_THROW(function, expr)                 \
+  do {                                                      \
+    const cudaError_t actlayer_err_ = (expr);               \
+    if (actlayer_err_ != cudaSuccess) {                     \
+      throw_cuda(function, actlayer_err_, #expr, __LINE__); \
+    }                                                       \
   } while (0)
 
 }  // namespace
@@ -53,6 +55,19 @@ void throw_if_failed(Status status) {
 
 namespace detail {
 
+int current_cuda_device(const char* who) {
+  int device = -1;
+  const cudaError_t e = cudaGetDevice(&device);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();  // leave no error behind for the caller's next check
+    throw Error(Status::cuda_error,
+                format("%s: no CUDA device (cudaGetDevice failed with %s: %s); pass Device::cpu "
+                       "to run on the CPU",
+                       who, cudaGetErrorName(e), cudaGetErrorString(e)));
+  }
+  return device;
+}
+
 void* buffer_allocate(std::size_t n, std::size_t size, Device device, cudaStream_t stream,
                       int* cuda_device) {
   if (n == 0) return nullptr;
@@ -62,9 +77,9 @@ void* buffer_allocate(std::size_t n, std::size_t size, Device device, cudaStream
   }
   const std::size_t bytes = n * size;
   if (device == Device::cpu) return ::operator new(bytes, kHostAlignment);
-  ACTLAYER_CUDA_THROW(cudaGetDevice(cuda_device));
+  *cuda_device = current_cuda_device("Buffer");
   void* p = nullptr;
-  ACTLAYER_CUDA_THROW(cudaMallocAsync(&p, bytes, stream));
+  ACTLAYER_CUDA_THROW("Buffer", cudaMallocAsync(&p, bytes, stream));
   return p;
 }
 
@@ -82,22 +97,35 @@ void buffer_free(void* p, Device device, cudaStream_t stream, int cuda_device) n
   if (switched) (void)cudaSetDevice(current);
 }
 
-void buffer_copy(void* dst, const void* src, std::size_t bytes, Device buffer_device,
-                 bool to_buffer, cudaStream_t stream) {
+void check_buffer_copy(const char* function, const char* host_name, const void* host,
+                       std::size_t count, std::size_t size, bool moved_from) {
+  if (moved_from) {
+    throw Error(Status::invalid_argument,
+                format("%s: the buffer is a moved-from Buffer (it owns no elements)", function));
+  }
+  if (count != size) {
+    throw Error(
+        Status::invalid_argument,
+        format("%s: count = %zu does not match the buffer's size %zu", function, count, size));
+  }
+  if (host == nullptr && count > 0) {
+    throw Error(Status::invalid_argument,
+                format("%s: %s is null (%zu elements)", function, host_name, count));
+  }
+}
+
+void buffer_copy(const char* function, void* dst, const void* src, std::size_t bytes,
+                 Device buffer_device, bool to_buffer, cudaStream_t stream) {
   if (bytes == 0) return;
   if (buffer_device == Device::cpu) {
     std::memcpy(dst, src, bytes);
     return;
   }
-  ACTLAYER_CUDA_THROW(cudaMemcpyAsync(
-      dst, src, bytes, to_buffer ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, stream));
-  if (!to_buffer) ACTLAYER_CUDA_THROW(cudaStreamSynchronize(stream));
-}
-
-void throw_buffer_size(const char* function, std::size_t expected, std::size_t got) {
-  throw Error(
-      Status::invalid_argument,
-      format("%s: count = %zu does not match the buffer's size %zu", function, got, expected));
+  ACTLAYER_CUDA_THROW(
+      function,
+      cudaMemcpyAsync(dst, src, bytes, to_buffer ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
+                      stream));
+  if (!to_buffer) ACTLAYER_CUDA_THROW(function, cudaStreamSynchronize(stream));
 }
 
 }  // namespace detail

@@ -15,77 +15,163 @@ namespace actlayer {
 
 namespace {
 
-/// Throws unless every buffer has `out`'s device and size.
-template <class T, class... Rest>
-void require_like(const char* function, const char* out_name, const Buffer<T>& out,
-                  const Rest&... rest) {
-  const auto check = [&](const char* name, const Buffer<T>& b) {
-    if (b.device() != out.device()) {
-      throw Error(Status::invalid_argument,
-                  detail::format("%s: %s is on %s but %s is on %s", function, name,
-                                 to_string(b.device()), out_name, to_string(out.device())));
-    }
-    if (b.size() != out.size()) {
-      throw Error(Status::invalid_argument,
-                  detail::format("%s: %s has %zu elements but %s has %zu", function, name, b.size(),
-                                 out_name, out.size()));
-    }
-  };
-  (check(rest.first, *rest.second), ...);
+[[noreturn]] void throw_invalid(std::string message) {
+  throw Error(Status::invalid_argument, std::move(message));
 }
 
+/// A Buffer argument of a layer call and its name in the messages.
 template <class T>
-std::pair<const char*, const Buffer<T>*> arg(const char* name, const Buffer<T>& b) {
-  return {name, &b};
+struct Arg {
+  const char* name;
+  const Buffer<T>& buffer;
+};
+template <class T>
+Arg<T> arg(const char* name, const Buffer<T>& buffer) {
+  return {name, buffer};
+}
+
+/// The checks on a call's buffers: none of `in` (in the order given) nor `out` is moved-from;
+/// each of `in` has out's device and size; out is on the layer's device.
+template <class O, class... In>
+void check_buffers(const char* function, Device layer, const O& out, const In&... in) {
+  const auto live = [&](const auto& a) {
+    if (a.buffer.moved_from()) {
+      throw_invalid(detail::format("%s: %s is a moved-from Buffer", function, a.name));
+    }
+  };
+  (live(in), ...);
+  live(out);
+  [[maybe_unused]] const auto like_out = [&](const auto& a) {
+    if (a.buffer.device() != out.buffer.device()) {
+      throw_invalid(detail::format("%s: %s is on %s but %s is on %s", function, a.name,
+                                   to_string(a.buffer.device()), out.name,
+                                   to_string(out.buffer.device())));
+    }
+    if (a.buffer.size() != out.buffer.size()) {
+      throw_invalid(detail::format("%s: %s has %zu elements but %s has %zu", function, a.name,
+                                   a.buffer.size(), out.name, out.buffer.size()));
+    }
+  };
+  (like_out(in), ...);
+  if (out.buffer.device() != layer) {
+    throw_invalid(detail::format("%s: %s is on %s but the layer is on %s", function, out.name,
+                                 to_string(out.buffer.device()), to_string(layer)));
+  }
+}
+
+/// A CUDA layer needs a CUDA device: "<who>: no CUDA device (...); pass Device::cpu ...".
+void require_device(const char* who, Device device) {
+  if (device == Device::cuda) (void)detail::current_cuda_device(who);
+}
+
+/// cudaStreamSynchronize(stream), or an Error "<who>: cudaStreamSynchronize failed with ...".
+void synchronize(const char* who, cudaStream_t stream) {
+  const cudaError_t e = cudaStreamSynchronize(stream);
+  if (e != cudaSuccess) {
+    throw Error(Status::cuda_error, detail::format("%s: cudaStreamSynchronize failed with %s", who,
+                                                   cudaGetErrorName(e)));
+  }
+}
+
+/// The one backend switch of the layers: on a Device::cuda output buffer `cuda(its stream)`,
+/// on a Device::cpu one `cpu()` (the reference); a failed call is thrown as an Error.
+template <class T, class Cuda, class Cpu>
+void run(const Buffer<T>& out, Cuda&& cuda, Cpu&& cpu) {
+  throw_if_failed(out.device() == Device::cuda ? cuda(out.stream()) : cpu());
+}
+
+/// run() for an elementwise call: the reference's `cpu(args..., blend)` or cuda.hpp's
+/// `cuda(args..., stream, blend)` (the same signature with the stream before the Blend).
+template <class T, class Cuda, class Cpu, class... A>
+void run_elementwise(const Buffer<T>& out, Cuda cuda, Cpu cpu, Blend blend, const A&... args) {
+  run(
+      out, [&](cudaStream_t stream) { return cuda(args..., stream, blend); },
+      [&] { return cpu(args..., blend); });
 }
 
 }  // namespace
 
+// ---- ActivationLayer ------------------------------------------------------------------------
+
+template <class T>
+ActivationLayer<T>::ActivationLayer(Activation activation, Device device)
+    : act_(activation), device_(device) {
+  if (activation.op == Op::rrelu && activation.training) {
+    throw_invalid(
+        "ActivationLayer: Activation::rrelu_training would draw the same slopes at every forward "
+        "(its key never advances here); use RReluLayer, which advances the key per forward and "
+        "keeps it for the backward");
+  }
+  require_device("ActivationLayer", device);
+}
+
 template <class T>
 void ActivationLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, Blend blend) const {
-  require_like("ActivationLayer::forward", "y", y, arg("x", x));
-  throw_if_failed(y.device() == Device::cuda
-                      ? actlayer::forward(act_, x.data(), y.data(), y.size(), y.stream(), blend)
-                      : reference::forward(act_, x.data(), y.data(), y.size(), blend));
+  check_buffers("ActivationLayer::forward", device_, arg("y", y), arg("x", x));
+  run_elementwise(y, actlayer::forward<T>, reference::forward<T>, blend, act_, x.data(), y.data(),
+                  y.size());
 }
 
 template <class T>
 void ActivationLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx,
                                   Blend blend) const {
-  require_like("ActivationLayer::backward", "dx", dx, arg("x", x), arg("dy", dy));
-  throw_if_failed(
-      dx.device() == Device::cuda
-          ? actlayer::backward(act_, x.data(), dy.data(), dx.data(), dx.size(), dx.stream(), blend)
-          : reference::backward(act_, x.data(), dy.data(), dx.data(), dx.size(), blend));
+  check_buffers("ActivationLayer::backward", device_, arg("dx", dx), arg("x", x), arg("dy", dy));
+  run_elementwise(dx, actlayer::backward<T>, reference::backward<T>, blend, act_, x.data(),
+                  dy.data(), dx.data(), dx.size());
 }
 
 template <class T>
 void ActivationLayer<T>::backward_from_output(const Buffer<T>& y, const Buffer<T>& dy,
                                               Buffer<T>& dx, Blend blend) const {
-  require_like("ActivationLayer::backward_from_output", "dx", dx, arg("y", y), arg("dy", dy));
-  throw_if_failed(dx.device() == Device::cuda
-                      ? actlayer::backward_from_output(act_, y.data(), dy.data(), dx.data(),
-                                                       dx.size(), dx.stream(), blend)
-                      : reference::backward_from_output(act_, y.data(), dy.data(), dx.data(),
-                                                        dx.size(), blend));
+  check_buffers("ActivationLayer::backward_from_output", device_, arg("dx", dx), arg("y", y),
+                arg("dy", dy));
+  run_elementwise(dx, actlayer::backward_from_output<T>, reference::backward_from_output<T>, blend,
+                  act_, y.data(), dy.data(), dx.data(), dx.size());
 }
 
 template <class T>
-PReluLayer<T>::PReluLayer(std::size_t channels, Device device, cudaStream_t stream, Param init)
-    : alpha_(Buffer<Param>::from_host(std::vector<Param>(channels, init), device, stream)),
-      dalpha_(Buffer<Param>::from_host(std::vector<Param>(channels, Param(0)), device, stream)) {
-  if (channels == 0) {
-    throw Error(Status::invalid_argument, "PReluLayer: channels must be >= 1 (got 0)");
+void ActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Blend blend) {
+  check_buffers("ActivationLayer::forward_keep_mask", device_, arg("y", y), arg("x", x));
+  if (mask_.size() != mask_words(y.size())) {
+    mask_ = Buffer<std::uint32_t>(mask_words(y.size()), device_, y.stream());
   }
-  if (device == Device::cuda) {
-    // The kernels may run on other streams: the uploads must have landed first.
-    const cudaError_t e = cudaStreamSynchronize(stream);
-    if (e != cudaSuccess) {
-      throw Error(
-          Status::cuda_error,
-          detail::format("PReluLayer: cudaStreamSynchronize failed with %s", cudaGetErrorName(e)));
-    }
+  mask_n_ = 0;  // no valid mask until this call succeeds
+  run_elementwise(y, actlayer::forward_with_mask<T>, reference::forward_with_mask<T>, blend, act_,
+                  x.data(), y.data(), mask_.data(), y.size());
+  mask_n_ = y.size();
+}
+
+template <class T>
+void ActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>& dx,
+                                                 Blend blend) const {
+  const char* const fn = "ActivationLayer::backward_from_kept_mask";
+  check_buffers(fn, device_, arg("dx", dx), arg("dy", dy));
+  if (mask_n_ != dx.size()) {
+    throw_invalid(
+        detail::format("%s: the kept mask covers %zu elements, dx has %zu (call "
+                       "forward_keep_mask first)",
+                       fn, mask_n_, dx.size()));
   }
+  run_elementwise(dx, actlayer::backward_from_mask<T>, reference::backward_from_mask<T>, blend,
+                  act_, mask_.data(), dy.data(), dx.data(), dx.size());
+}
+
+template class ActivationLayer<float>;
+template class ActivationLayer<double>;
+template class ActivationLayer<__half>;
+template class ActivationLayer<__nv_bfloat16>;
+
+// ---- PReluLayer -----------------------------------------------------------------------------
+
+template <class T>
+PReluLayer<T>::PReluLayer(std::size_t channels, Param init, Device device, cudaStream_t stream)
+    : device_(device) {
+  if (channels == 0) throw_invalid("PReluLayer: channels must be >= 1 (got 0)");
+  require_device("PReluLayer", device);
+  alpha_ = Buffer<Param>::from_host(std::vector<Param>(channels, init), device, stream);
+  dalpha_ = Buffer<Param>::from_host(std::vector<Param>(channels, Param(0)), device, stream);
+  // The kernels may run on other streams: the uploads must have landed first.
+  if (device == Device::cuda) synchronize("PReluLayer", stream);
 }
 
 namespace {
@@ -95,15 +181,14 @@ void require_shape(const char* function, std::size_t channels, PReluShape shape,
                    std::size_t count) {
   std::size_t n = 0;
   if (shape.channels != channels) {
-    throw Error(Status::invalid_argument,
-                detail::format("%s: shape.channels = %zu but the layer has %zu channels", function,
-                               shape.channels, channels));
+    throw_invalid(detail::format("%s: shape.channels = %zu but the layer has %zu channels",
+                                 function, shape.channels, channels));
   }
   if (!detail::prelu_size(shape, &n) || n != count) {
-    throw Error(Status::invalid_argument,
-                detail::format("%s: shape {outer %zu, channels %zu, inner %zu} does not match "
-                               "the buffers' %zu elements",
-                               function, shape.outer, shape.channels, shape.inner, count));
+    throw_invalid(
+        detail::format("%s: shape {outer %zu, channels %zu, inner %zu} does not match "
+                       "the buffers' %zu elements",
+                       function, shape.outer, shape.channels, shape.inner, count));
   }
 }
 
@@ -112,84 +197,46 @@ void require_shape(const char* function, std::size_t channels, PReluShape shape,
 template <class T>
 void PReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, PReluShape shape) const {
   const char* const fn = "PReluLayer::forward";
-  require_like(fn, "y", y, arg("x", x));
+  check_buffers(fn, device_, arg("alpha", alpha_));
+  check_buffers(fn, device_, arg("y", y), arg("x", x));
   require_shape(fn, channels(), shape, y.size());
-  if (y.device() != alpha_.device()) {
-    throw Error(Status::invalid_argument,
-                detail::format("%s: y is on %s but the layer is on %s", fn, to_string(y.device()),
-                               to_string(alpha_.device())));
-  }
-  throw_if_failed(
-      y.device() == Device::cuda
-          ? actlayer::prelu_forward(x.data(), alpha_.data(), y.data(), shape, y.stream())
-          : reference::prelu_forward(x.data(), alpha_.data(), y.data(), shape));
+  run(
+      y,
+      [&](cudaStream_t s) {
+        return actlayer::prelu_forward(x.data(), alpha_.data(), y.data(), shape, s);
+      },
+      [&] { return reference::prelu_forward(x.data(), alpha_.data(), y.data(), shape); });
 }
 
 template <class T>
 void PReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx,
-                             PReluShape shape, bool accumulate) {
+                             PReluShape shape, ParamGrad dalpha_mode) {
   const char* const fn = "PReluLayer::backward";
-  require_like(fn, "dx", dx, arg("x", x), arg("dy", dy));
+  check_buffers(fn, device_, arg("dalpha", dalpha_), arg("alpha", alpha_));
+  check_buffers(fn, device_, arg("dx", dx), arg("x", x), arg("dy", dy));
   require_shape(fn, channels(), shape, dx.size());
-  if (dx.device() != alpha_.device()) {
-    throw Error(Status::invalid_argument,
-                detail::format("%s: dx is on %s but the layer is on %s", fn, to_string(dx.device()),
-                               to_string(alpha_.device())));
-  }
-  const Blend blend{1.0f, accumulate ? 1.0f : 0.0f};
-  if (dx.device() == Device::cpu) {
-    throw_if_failed(reference::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
-                                              dalpha_.data(), shape, blend));
-    return;
-  }
-  const std::size_t bytes = prelu_backward_workspace_bytes(shape);
-  if (workspace_.size() * sizeof(double) < bytes) {
-    workspace_ =
-        Buffer<double>((bytes + sizeof(double) - 1) / sizeof(double), Device::cuda, dx.stream());
-  }
-  throw_if_failed(actlayer::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
-                                           dalpha_.data(), shape, workspace_.data(),
-                                           workspace_.size() * sizeof(double), dx.stream(), blend));
+  const Blend dalpha_blend{1.0f, dalpha_mode == ParamGrad::accumulate ? 1.0f : 0.0f};
+  run(
+      dx,
+      [&](cudaStream_t s) {
+        const std::size_t bytes = prelu_backward_workspace_bytes(shape);
+        if (workspace_.size() * sizeof(double) < bytes) {
+          workspace_ = Buffer<double>((bytes + sizeof(double) - 1) / sizeof(double), device_, s);
+        }
+        return actlayer::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
+                                        dalpha_.data(), shape, workspace_.data(),
+                                        workspace_.size() * sizeof(double), s, dalpha_blend);
+      },
+      [&] {
+        return reference::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
+                                         dalpha_.data(), shape, dalpha_blend);
+      });
 }
 
 template class PReluLayer<float>;
 template class PReluLayer<double>;
 template class PReluLayer<__half>;
 template class PReluLayer<__nv_bfloat16>;
-
-template <class T>
-void ActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Blend blend) {
-  require_like("ActivationLayer::forward_keep_mask", "y", y, arg("x", x));
-  if (mask_.device() != y.device() || mask_.size() != mask_words(y.size())) {
-    mask_ = Buffer<std::uint32_t>(mask_words(y.size()), y.device(), y.stream());
-  }
-  mask_n_ = 0;  // no valid mask until this call succeeds
-  throw_if_failed(
-      y.device() == Device::cuda
-          ? actlayer::forward_with_mask(act_, x.data(), y.data(), mask_.data(), y.size(),
-                                        y.stream(), blend)
-          : reference::forward_with_mask(act_, x.data(), y.data(), mask_.data(), y.size(), blend));
-  mask_n_ = y.size();
-}
-
-template <class T>
-void ActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>& dx,
-                                                 Blend blend) const {
-  const char* const fn = "ActivationLayer::backward_from_kept_mask";
-  require_like(fn, "dx", dx, arg("dy", dy));
-  if (mask_n_ != dx.size() || mask_.device() != dx.device()) {
-    throw Error(
-        Status::invalid_argument,
-        detail::format("%s: the kept mask covers %zu elements on %s, dx has %zu on %s (call "
-                       "forward_keep_mask first)",
-                       fn, mask_n_, to_string(mask_.device()), dx.size(), to_string(dx.device())));
-  }
-  throw_if_failed(dx.device() == Device::cuda
-                      ? actlayer::backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
-                                                     dx.size(), dx.stream(), blend)
-                      : reference::backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
-                                                      dx.size(), blend));
-}
 
 // ---- RReluLayer -----------------------------------------------------------------------------
 
@@ -200,17 +247,13 @@ RReluLayer<T>::RReluLayer(std::uint64_t seed, float lower, float upper, Device d
   const Activation act = Activation::rrelu(lower, upper);
   throw_if_failed(detail::ArgCheck("RReluLayer").activation(act, Pass::forward).status());
   eval_slope_ = act.eval_slope();
+  require_device("RReluLayer", device);
   if (device == Device::cuda) {
     counter_ = Buffer<std::uint64_t>::from_host({~std::uint64_t{0}}, Device::cuda, stream);
     partials_ = Buffer<double>(cuda_impl::kSlopeSumBlocks, Device::cuda, stream);
     sums_ = Buffer<double>::from_host({0.0, 0.0}, Device::cuda, stream);
     // The kernels may run on other streams: the uploads must have landed first.
-    const cudaError_t e = cudaStreamSynchronize(stream);
-    if (e != cudaSuccess) {
-      throw Error(
-          Status::cuda_error,
-          detail::format("RReluLayer: cudaStreamSynchronize failed with %s", cudaGetErrorName(e)));
-    }
+    synchronize("RReluLayer", stream);
   }
   last_stream_ = stream;
 }
@@ -234,9 +277,9 @@ void RReluLayer<T>::eval_with_drawn_mean(bool on) {
   const float slope =
       on ? static_cast<float>(slope_mean()) : Activation::rrelu(lower_, upper_).eval_slope();
   if (!(slope >= 0.0f)) {
-    throw Error(Status::invalid_argument,
-                "RReluLayer::eval_with_drawn_mean: no slopes tracked yet (track_slopes(true) "
-                "while training)");
+    throw_invalid(
+        "RReluLayer::eval_with_drawn_mean: no slopes tracked yet (track_slopes(true) while "
+        "training)");
   }
   eval_mean_ = on;
   eval_slope_ = slope;
@@ -249,12 +292,7 @@ double RReluLayer<T>::slope_mean() const {
                           : std::numeric_limits<double>::quiet_NaN();
   }
   // The sums were accumulated on the last forward's stream.
-  const cudaError_t e = cudaStreamSynchronize(last_stream_);
-  if (e != cudaSuccess) {
-    throw Error(Status::cuda_error,
-                detail::format("RReluLayer::slope_mean: cudaStreamSynchronize failed with %s",
-                               cudaGetErrorName(e)));
-  }
+  synchronize("RReluLayer::slope_mean", last_stream_);
   const std::vector<double> sums = sums_.to_host();
   return sums[1] > 0 ? sums[0] / sums[1] : std::numeric_limits<double>::quiet_NaN();
 }
@@ -262,72 +300,56 @@ double RReluLayer<T>::slope_mean() const {
 template <class T>
 void RReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y) {
   const char* const fn = "RReluLayer::forward";
-  require_like(fn, "y", y, arg("x", x));
-  if (y.device() != device_) {
-    throw Error(Status::invalid_argument,
-                detail::format("%s: y is on %s but the layer is on %s", fn, to_string(y.device()),
-                               to_string(device_)));
-  }
-  if (!training_) {
-    const Activation act = Activation::leaky_relu(eval_slope_);
-    throw_if_failed(device_ == Device::cuda
-                        ? actlayer::forward(act, x.data(), y.data(), y.size(), y.stream())
-                        : reference::forward(act, x.data(), y.data(), y.size()));
-    return;
-  }
-  const Activation act = training_activation(forwards_);
-  if (device_ == Device::cuda) {
-    throw_if_failed(rrelu_advance_offset(counter_.data(), y.stream()));
-    ++forwards_;  // the device counter has moved: keep the count with it, whatever follows
-    last_stream_ = y.stream();
-    throw_if_failed(actlayer::forward(act, x.data(), y.data(), y.size(), y.stream()));
-    if (track_ && y.size() > 0) {
-      throw_if_failed(
-          detail::launched(cuda_impl::launch_rrelu_slope_sum(act, y.size(), partials_.data(),
-                                                             sums_.data(), y.stream()),
-                           fn));
+  check_buffers(fn, device_, arg("y", y), arg("x", x));
+  forwarded_ = false;  // a backward has no forward to belong to until this one succeeds
+  const Activation act =
+      training_ ? training_activation(forwards_) : Activation::leaky_relu(eval_slope_);
+  if (training_) {
+    if (device_ == Device::cuda) {
+      throw_if_failed(rrelu_advance_offset(counter_.data(), y.stream()));
+      last_stream_ = y.stream();
     }
-  } else {
-    throw_if_failed(reference::forward(act, x.data(), y.data(), y.size()));
-    if (track_ && y.size() > 0) {
-      std::vector<float> r(y.size());
-      throw_if_failed(reference::rrelu_slopes(act, r.data(), r.size()));
-      for (float v : r) cpu_sum_ += v;
-      cpu_count_ += static_cast<double>(r.size());
-    }
-    ++forwards_;
+    ++forwards_;  // the offset has moved (on CUDA, the device counter): count it, whatever follows
   }
+  run_elementwise(y, actlayer::forward<T>, reference::forward<T>, Blend{}, act, x.data(), y.data(),
+                  y.size());
+  if (training_ && track_ && y.size() > 0) {
+    run(
+        y,
+        [&](cudaStream_t s) {
+          return detail::launched(
+              cuda_impl::launch_rrelu_slope_sum(act, y.size(), partials_.data(), sums_.data(), s),
+              fn);
+        },
+        [&] {
+          std::vector<float> r(y.size());
+          const Status status = reference::rrelu_slopes(act, r.data(), r.size());
+          if (status != Status::success) return status;
+          for (float v : r) cpu_sum_ += v;
+          cpu_count_ += static_cast<double>(r.size());
+          return status;
+        });
+  }
+  last_forward_ = act;
+  forwarded_ = true;
 }
 
 template <class T>
 void RReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx) const {
   const char* const fn = "RReluLayer::backward";
-  require_like(fn, "dx", dx, arg("x", x), arg("dy", dy));
-  if (dx.device() != device_) {
-    throw Error(Status::invalid_argument,
-                detail::format("%s: dx is on %s but the layer is on %s", fn, to_string(dx.device()),
-                               to_string(device_)));
+  check_buffers(fn, device_, arg("dx", dx), arg("x", x), arg("dy", dy));
+  if (!forwarded_) {
+    throw_invalid(detail::format("%s: no forward to take the slopes of (call forward first)", fn));
   }
-  if (training_ && forwards_ == 0) {
-    throw Error(Status::invalid_argument,
-                detail::format("%s: no training forward to take the slopes of", fn));
-  }
-  const Activation act =
-      training_ ? training_activation(forwards_ - 1) : Activation::leaky_relu(eval_slope_);
-  throw_if_failed(
-      device_ == Device::cuda
-          ? actlayer::backward(act, x.data(), dy.data(), dx.data(), dx.size(), dx.stream())
-          : reference::backward(act, x.data(), dy.data(), dx.data(), dx.size()));
+  // A training forward's activation on CUDA reads the device counter, which only training
+  // forwards advance: when its kernel runs, the counter still holds that forward's offset.
+  run_elementwise(dx, actlayer::backward<T>, reference::backward<T>, Blend{}, last_forward_,
+                  x.data(), dy.data(), dx.data(), dx.size());
 }
 
 template class RReluLayer<float>;
 template class RReluLayer<double>;
 template class RReluLayer<__half>;
 template class RReluLayer<__nv_bfloat16>;
-
-template class ActivationLayer<float>;
-template class ActivationLayer<double>;
-template class ActivationLayer<__half>;
-template class ActivationLayer<__nv_bfloat16>;
 
 }  // namespace actlayer

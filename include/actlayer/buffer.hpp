@@ -41,19 +41,31 @@ class Error : public std::runtime_error {
 void throw_if_failed(Status status);
 
 namespace detail {
+/// The CUDA device current on this thread, or an Error(cuda_error) "<who>: no CUDA device
+/// (cudaGetDevice failed with ...); pass Device::cpu to run on the CPU" (the CUDA error is
+/// cleared).
+int current_cuda_device(const char* who);
 /// n elements of `size` bytes (an Error if n * size overflows); nullptr when n == 0.
 void* buffer_allocate(std::size_t n, std::size_t size, Device device, cudaStream_t stream,
                       int* cuda_device);
 void buffer_free(void* p, Device device, cudaStream_t stream, int cuda_device) noexcept;
 /// Copies bytes between host memory and a buffer; synchronises `stream` when the destination
-/// is host memory (so the data is there on return).
-void buffer_copy(void* dst, const void* src, std::size_t bytes, Device buffer_device,
-                 bool to_buffer, cudaStream_t stream);
-[[noreturn]] void throw_buffer_size(const char* function, std::size_t expected, std::size_t got);
+/// is host memory (so the data is there on return). `function` names the caller in errors.
+void buffer_copy(const char* function, void* dst, const void* src, std::size_t bytes,
+                 Device buffer_device, bool to_buffer, cudaStream_t stream);
+/// Throws unless the buffer is live (not moved-from), count == size and `host` is non-null
+/// when count > 0.
+void check_buffer_copy(const char* function, const char* host_name, const void* host,
+                       std::size_t count, std::size_t size, bool moved_from);
 }  // namespace detail
 
 /// n elements of a trivially copyable T, owned on the CPU or on the CUDA device that was current
 /// at construction. Move-only; the destructor never throws.
+///
+/// Empty and moved-from are different things. A buffer constructed with n = 0 (or
+/// default-constructed) is a valid empty tensor: the layers accept it and do nothing. A buffer
+/// that was moved from is marked moved_from() (size 0, no data) until something is assigned to
+/// it: the layers and the copies refuse it, since using it is a bug.
 ///
 /// CUDA buffers are allocated stream-ordered (cudaMallocAsync) on `stream` and freed the same
 /// way, so the stream must outlive the buffer. Contents start uninitialised.
@@ -80,7 +92,10 @@ class Buffer {
     return b;
   }
 
-  Buffer(Buffer&& other) noexcept { swap(other); }
+  Buffer(Buffer&& other) noexcept {
+    swap(other);
+    other.moved_from_ = true;
+  }
   Buffer& operator=(Buffer&& other) noexcept {
     Buffer(std::move(other)).swap(*this);
     return *this;
@@ -94,18 +109,24 @@ class Buffer {
   std::size_t size() const noexcept { return size_; }
   Device device() const noexcept { return device_; }
   cudaStream_t stream() const noexcept { return stream_; }
+  /// True after this buffer was moved from (and until another buffer is assigned to it).
+  bool moved_from() const noexcept { return moved_from_; }
 
   /// Copies count == size() elements from host memory, enqueued on stream() for CUDA buffers.
   /// From pageable memory `src` may be reused on return; from pinned memory the copy is
-  /// asynchronous: keep `src` until stream() has passed it.
+  /// asynchronous: keep `src` until stream() has passed it. An Error (invalid_argument) for a
+  /// moved-from buffer, count != size() or a null `src` with count > 0.
   void copy_from_host(const T* src, std::size_t count) {
-    if (count != size_) detail::throw_buffer_size("Buffer::copy_from_host", size_, count);
-    detail::buffer_copy(data_, src, count * sizeof(T), device_, true, stream_);
+    const char* const fn = "Buffer::copy_from_host";
+    detail::check_buffer_copy(fn, "src", src, count, size_, moved_from_);
+    detail::buffer_copy(fn, data_, src, count * sizeof(T), device_, true, stream_);
   }
-  /// Copies count == size() elements to host memory; waits for stream() first.
+  /// Copies count == size() elements to host memory; waits for stream() first. Errors as
+  /// copy_from_host (with `dst`).
   void copy_to_host(T* dst, std::size_t count) const {
-    if (count != size_) detail::throw_buffer_size("Buffer::copy_to_host", size_, count);
-    detail::buffer_copy(dst, data_, count * sizeof(T), device_, false, stream_);
+    const char* const fn = "Buffer::copy_to_host";
+    detail::check_buffer_copy(fn, "dst", dst, count, size_, moved_from_);
+    detail::buffer_copy(fn, dst, data_, count * sizeof(T), device_, false, stream_);
   }
   std::vector<T> to_host() const {
     std::vector<T> out(size_);
@@ -119,6 +140,7 @@ class Buffer {
     std::swap(device_, other.device_);
     std::swap(stream_, other.stream_);
     std::swap(cuda_device_, other.cuda_device_);
+    std::swap(moved_from_, other.moved_from_);
   }
 
  private:
@@ -127,6 +149,7 @@ class Buffer {
   Device device_ = Device::cpu;
   cudaStream_t stream_ = nullptr;
   int cuda_device_ = -1;
+  bool moved_from_ = false;
 };
 
 }  // namespace actlayer

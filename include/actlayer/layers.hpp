@@ -7,6 +7,16 @@
 // yourself (an event, or a synchronisation). A layer with state on the device (PReluLayer's
 // workspace, RReluLayer's counter and sums, ActivationLayer's kept mask) is meant for one
 // stream at a time. Constructors synchronise the stream they upload on.
+//
+// Constructors, one rule for every layer: the layer's own parameters first, then
+// `Device device = Device::cuda`, then (for the layers that upload state when constructed)
+// `cudaStream_t stream = nullptr` — the order of Buffer(n, device, stream) and of PyTorch's
+// modules (nn.PReLU(num_parameters, init, device)). A layer works on buffers of its device
+// only. A CUDA layer needs a CUDA device when constructed: without one it throws
+// Error(cuda_error) "<Layer>: no CUDA device (...); pass Device::cpu to run on the CPU".
+//
+// Buffers: an empty buffer (size 0) is a valid empty tensor; a moved-from buffer
+// (Buffer::moved_from()) is refused with invalid_argument "<call>: x is a moved-from Buffer".
 #pragma once
 
 #include <cstdint>
@@ -17,7 +27,8 @@
 namespace actlayer {
 
 /// An elementwise activation layer (identity, step, sigmoid, tanh, relu, leaky_relu, rrelu in
-/// eval mode).
+/// eval mode). RReLU in training mode is refused (invalid_argument): its key would be the same
+/// at every call, so every forward would draw the same slopes; RReluLayer draws fresh ones.
 ///
 /// @code
 ///   actlayer::ActivationLayer<float> layer(actlayer::Activation::leaky_relu_divisor(10.0f));
@@ -27,9 +38,11 @@ namespace actlayer {
 template <class T>
 class ActivationLayer {
  public:
-  explicit ActivationLayer(Activation activation = Activation::relu()) : act_(activation) {}
+  explicit ActivationLayer(Activation activation = Activation::relu(),
+                           Device device = Device::cuda);
 
   const Activation& activation() const noexcept { return act_; }
+  Device device() const noexcept { return device_; }
 
   /// y = alpha*f(x) + beta*y. x and y: same device and size; y may be x.
   void forward(const Buffer<T>& x, Buffer<T>& y, Blend blend = {}) const;
@@ -49,9 +62,15 @@ class ActivationLayer {
 
  private:
   Activation act_;
+  Device device_;
   Buffer<std::uint32_t> mask_;
   std::size_t mask_n_ = 0;
 };
+
+/// How a backward writes a layer's parameter gradient (PReluLayer's dalpha): replace it with
+/// this call's gradient, or add this call's gradient to it, as PyTorch adds into `.grad`
+/// (then zero it yourself between optimiser steps).
+enum class ParamGrad { overwrite, accumulate };
 
 /// PReLU with a trainable slope per channel. Owns the slopes (`channels` values, 0.25 each by
 /// default, as PyTorch) and their gradient, on the device of its choice, and the workspace of
@@ -59,20 +78,21 @@ class ActivationLayer {
 ///
 /// @code
 ///   actlayer::PReluLayer<float> prelu(64);                    // 64 channels on the GPU
+///   actlayer::PReluLayer<float> on_cpu(64, 0.25f, actlayer::Device::cpu);
 ///   actlayer::PReluShape nchw{batch, 64, h * w};
 ///   prelu.forward(x, y, nchw);
-///   prelu.backward(x, dy, dx, nchw);                          // dx, and dalpha() = dL/dalpha
+///   prelu.backward(x, dy, dx, nchw, actlayer::ParamGrad::overwrite);  // dalpha() = dL/dalpha
 /// @endcode
 template <class T>
 class PReluLayer {
  public:
   using Param = compute_t<T>;
 
-  explicit PReluLayer(std::size_t channels, Device device = Device::cuda,
-                      cudaStream_t stream = nullptr, Param init = Param(0.25));
+  explicit PReluLayer(std::size_t channels, Param init = Param(0.25), Device device = Device::cuda,
+                      cudaStream_t stream = nullptr);
 
   std::size_t channels() const noexcept { return alpha_.size(); }
-  Device device() const noexcept { return alpha_.device(); }
+  Device device() const noexcept { return device_; }
   Buffer<Param>& alpha() noexcept { return alpha_; }
   const Buffer<Param>& alpha() const noexcept { return alpha_; }
   Buffer<Param>& dalpha() noexcept { return dalpha_; }
@@ -81,20 +101,24 @@ class PReluLayer {
   /// y = x for x >= 0, alpha[c]*x otherwise. shape.channels must be channels(); x and y hold
   /// shape's element count on the layer's device.
   void forward(const Buffer<T>& x, Buffer<T>& y, PReluShape shape) const;
-  /// dx, and dalpha = dL/dalpha (or dalpha += dL/dalpha when `accumulate`).
+  /// dx, and dalpha: `ParamGrad::overwrite` sets dalpha = dL/dalpha, `ParamGrad::accumulate`
+  /// adds it (dalpha += dL/dalpha, PyTorch's behaviour for `.grad`). No default: say which.
   void backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx, PReluShape shape,
-                bool accumulate = false);
+                ParamGrad dalpha_mode);
 
  private:
+  Device device_;
   Buffer<Param> alpha_;
   Buffer<Param> dalpha_;
   Buffer<double> workspace_;  // CUDA backward's partial sums, grown on demand
 };
 
 /// RReLU: in training, a random slope r_i ~ U[lower, upper] per element, from Philox keyed by
-/// the user's seed and an offset that advances by one per training forward (the backward uses
-/// its forward's offset); in eval, the fixed slope (lower + upper)/2 — or, when asked, the mean
-/// of the slopes it actually drew in training, which is what the course describes.
+/// the user's seed and an offset that advances by one per training forward; in eval, the fixed
+/// slope (lower + upper)/2 — or, when asked, the mean of the slopes it actually drew in
+/// training, which is what the course describes. A backward belongs to the latest forward, as
+/// in PyTorch (which saves the noise): it uses that forward's slopes, whatever train() was
+/// called with in between.
 ///
 /// On CUDA the offset is a counter in device memory, advanced on the device before each
 /// training forward: a CUDA graph holding forward + backward draws fresh slopes at every replay.
@@ -106,6 +130,7 @@ class PReluLayer {
 ///   rrelu.backward(x, dy, dx);     // the same slopes, drawn again
 ///   rrelu.train(false);
 ///   rrelu.forward(x, y);           // eval: slope (1/8 + 1/3)/2
+///   actlayer::RReluLayer<float> on_cpu(1234, 1.0f / 8, 1.0f / 3, actlayer::Device::cpu);
 /// @endcode
 template <class T>
 class RReluLayer {
@@ -129,9 +154,11 @@ class RReluLayer {
   /// The slope eval mode uses now.
   float eval_slope() const noexcept { return eval_slope_; }
 
+  /// Training: draws under offset forwards(), then forwards() + 1. Eval: eval_slope().
   void forward(const Buffer<T>& x, Buffer<T>& y);
-  /// dx in the current mode: in training, with the slopes of the last training forward; in
-  /// eval, with the eval slope.
+  /// dx with the slopes of the latest successful forward: its drawn slopes if it was a training
+  /// forward, its eval slope if it was an eval one (train() in between changes nothing).
+  /// invalid_argument before any forward.
   void backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx) const;
 
  private:
@@ -145,6 +172,8 @@ class RReluLayer {
   bool eval_mean_ = false;
   float eval_slope_;
   std::uint64_t forwards_ = 0;
+  bool forwarded_ = false;         // a forward succeeded: backward uses last_forward_
+  Activation last_forward_{};      // the activation of the latest successful forward
   Buffer<std::uint64_t> counter_;  // CUDA: the offset of the latest forward (starts at -1)
   Buffer<double> partials_;        // CUDA: the slope sum's per-block partials
   Buffer<double> sums_;            // CUDA: {sum of slopes, count}

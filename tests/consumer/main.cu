@@ -26,7 +26,7 @@ int main() {
   if (std::strcmp(actlayer::version(), ACTLAYER_VERSION_STRING) != 0) return 1;
 
   const std::vector<float> xs = {-2.0f, -0.5f, 0.0f, 0.5f, 2.0f};
-  actlayer::ActivationLayer<float> tanh_layer(actlayer::Activation::tanh());
+  actlayer::ActivationLayer<float> tanh_layer(actlayer::Activation::tanh(), actlayer::Device::cpu);
   actlayer::Buffer<float> x = actlayer::Buffer<float>::from_host(xs, actlayer::Device::cpu);
   actlayer::Buffer<float> y(xs.size(), actlayer::Device::cpu);
   tanh_layer.forward(x, y);

@@ -146,7 +146,7 @@ TEST(MaskArguments, OnlySignOnlyOpsAndTheRightSizes) {
 TEST(MaskLayer, KeepsTheMaskInsteadOfX) {
   const std::size_t n = 1000;
   const std::vector<float> xs = random_values<float>(n, 5), gs = random_gradients<float>(n, 6);
-  ActivationLayer<float> layer(Activation::leaky_relu_divisor(10.0f));
+  ActivationLayer<float> layer(Activation::leaky_relu_divisor(10.0f), Device::cpu);
   Buffer<float> x = Buffer<float>::from_host(xs, Device::cpu),
                 dy = Buffer<float>::from_host(gs, Device::cpu);
   Buffer<float> y(n, Device::cpu), dx(n, Device::cpu), want(n, Device::cpu);
@@ -163,8 +163,9 @@ TEST(MaskLayer, KeepsTheMaskInsteadOfX) {
   }
   Buffer<float> small(10, Device::cpu), small_dx(10, Device::cpu);
   EXPECT_THROW(layer.backward_from_kept_mask(small, small_dx), Error);
-  EXPECT_THROW(ActivationLayer<float>(Activation::tanh()).forward_keep_mask(small, small_dx),
-               Error);
+  EXPECT_THROW(
+      ActivationLayer<float>(Activation::tanh(), Device::cpu).forward_keep_mask(small, small_dx),
+      Error);
 }
 
 }  // namespace

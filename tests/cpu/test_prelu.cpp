@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <type_traits>
+#include <utility>
 #include <tuple>
 #include <limits>
 #include <random>
@@ -369,9 +371,20 @@ TEST(PReluArguments, RejectedBeforeAnythingRuns) {
 
 // ---- The layer on CPU buffers ---------------------------------------------------------------
 
+// PReluLayer::backward says how it writes dalpha: no default, and no bool converts to it.
+template <class L, class = void>
+struct BackwardWithoutMode : std::false_type {};
+template <class L>
+struct BackwardWithoutMode<
+    L, std::void_t<decltype(std::declval<L&>().backward(
+           std::declval<const Buffer<float>&>(), std::declval<const Buffer<float>&>(),
+           std::declval<Buffer<float>&>(), PReluShape{}))>> : std::true_type {};
+static_assert(!BackwardWithoutMode<PReluLayer<float>>::value);
+static_assert(!std::is_convertible_v<bool, ParamGrad>);
+
 TEST(PReluLayerCpu, TrainsItsSlopesThroughTheReference) {
   const PReluShape shape{2, 3, 4};
-  PReluLayer<float> layer(3, Device::cpu);
+  PReluLayer<float> layer(3, 0.25f, Device::cpu);
   EXPECT_EQ(layer.alpha().to_host(), (std::vector<float>{0.25f, 0.25f, 0.25f}));
   std::vector<float> xs(24), gs(24, 1.0f);
   for (std::size_t i = 0; i < 24; ++i) xs[i] = static_cast<float>(i % 5) - 2.0f;
@@ -379,7 +392,7 @@ TEST(PReluLayerCpu, TrainsItsSlopesThroughTheReference) {
                 dy = Buffer<float>::from_host(gs, Device::cpu);
   Buffer<float> y(24, Device::cpu), dx(24, Device::cpu);
   layer.forward(x, y, shape);
-  layer.backward(x, dy, dx, shape);
+  layer.backward(x, dy, dx, shape, ParamGrad::overwrite);
   std::vector<float> want_y(24), want_dx(24), want_da(3);
   const std::vector<float> alpha(3, 0.25f);
   ASSERT_EQ(reference::prelu_forward(xs.data(), alpha.data(), want_y.data(), shape),
@@ -390,9 +403,11 @@ TEST(PReluLayerCpu, TrainsItsSlopesThroughTheReference) {
   EXPECT_EQ(y.to_host(), want_y);
   EXPECT_EQ(dx.to_host(), want_dx);
   EXPECT_EQ(layer.dalpha().to_host(), want_da);
-  layer.backward(x, dy, dx, shape, /*accumulate=*/true);
+  layer.backward(x, dy, dx, shape, ParamGrad::accumulate);  // PyTorch's .grad: adds
   const std::vector<float> twice = layer.dalpha().to_host();
   for (std::size_t c = 0; c < 3; ++c) EXPECT_EQ(twice[c], 2 * want_da[c]);
+  layer.backward(x, dy, dx, shape, ParamGrad::overwrite);  // replaces
+  EXPECT_EQ(layer.dalpha().to_host(), want_da);
 
   try {
     layer.forward(x, y, PReluShape{2, 4, 3});

@@ -350,9 +350,36 @@ TEST(RReluLayerCpu, OffsetsAdvanceAndBackwardReusesTheForwardsKey) {
   EXPECT_EQ(layer.forwards(), 3u);  // eval forwards draw nothing
 
   RReluLayer<float> fresh(1, 0.1f, 0.3f, Device::cpu);
-  EXPECT_THROW(fresh.backward(x, dy, dx), Error);         // no training forward yet
+  EXPECT_THROW(fresh.backward(x, dy, dx), Error);         // no forward yet
   EXPECT_THROW(fresh.eval_with_drawn_mean(true), Error);  // nothing tracked
   EXPECT_THROW(RReluLayer<float>(1, 0.5f, 0.1f, Device::cpu), Error);
+  fresh.train(false);
+  EXPECT_THROW(fresh.backward(x, dy, dx), Error);  // nor in eval: a backward needs its forward
+}
+
+TEST(RReluLayerCpu, BackwardUsesItsForwardsSlopesWhateverTheModeNow) {
+  RReluLayer<float> layer(5, 0.1f, 0.3f, Device::cpu);
+  const std::size_t n = 1024;
+  Buffer<float> x = Buffer<float>::from_host(std::vector<float>(n, -1.0f), Device::cpu),
+                dy = Buffer<float>::from_host(std::vector<float>(n, 1.0f), Device::cpu);
+  Buffer<float> y(n, Device::cpu), dx(n, Device::cpu);
+  const std::vector<float> r = slopes({5, 0}, 0.1f, 0.3f, n);
+
+  layer.forward(x, y);  // training, offset 0
+  layer.train(false);   // e.g. a validation step started before this backward
+  layer.backward(x, dy, dx);
+  const std::vector<float> got = dx.to_host();
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(got[i], r[i]) << i;  // the drawn slopes
+
+  layer.forward(x, y);  // eval
+  layer.train(true);
+  layer.backward(x, dy, dx);
+  EXPECT_EQ(dx.to_host(), std::vector<float>(n, layer.eval_slope()));  // the eval slope
+  EXPECT_EQ(layer.forwards(), 1u);
+
+  layer.forward(x, y);  // training, offset 1: the backward follows it
+  layer.backward(x, dy, dx);
+  EXPECT_EQ(dx.to_host(), slopes({5, 1}, 0.1f, 0.3f, n));
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 // The layers on CUDA buffers, and a CUDA graph capturing forward + backward.
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "actlayer/cuda.hpp"
 #include "actlayer/layers.hpp"
@@ -57,6 +60,58 @@ TEST(LayerGpuErrors, MixedDevicesAreRejected) {
     EXPECT_NE(std::string(e.what()).find("x is on cpu but y is on cuda"), std::string::npos)
         << e.what();
   }
+}
+
+TEST(LayerGpuErrors, LayersTakeBuffersOfTheirDeviceOnly) {
+  SKIP_WITHOUT_GPU();
+  Buffer<float> cx(8, Device::cpu), cy(8, Device::cpu), gx(8), gy(8);
+  const auto message = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::invalid_argument);
+      return e.what();
+    }
+    return "(no exception)";
+  };
+  const ActivationLayer<float> gpu(Activation::relu(), Device::cuda);
+  const ActivationLayer<float> cpu(Activation::relu(), Device::cpu);
+  std::string m = message([&] { gpu.forward(cx, cy); });
+  EXPECT_NE(m.find("ActivationLayer::forward: y is on cpu but the layer is on cuda"),
+            std::string::npos)
+      << m;
+  m = message([&] { cpu.backward(gx, gx, gy); });
+  EXPECT_NE(m.find("ActivationLayer::backward: dx is on cuda but the layer is on cpu"),
+            std::string::npos)
+      << m;
+  Buffer<float> moved = std::move(gx);
+  m = message([&] { gpu.forward(gx, gy); });
+  EXPECT_NE(m.find("ActivationLayer::forward: x is a moved-from Buffer"), std::string::npos) << m;
+  EXPECT_NO_THROW(gpu.forward(moved, gy));
+  CUDA_OK(cudaDeviceSynchronize());
+}
+
+TEST(BufferGpu, NullHostPointersAndMovedFromBuffersAreRefused) {
+  SKIP_WITHOUT_GPU();
+  Buffer<float> b(8);
+  for (const auto& f : std::vector<std::function<void()>>{[&] { b.copy_from_host(nullptr, 8); },
+                                                          [&] { b.copy_to_host(nullptr, 8); },
+                                                          [&] {
+                                                            Buffer<float> c(std::move(b));
+                                                            (void)b.to_host();
+                                                          }}) {
+    try {
+      f();
+      ADD_FAILURE() << "no exception";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::invalid_argument) << e.what();
+      const std::string m = e.what();
+      EXPECT_TRUE(m.find("is null (8 elements)") != std::string::npos ||
+                  m.find("moved-from") != std::string::npos)
+          << m;
+    }
+  }
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
 }
 
 TEST(Graph, CapturedForwardAndBackwardReplay) {

@@ -299,7 +299,7 @@ TEST(PReluGpuLayer, MatchesTheCpuLayer) {
   SKIP_WITHOUT_GPU();
   const PReluShape s{3, 8, 77};
   const Data<__half> d(s, 6);
-  PReluLayer<__half> gpu(8, Device::cuda), cpu(8, Device::cpu);
+  PReluLayer<__half> gpu(8, 0.25f, Device::cuda), cpu(8, 0.25f, Device::cpu);
   Buffer<__half> gx = Buffer<__half>::from_host(d.x), gdy = Buffer<__half>::from_host(d.dy);
   Buffer<__half> gy(count(s)), gdx(count(s));
   Buffer<__half> cx = Buffer<__half>::from_host(d.x, Device::cpu),
@@ -308,8 +308,9 @@ TEST(PReluGpuLayer, MatchesTheCpuLayer) {
   for (int step = 0; step < 2; ++step) {
     gpu.forward(gx, gy, s);
     cpu.forward(cx, cy, s);
-    gpu.backward(gx, gdy, gdx, s, step == 1);
-    cpu.backward(cx, cdy, cdx, s, step == 1);
+    const ParamGrad mode = step == 1 ? ParamGrad::accumulate : ParamGrad::overwrite;
+    gpu.backward(gx, gdy, gdx, s, mode);
+    cpu.backward(cx, cdy, cdx, s, mode);
   }
   const auto a = gy.to_host(), b = cy.to_host(), c = gdx.to_host(), e = cdx.to_host();
   for (std::size_t i = 0; i < a.size(); ++i) {

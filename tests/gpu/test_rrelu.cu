@@ -246,6 +246,39 @@ TEST(RReluGpuLayer, DrawsWhatTheCpuLayerDraws) {
   EXPECT_NEAR(gpu.slope_mean(), 0.25, 0.005);
 }
 
+TEST(RReluGpuLayer, BackwardUsesItsForwardsSlopesAsTheCpuLayerDoes) {
+  SKIP_WITHOUT_GPU();
+  const std::size_t n = 5003;
+  const std::vector<float> xs = random_values<float>(n, 7), gs = random_gradients<float>(n, 8);
+  RReluLayer<float> gpu(99, 0.1f, 0.3f, Device::cuda), cpu(99, 0.1f, 0.3f, Device::cpu);
+  Buffer<float> gx = Buffer<float>::from_host(xs), gdy = Buffer<float>::from_host(gs), gy(n),
+                gdx(n);
+  Buffer<float> cx = Buffer<float>::from_host(xs, Device::cpu),
+                cdy = Buffer<float>::from_host(gs, Device::cpu);
+  Buffer<float> cy(n, Device::cpu), cdx(n, Device::cpu);
+  // training forward, then eval mode before the backward; then an eval forward, then training
+  // mode before the backward: each backward follows its forward.
+  for (const bool training_forward : {true, false}) {
+    gpu.train(training_forward);
+    cpu.train(training_forward);
+    gpu.forward(gx, gy);
+    cpu.forward(cx, cy);
+    gpu.train(!training_forward);
+    cpu.train(!training_forward);
+    gpu.backward(gx, gdy, gdx);
+    cpu.backward(cx, cdy, cdx);
+    const auto c = gdx.to_host(), d = cdx.to_host();
+    std::vector<float> want(n);
+    const Activation act = training_forward ? Activation::rrelu_training({99, 0}, 0.1f, 0.3f)
+                                            : Activation::leaky_relu(gpu.eval_slope());
+    ASSERT_EQ(reference::backward(act, xs.data(), gs.data(), want.data(), n), Status::success);
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_TRUE(same(c[i], d[i])) << training_forward << " dx[" << i << "]";
+      ASSERT_TRUE(same(c[i], want[i])) << training_forward << " dx[" << i << "]";
+    }
+  }
+}
+
 TEST(RReluGpuHuge, MoreThan2To31Elements) {
   SKIP_WITHOUT_GPU();
   const std::size_t n = (std::size_t{1} << 31) + 9;
