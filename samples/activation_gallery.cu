@@ -98,7 +98,7 @@ Curves evaluate(const std::vector<float>& host_x, Device device, Forward&& forwa
 
 Evaluator activation_layer(Activation act, Device device) {
   return [act, device](const std::vector<float>& x) {
-    const actlayer::ActivationLayer<float> layer(act);
+    const actlayer::ActivationLayer<float> layer(act, device);
     return evaluate(
         x, device, [&](const Buffer<float>& in, Buffer<float>& out) { layer.forward(in, out); },
         [&](const Buffer<float>& in, const Buffer<float>& g, Buffer<float>& out) {
@@ -110,13 +110,13 @@ Evaluator activation_layer(Activation act, Device device) {
 /// PReLU with one slope shared by every element: the shape {1, 1, n}.
 Evaluator prelu_layer(float alpha, Device device) {
   return [alpha, device](const std::vector<float>& x) {
-    actlayer::PReluLayer<float> layer(1, device, nullptr, alpha);
+    actlayer::PReluLayer<float> layer(1, alpha, device);
     const actlayer::PReluShape shared{1, 1, x.size()};
     return evaluate(
         x, device,
         [&](const Buffer<float>& in, Buffer<float>& out) { layer.forward(in, out, shared); },
         [&](const Buffer<float>& in, const Buffer<float>& g, Buffer<float>& out) {
-          layer.backward(in, g, out, shared);
+          layer.backward(in, g, out, shared, actlayer::ParamGrad::overwrite);
         });
   };
 }

@@ -66,7 +66,7 @@ int layer_example() {
   auto x = Buffer<float>::from_host({-2.0f, -0.5f, 0.5f, 2.0f}, Device::cpu);
   auto dy = Buffer<float>::from_host({1.0f, 1.0f, 1.0f, 1.0f}, Device::cpu);
   Buffer<float> y(4, Device::cpu), dx(4, Device::cpu);
-  actlayer::ActivationLayer<float> tanh(actlayer::Activation::tanh());
+  actlayer::ActivationLayer<float> tanh(actlayer::Activation::tanh(), Device::cpu);
   tanh.forward(x, y);
   tanh.backward(x, dy, dx);
   std::vector<float> out = y.to_host(), grad = dx.to_host();  // tanh(x), 1 - tanh(x)^2

@@ -60,22 +60,9 @@ Dataset spirals(std::size_t n, unsigned seed) {
 
 // ---- The model ---------------------------------------------------------------------------------
 
-/// What --activations may name, in the default order.
-const std::vector<std::string> kActivations = {"identity", "step",       "sigmoid", "tanh",
-                                               "relu",     "leaky_relu", "prelu",   "rrelu"};
-
-std::unique_ptr<sample::Hidden> make_hidden(const std::string& name, Device d, std::uint64_t seed) {
-  if (name == "identity") return std::make_unique<sample::Elementwise>(Activation::identity());
-  if (name == "step") return std::make_unique<sample::Elementwise>(Activation::step());
-  if (name == "sigmoid") return std::make_unique<sample::Elementwise>(Activation::sigmoid());
-  if (name == "tanh") return std::make_unique<sample::Elementwise>(Activation::tanh());
-  if (name == "relu") return std::make_unique<sample::Elementwise>(Activation::relu());
-  if (name == "leaky_relu")
-    return std::make_unique<sample::Elementwise>(Activation::leaky_relu_divisor(10.0f));
-  if (name == "prelu") return std::make_unique<sample::PRelu>(d);
-  if (name == "rrelu") return std::make_unique<sample::RRelu>(d, seed);
-  return nullptr;
-}
+/// The default --activations: the course's, in its order (any op of the list may be named).
+const std::vector<std::string> kCourse = {"identity", "step",       "sigmoid", "tanh",
+                                          "relu",     "leaky_relu", "prelu",   "rrelu"};
 
 /// 2 -> H -> H -> 2 with an activation after each hidden layer, and its activations' buffers
 /// for one batch size.
@@ -89,8 +76,8 @@ class Mlp {
         l1_(ctx, 2, hidden, scale, rng_),
         l2_(ctx, hidden, hidden, scale, rng_),
         l3_(ctx, hidden, 2, 1.0f, rng_),
-        a1_(make_hidden(act, ctx.device(), seed + 1)),
-        a2_(make_hidden(act, ctx.device(), seed + 2)) {}
+        a1_(sample::make_activation(act, ctx.device(), seed + 1)),
+        a2_(sample::make_activation(act, ctx.device(), seed + 2)) {}
 
   struct Batch {
     std::size_t n;
@@ -276,13 +263,14 @@ std::string json_row(const Result& r, const Config& cfg) {
 
 int main(int argc, char** argv) {
   std::string all;
-  for (const std::string& a : kActivations) all += (all.empty() ? "" : ",") + a;
+  for (const std::string& a : kCourse) all += (all.empty() ? "" : ",") + a;
   sample::Args args("train_mlp", "trains a 2-H-H-2 MLP on two spirals once per activation");
   args.int_option("epochs", 1500, 1, 1000000, "training epochs (full batch, Adam)")
       .int_option("points", 1000, 2, 1000000, "points in each of the train and test sets")
       .int_option("hidden", 64, 1, 4096, "width of the two hidden layers")
       .number_option("lr", 0.01, 0, 1, "Adam's learning rate", /*min_exclusive=*/true)
-      .list_option("activations", all, kActivations, "which to train, in this order")
+      .list_option("activations", all, sample::activation_names(),
+                   "which to train, in this order (any op of actlayer's list, or prelu)")
       .int_option("seed", 2026, 0, 4294967295LL - 2,
                   "seed of the initial weights (RReLU's noise: seed + 1, seed + 2)")
       .number_option("progress-every", 5, 0, 3600,

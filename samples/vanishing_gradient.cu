@@ -34,15 +34,6 @@ struct Net {
   std::vector<double> norms;  // ||dL/dW_l||, l = 1 (input side) .. depth (output side)
 };
 
-std::unique_ptr<sample::Hidden> make(const std::string& name, Device d) {
-  if (name == "sigmoid") return std::make_unique<sample::Elementwise>(Activation::sigmoid());
-  if (name == "tanh") return std::make_unique<sample::Elementwise>(Activation::tanh());
-  if (name == "relu") return std::make_unique<sample::Elementwise>(Activation::relu());
-  if (name == "leaky_relu")
-    return std::make_unique<sample::Elementwise>(Activation::leaky_relu_divisor(10.0f));
-  return std::make_unique<sample::PRelu>(d);  // prelu
-}
-
 /// L = sum(g * a_depth) for a fixed random g: one forward, one backward; the weight-gradient
 /// norm of every layer. Inputs and g are the same for every activation (seeded).
 Net measure(const sample::Context& ctx, const std::string& act, std::size_t depth,
@@ -62,7 +53,7 @@ Net measure(const sample::Context& ctx, const std::string& act, std::size_t dept
   a.push_back(Buffer<float>::from_host(x0, d));
   for (std::size_t l = 0; l < depth; ++l) {
     linear.push_back(std::make_unique<sample::Linear>(ctx, width, width, scale, rng));
-    hidden.push_back(make(act, d));
+    hidden.push_back(sample::make_activation(act, d, kSeed));
     h.emplace_back(batch * width, d);
     a.emplace_back(batch * width, d);
     linear[l]->forward(a[l], h[l], batch);
@@ -87,7 +78,9 @@ int main(int argc, char** argv) {
   args.int_option("depth", 20, 2, 1000, "layers")
       .int_option("width", 256, 1, 4096, "units per layer")
       .int_option("batch", 256, 1, 65536, "rows of random data")
-      .text_option("out", "vanishing_gradient.svg", "the SVG plot of log10(norm) against depth");
+      .text_option("out", "vanishing_gradient.svg", "the SVG plot of log10(norm) against depth")
+      .list_option("activations", "sigmoid,tanh,relu,leaky_relu,prelu", sample::activation_names(),
+                   "which to measure, in this order (any op of actlayer's list, or prelu)");
   args.parse(argc, argv);
   const sample::Backend backend = sample::choose_backend(args);
   const std::size_t depth = static_cast<std::size_t>(args.integer("depth"));
@@ -97,7 +90,7 @@ int main(int argc, char** argv) {
   std::vector<Net> nets;
   try {
     sample::Context ctx(backend.device);
-    for (const char* act : {"sigmoid", "tanh", "relu", "leaky_relu", "prelu"}) {
+    for (const std::string& act : args.list("activations")) {
       nets.push_back(measure(ctx, act, depth, width, batch));
     }
   } catch (const actlayer::Error& e) {

@@ -21,6 +21,7 @@
 #include <thrust/tuple.h>
 
 #include "actlayer/actlayer.hpp"
+#include "actlayer/ops.cuh"
 
 namespace sample {
 
@@ -317,16 +318,18 @@ class Hidden {
   virtual std::vector<float> parameters() const { return {}; }
 };
 
-/// identity, step, sigmoid, tanh, relu, leaky_relu: actlayer::ActivationLayer. The gradient is
-/// taken from the output where the op allows (saves keeping x), else from x.
+/// Any elementwise op (actlayer::ActivationLayer). The gradient is taken from the output where
+/// the op has an output form (its functor's trait: saves keeping x), else from x.
 class Elementwise : public Hidden {
  public:
-  explicit Elementwise(actlayer::Activation a) : layer_(a) {}
+  Elementwise(actlayer::Activation a, Device d) : layer_(a, d) {
+    actlayer::ops::visit(
+        a, [&](auto, auto op) { from_output_ = actlayer::ops::no_output_form(op) == nullptr; });
+  }
   void forward(const Buffer<float>& x, Buffer<float>& y) override { layer_.forward(x, y); }
   void backward(const Buffer<float>& x, const Buffer<float>& y, const Buffer<float>& dy,
                 Buffer<float>& dx) override {
-    if (layer_.activation().op == actlayer::Op::sigmoid ||
-        layer_.activation().op == actlayer::Op::tanh) {
+    if (from_output_) {
       layer_.backward_from_output(y, dy, dx);
     } else {
       layer_.backward(x, dy, dx);
@@ -335,18 +338,19 @@ class Elementwise : public Hidden {
 
  private:
   actlayer::ActivationLayer<float> layer_;
+  bool from_output_ = false;
 };
 
 /// PReLU with one shared slope per layer (PyTorch's nn.PReLU() default), trained by Adam.
 class PRelu : public Hidden {
  public:
-  explicit PRelu(Device d) : layer_(1, d), m_(zeros(1, d)), v_(zeros(1, d)) {}
+  explicit PRelu(Device d) : layer_(1, 0.25f, d), m_(zeros(1, d)), v_(zeros(1, d)) {}
   void forward(const Buffer<float>& x, Buffer<float>& y) override {
     layer_.forward(x, y, shape(x));
   }
   void backward(const Buffer<float>& x, const Buffer<float>&, const Buffer<float>& dy,
                 Buffer<float>& dx) override {
-    layer_.backward(x, dy, dx, shape(x));
+    layer_.backward(x, dy, dx, shape(x), actlayer::ParamGrad::overwrite);
   }
   void update(float lr, int step) override {
     Linear::adam_update(layer_.alpha(), layer_.dalpha(), m_, v_, lr, step);
@@ -373,5 +377,28 @@ class RRelu : public Hidden {
  private:
   actlayer::RReluLayer<float> layer_;
 };
+
+/// What a sample's --activations may name: every op of actlayer's list, and prelu.
+inline std::vector<std::string> activation_names() {
+  std::vector<std::string> names;
+  for (actlayer::Op op : actlayer::kOps) names.push_back(actlayer::to_string(op));
+  names.push_back("prelu");
+  return names;
+}
+
+/// The hidden activation a sample trains with, by name (activation_names()): PReLU with one
+/// trainable slope, RReLU keyed by `seed`, leaky_relu in the course's form y = z/10, and every
+/// other op of the list with its default parameters. nullptr for an unknown name.
+inline std::unique_ptr<Hidden> make_activation(const std::string& name, Device d,
+                                               std::uint64_t seed) {
+  if (name == "prelu") return std::make_unique<PRelu>(d);
+  if (name == "rrelu") return std::make_unique<RRelu>(d, seed);
+  if (name == "leaky_relu") {
+    return std::make_unique<Elementwise>(actlayer::Activation::leaky_relu_divisor(10.0f), d);
+  }
+  actlayer::Activation act;
+  if (!actlayer::op_from_string(name, &act.op)) return nullptr;
+  return std::make_unique<Elementwise>(act, d);
+}
 
 }  // namespace sample
