@@ -75,17 +75,23 @@ void synchronize(const char* who, cudaStream_t stream) {
 
 /// The one backend switch of the layers: on a Device::cuda output buffer `cuda(its stream)`,
 /// on a Device::cpu one `cpu()` (the reference); a failed call is thrown as an Error.
+/// The message names the layer function the user called, not the call it made: "<who>: <what>".
 template <class T, class Cuda, class Cpu>
-void run(const Buffer<T>& out, Cuda&& cuda, Cpu&& cpu) {
-  throw_if_failed(out.device() == Device::cuda ? cuda(out.stream()) : cpu());
+void run(const char* who, const Buffer<T>& out, Cuda&& cuda, Cpu&& cpu) {
+  const Status s = out.device() == Device::cuda ? cuda(out.stream()) : cpu();
+  if (s == Status::success) return;
+  const std::string message = last_error();
+  const std::size_t colon = message.find(": ");
+  throw Error(s, who + (colon == std::string::npos ? ": " + message : message.substr(colon)));
 }
 
 /// run() for an elementwise call: the reference's `cpu(args..., blend)` or cuda.hpp's
 /// `cuda(args..., stream, blend)` (the same signature with the stream before the Blend).
 template <class T, class Cuda, class Cpu, class... A>
-void run_elementwise(const Buffer<T>& out, Cuda cuda, Cpu cpu, Blend blend, const A&... args) {
+void run_elementwise(const char* who, const Buffer<T>& out, Cuda cuda, Cpu cpu, Blend blend,
+                     const A&... args) {
   run(
-      out, [&](cudaStream_t stream) { return cuda(args..., stream, blend); },
+      who, out, [&](cudaStream_t stream) { return cuda(args..., stream, blend); },
       [&] { return cpu(args..., blend); });
 }
 
@@ -107,37 +113,40 @@ ActivationLayer<T>::ActivationLayer(Activation activation, Device device)
 
 template <class T>
 void ActivationLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, Blend blend) const {
-  check_buffers("ActivationLayer::forward", device_, arg("y", y), arg("x", x));
-  run_elementwise(y, actlayer::forward<T>, reference::forward<T>, blend, act_, x.data(), y.data(),
-                  y.size());
+  const char* const fn = "ActivationLayer::forward";
+  check_buffers(fn, device_, arg("y", y), arg("x", x));
+  run_elementwise(fn, y, actlayer::forward<T>, reference::forward<T>, blend, act_, x.data(),
+                  y.data(), y.size());
 }
 
 template <class T>
 void ActivationLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx,
                                   Blend blend) const {
-  check_buffers("ActivationLayer::backward", device_, arg("dx", dx), arg("x", x), arg("dy", dy));
-  run_elementwise(dx, actlayer::backward<T>, reference::backward<T>, blend, act_, x.data(),
+  const char* const fn = "ActivationLayer::backward";
+  check_buffers(fn, device_, arg("dx", dx), arg("x", x), arg("dy", dy));
+  run_elementwise(fn, dx, actlayer::backward<T>, reference::backward<T>, blend, act_, x.data(),
                   dy.data(), dx.data(), dx.size());
 }
 
 template <class T>
 void ActivationLayer<T>::backward_from_output(const Buffer<T>& y, const Buffer<T>& dy,
                                               Buffer<T>& dx, Blend blend) const {
-  check_buffers("ActivationLayer::backward_from_output", device_, arg("dx", dx), arg("y", y),
-                arg("dy", dy));
-  run_elementwise(dx, actlayer::backward_from_output<T>, reference::backward_from_output<T>, blend,
-                  act_, y.data(), dy.data(), dx.data(), dx.size());
+  const char* const fn = "ActivationLayer::backward_from_output";
+  check_buffers(fn, device_, arg("dx", dx), arg("y", y), arg("dy", dy));
+  run_elementwise(fn, dx, actlayer::backward_from_output<T>, reference::backward_from_output<T>,
+                  blend, act_, y.data(), dy.data(), dx.data(), dx.size());
 }
 
 template <class T>
 void ActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Blend blend) {
-  check_buffers("ActivationLayer::forward_keep_mask", device_, arg("y", y), arg("x", x));
+  const char* const fn = "ActivationLayer::forward_keep_mask";
+  check_buffers(fn, device_, arg("y", y), arg("x", x));
   if (mask_.size() != mask_words(y.size())) {
     mask_ = Buffer<std::uint32_t>(mask_words(y.size()), device_, y.stream());
   }
   mask_n_ = 0;  // no valid mask until this call succeeds
-  run_elementwise(y, actlayer::forward_with_mask<T>, reference::forward_with_mask<T>, blend, act_,
-                  x.data(), y.data(), mask_.data(), y.size());
+  run_elementwise(fn, y, actlayer::forward_with_mask<T>, reference::forward_with_mask<T>, blend,
+                  act_, x.data(), y.data(), mask_.data(), y.size());
   mask_n_ = y.size();
 }
 
@@ -152,7 +161,7 @@ void ActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>&
                        "forward_keep_mask first)",
                        fn, mask_n_, dx.size()));
   }
-  run_elementwise(dx, actlayer::backward_from_mask<T>, reference::backward_from_mask<T>, blend,
+  run_elementwise(fn, dx, actlayer::backward_from_mask<T>, reference::backward_from_mask<T>, blend,
                   act_, mask_.data(), dy.data(), dx.data(), dx.size());
 }
 
@@ -184,7 +193,13 @@ void require_shape(const char* function, std::size_t channels, PReluShape shape,
     throw_invalid(detail::format("%s: shape.channels = %zu but the layer has %zu channels",
                                  function, shape.channels, channels));
   }
-  if (!detail::prelu_size(shape, &n) || n != count) {
+  if (!detail::prelu_size(shape, &n)) {
+    throw_invalid(
+        detail::format("%s: shape {outer %zu, channels %zu, inner %zu}: the element "
+                       "count overflows size_t",
+                       function, shape.outer, shape.channels, shape.inner));
+  }
+  if (n != count) {
     throw_invalid(
         detail::format("%s: shape {outer %zu, channels %zu, inner %zu} does not match "
                        "the buffers' %zu elements",
@@ -201,7 +216,7 @@ void PReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, PReluShape shape) 
   check_buffers(fn, device_, arg("y", y), arg("x", x));
   require_shape(fn, channels(), shape, y.size());
   run(
-      y,
+      fn, y,
       [&](cudaStream_t s) {
         return actlayer::prelu_forward(x.data(), alpha_.data(), y.data(), shape, s);
       },
@@ -217,7 +232,7 @@ void PReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>&
   require_shape(fn, channels(), shape, dx.size());
   const Blend dalpha_blend{1.0f, dalpha_mode == ParamGrad::accumulate ? 1.0f : 0.0f};
   run(
-      dx,
+      fn, dx,
       [&](cudaStream_t s) {
         const std::size_t bytes = prelu_backward_workspace_bytes(shape);
         if (workspace_.size() * sizeof(double) < bytes) {
@@ -311,11 +326,11 @@ void RReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y) {
     }
     ++forwards_;  // the offset has moved (on CUDA, the device counter): count it, whatever follows
   }
-  run_elementwise(y, actlayer::forward<T>, reference::forward<T>, Blend{}, act, x.data(), y.data(),
-                  y.size());
+  run_elementwise(fn, y, actlayer::forward<T>, reference::forward<T>, Blend{}, act, x.data(),
+                  y.data(), y.size());
   if (training_ && track_ && y.size() > 0) {
     run(
-        y,
+        fn, y,
         [&](cudaStream_t s) {
           return detail::launched(
               cuda_impl::launch_rrelu_slope_sum(act, y.size(), partials_.data(), sums_.data(), s),
@@ -343,7 +358,7 @@ void RReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>&
   }
   // A training forward's activation on CUDA reads the device counter, which only training
   // forwards advance: when its kernel runs, the counter still holds that forward's offset.
-  run_elementwise(dx, actlayer::backward<T>, reference::backward<T>, Blend{}, last_forward_,
+  run_elementwise(fn, dx, actlayer::backward<T>, reference::backward<T>, Blend{}, last_forward_,
                   x.data(), dy.data(), dx.data(), dx.size());
 }
 

@@ -161,8 +161,9 @@ ArgCheck& ArgCheck::mask_op(const Activation& act) {
   std::string ops_list;
   for (Op o : kOps) {
     ops::visit(Activation{o}, [&](auto row, auto) {
-      if (decltype(row)::kSignOnly)
+      if (decltype(row)::kSignOnly && o != Op::rrelu) {
         ops_list += std::string(ops_list.empty() ? "" : ", ") + to_string(o);
+      }
     });
   }
   return require(

@@ -299,3 +299,32 @@ TEST(LayerCpu, TrainingRReluIsRefusedInFavourOfRReluLayer) {
 
 }  // namespace
 }  // namespace actlayer::testing
+
+namespace actlayer::testing {
+namespace {
+
+/// What the user called, not what it called: a layer's failure names the layer's function.
+std::string thrown(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(nothing thrown)";
+}
+
+TEST(LayerMessages, NameTheLayerFunctionAndSayWhenAShapeOverflows) {
+  Buffer<float> x(40, Device::cpu), y(40, Device::cpu);
+  ActivationLayer<float> tanh(Activation::tanh(), Device::cpu);
+  const std::string mask = thrown([&] { tanh.forward_keep_mask(x, y); });
+  EXPECT_EQ(mask.rfind("ActivationLayer::forward_keep_mask: ", 0), 0u) << mask;
+  EXPECT_NE(mask.find("not tanh"), std::string::npos) << mask;
+  PReluLayer<float> prelu(3, 0.25f, Device::cpu);
+  const std::string huge = thrown([&] { prelu.forward(x, y, {~std::size_t{0} / 2, 3, 7}); });
+  EXPECT_NE(huge.find("overflows"), std::string::npos) << huge;
+  const std::string wrong = thrown([&] { prelu.forward(x, y, {2, 3, 7}); });
+  EXPECT_NE(wrong.find("does not match the buffers' 40 elements"), std::string::npos) << wrong;
+}
+
+}  // namespace
+}  // namespace actlayer::testing
