@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actlayer/detail/elementwise.cuh"
+#include "actlayer/detail/instantiate.hpp"
 #include <type_traits>
 
 #include "actlayer/ops.cuh"
@@ -92,18 +93,9 @@ CudaResult launch_backward_from_mask(const Activation& act, const std::uint32_t*
   });
 }
 
-/// Instantiates every launcher of this header for T (activation_<type>.cu).
-template <class T>
-const ::actlayer::detail::EntryPoint* instantiate_activation_launchers() {
-  static const ::actlayer::detail::EntryPoint table[] = {
-      ::actlayer::detail::entry_point(&launch_forward<T>),
-      ::actlayer::detail::entry_point(&launch_backward<T>),
-      ::actlayer::detail::entry_point(&launch_backward_from_output<T>),
-      ::actlayer::detail::entry_point(&launch_rrelu_forward<T>),
-      ::actlayer::detail::entry_point(&launch_rrelu_backward_saved<T>),
-      ::actlayer::detail::entry_point(&launch_forward_with_mask<T>),
-      ::actlayer::detail::entry_point(&launch_backward_from_mask<T>)};
-  return table;
-}
+ACTLAYER_ENTRY_POINTS(activation_launchers, &launch_forward<T>, &launch_backward<T>,
+                      &launch_backward_from_output<T>, &launch_rrelu_forward<T>,
+                      &launch_rrelu_backward_saved<T>, &launch_forward_with_mask<T>,
+                      &launch_backward_from_mask<T>)
 
 }  // namespace actlayer::cuda_impl

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "actlayer/detail/launch.cuh"
+#include "actlayer/detail/instantiate.hpp"
 #include "actlayer/element.hpp"
 #include "actlayer/ops.cuh"
 #include "actlayer/detail/elementwise.cuh"
@@ -282,15 +283,7 @@ CudaResult launch_prelu_backward(const T* x, const compute_t<T>* alpha, const T*
                                 dalpha_blend);
 }
 
-/// Instantiates every PReLU launcher for T (instantiate.cu.in).
-template <class T>
-const ::actlayer::detail::EntryPoint* instantiate_prelu_launchers() {
-  static const ::actlayer::detail::EntryPoint table[] = {
-      ::actlayer::detail::entry_point(&launch_prelu_forward<T>),
-      ::actlayer::detail::entry_point(&launch_prelu_backward<T>),
-      ::actlayer::detail::entry_point(&launch_prelu_forward_with_mask<T>),
-      ::actlayer::detail::entry_point(&launch_prelu_backward_dx_from_mask<T>)};
-  return table;
-}
+ACTLAYER_ENTRY_POINTS(prelu_launchers, &launch_prelu_forward<T>, &launch_prelu_backward<T>,
+                      &launch_prelu_forward_with_mask<T>, &launch_prelu_backward_dx_from_mask<T>)
 
 }  // namespace actlayer::cuda_impl

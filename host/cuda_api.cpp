@@ -3,6 +3,7 @@
 #include <string>
 
 #include "actlayer/cuda.hpp"
+#include "actlayer/detail/instantiate.hpp"
 #include "common/checks.hpp"
 #include "common/validate.hpp"
 #include "actlayer/detail/calls.hpp"
@@ -95,23 +96,10 @@ Status backward_from_mask(const Activation& act, const std::uint32_t* mask, cons
   });
 }
 
-/// Instantiates every entry point of this file for T.
-template <class T>
-const ::actlayer::detail::EntryPoint* instantiate_cuda_api() {
-  static const ::actlayer::detail::EntryPoint table[] = {
-      ::actlayer::detail::entry_point(&forward<T>),
-      ::actlayer::detail::entry_point(&backward<T>),
-      ::actlayer::detail::entry_point(&backward_from_output<T>),
-      ::actlayer::detail::entry_point(&rrelu_forward_save_noise<T>),
-      ::actlayer::detail::entry_point(&rrelu_backward_saved_noise<T>),
-      ::actlayer::detail::entry_point(&forward_with_mask<T>),
-      ::actlayer::detail::entry_point(&backward_from_mask<T>)};
-  return table;
-}
-#define ACTLAYER_INSTANTIATE(T) \
-  template const ::actlayer::detail::EntryPoint* instantiate_cuda_api<T>();
-ACTLAYER_FOR_EACH_ELEMENT(ACTLAYER_INSTANTIATE)
-#undef ACTLAYER_INSTANTIATE
+ACTLAYER_ENTRY_POINTS(cuda_api_entry_points, &forward<T>, &backward<T>, &backward_from_output<T>,
+                      &rrelu_forward_save_noise<T>, &rrelu_backward_saved_noise<T>,
+                      &forward_with_mask<T>, &backward_from_mask<T>)
+ACTLAYER_INSTANTIATE_FOR_EACH_ELEMENT(cuda_api_entry_points)
 
 Status rrelu_advance_offset(std::uint64_t* device_offset, cudaStream_t stream) {
   const char* const fn = "actlayer::rrelu_advance_offset";

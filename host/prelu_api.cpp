@@ -1,5 +1,6 @@
 // The PReLU entry points of actlayer/cuda.hpp: check the arguments, then launch.
 #include "actlayer/cuda.hpp"
+#include "actlayer/detail/instantiate.hpp"
 #include "common/checks.hpp"
 #include "common/validate.hpp"
 #include "actlayer/detail/calls.hpp"
@@ -65,19 +66,8 @@ Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>
       });
 }
 
-/// Instantiates every entry point of this file for T.
-template <class T>
-const ::actlayer::detail::EntryPoint* instantiate_prelu_api() {
-  static const ::actlayer::detail::EntryPoint table[] = {
-      ::actlayer::detail::entry_point(&prelu_forward<T>),
-      ::actlayer::detail::entry_point(&prelu_backward<T>),
-      ::actlayer::detail::entry_point(&prelu_forward_with_mask<T>),
-      ::actlayer::detail::entry_point(&prelu_backward_dx_from_mask<T>)};
-  return table;
-}
-#define ACTLAYER_INSTANTIATE(T) \
-  template const ::actlayer::detail::EntryPoint* instantiate_prelu_api<T>();
-ACTLAYER_FOR_EACH_ELEMENT(ACTLAYER_INSTANTIATE)
-#undef ACTLAYER_INSTANTIATE
+ACTLAYER_ENTRY_POINTS(prelu_api_entry_points, &prelu_forward<T>, &prelu_backward<T>,
+                      &prelu_forward_with_mask<T>, &prelu_backward_dx_from_mask<T>)
+ACTLAYER_INSTANTIATE_FOR_EACH_ELEMENT(prelu_api_entry_points)
 
 }  // namespace actlayer

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "actlayer/reference.hpp"
+#include "actlayer/detail/instantiate.hpp"
 #include "common/checks.hpp"
 #include "common/validate.hpp"
 #include "round.hpp"
@@ -117,19 +118,8 @@ Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>
   return Status::success;
 }
 
-/// Instantiates every entry point of this file for T.
-template <class T>
-const ::actlayer::detail::EntryPoint* instantiate_reference_prelu() {
-  static const ::actlayer::detail::EntryPoint table[] = {
-      ::actlayer::detail::entry_point(&prelu_forward<T>),
-      ::actlayer::detail::entry_point(&prelu_backward<T>),
-      ::actlayer::detail::entry_point(&prelu_forward_with_mask<T>),
-      ::actlayer::detail::entry_point(&prelu_backward_dx_from_mask<T>)};
-  return table;
-}
-#define ACTLAYER_INSTANTIATE(T) \
-  template const ::actlayer::detail::EntryPoint* instantiate_reference_prelu<T>();
-ACTLAYER_FOR_EACH_ELEMENT(ACTLAYER_INSTANTIATE)
-#undef ACTLAYER_INSTANTIATE
+ACTLAYER_ENTRY_POINTS(reference_prelu_entry_points, &prelu_forward<T>, &prelu_backward<T>,
+                      &prelu_forward_with_mask<T>, &prelu_backward_dx_from_mask<T>)
+ACTLAYER_INSTANTIATE_FOR_EACH_ELEMENT(reference_prelu_entry_points)
 
 }  // namespace actlayer::reference

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "actlayer/reference.hpp"
+#include "actlayer/detail/instantiate.hpp"
 #include "common/checks.hpp"
 #include "common/validate.hpp"
 #include "philox.hpp"
@@ -308,23 +309,10 @@ Status backward_from_mask(const Activation& act, const std::uint32_t* mask, cons
   return Status::success;
 }
 
-/// Instantiates every entry point of this file for T.
-template <class T>
-const ::actlayer::detail::EntryPoint* instantiate_reference() {
-  static const ::actlayer::detail::EntryPoint table[] = {
-      ::actlayer::detail::entry_point(&forward<T>),
-      ::actlayer::detail::entry_point(&backward<T>),
-      ::actlayer::detail::entry_point(&backward_from_output<T>),
-      ::actlayer::detail::entry_point(&rrelu_forward_save_noise<T>),
-      ::actlayer::detail::entry_point(&rrelu_backward_saved_noise<T>),
-      ::actlayer::detail::entry_point(&forward_with_mask<T>),
-      ::actlayer::detail::entry_point(&backward_from_mask<T>)};
-  return table;
-}
-#define ACTLAYER_INSTANTIATE(T) \
-  template const ::actlayer::detail::EntryPoint* instantiate_reference<T>();
-ACTLAYER_FOR_EACH_ELEMENT(ACTLAYER_INSTANTIATE)
-#undef ACTLAYER_INSTANTIATE
+ACTLAYER_ENTRY_POINTS(reference_entry_points, &forward<T>, &backward<T>, &backward_from_output<T>,
+                      &rrelu_forward_save_noise<T>, &rrelu_backward_saved_noise<T>,
+                      &forward_with_mask<T>, &backward_from_mask<T>)
+ACTLAYER_INSTANTIATE_FOR_EACH_ELEMENT(reference_entry_points)
 
 Status rrelu_slopes(const Activation& act, float* r, std::size_t n) {
   const Status s =

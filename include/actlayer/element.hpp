@@ -20,23 +20,12 @@ inline constexpr bool is_element_v = std::is_same_v<T, float> || std::is_same_v<
 template <class T>
 using compute_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
-/// X(T) for each element type: instantiations and type lists are written once from this.
-#define ACTLAYER_FOR_EACH_ELEMENT(X) X(float) X(double) X(__half) X(__nv_bfloat16)
+/// X(T, a) for each element type T: instantiations and type lists are written once from this.
+#define ACTLAYER_FOR_EACH_ELEMENT(X, a) X(float, a) X(double, a) X(__half, a) X(__nv_bfloat16, a)
 
 /// Enables a public template for the element types only.
 template <class T>
 using if_element_t = std::enable_if_t<is_element_v<T>>;
-
-namespace detail {
-/// The library instantiates each entry point once per element type without spelling its
-/// signature again: an explicitly instantiated function returns a table of the entry points'
-/// addresses for T, so the compiler must emit each of them.
-using EntryPoint = void (*)();
-template <class Fn>
-EntryPoint entry_point(Fn fn) {
-  return reinterpret_cast<EntryPoint>(fn);
-}
-}  // namespace detail
 
 /// "float", "double", "half" or "bfloat16".
 template <class T>

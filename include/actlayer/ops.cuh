@@ -42,25 +42,25 @@ namespace actlayer::ops {
 
 namespace detail {
 
-template <class Op, class F, class = void>
-struct has_grad : std::false_type {};
-template <class Op, class F>
-struct has_grad<Op, F, std::void_t<decltype(std::declval<const Op&>().grad(F(), F()))>>
-    : std::true_type {};
+/// is_detected<Member, Op, F...>: true when Member<Op, F...> is well formed.
+template <class, template <class...> class Member, class... A>
+struct detector : std::false_type {};
+template <template <class...> class Member, class... A>
+struct detector<std::void_t<Member<A...>>, Member, A...> : std::true_type {};
+template <template <class...> class Member, class... A>
+inline constexpr bool is_detected = detector<void, Member, A...>::value;
 
-template <class Op, class F, class = void>
-struct has_grad_from_output : std::false_type {};
 template <class Op, class F>
-struct has_grad_from_output<
-    Op, F, std::void_t<decltype(std::declval<const Op&>().grad_from_output(F(), F()))>>
-    : std::true_type {};
-
-template <class Op, class F, class = void>
-struct has_derivative_from_output : std::false_type {};
+using grad_member = decltype(std::declval<const Op&>().grad(F(), F()));
 template <class Op, class F>
-struct has_derivative_from_output<
-    Op, F, std::void_t<decltype(std::declval<const Op&>().derivative_from_output(F()))>>
-    : std::true_type {};
+using grad_from_output_member = decltype(std::declval<const Op&>().grad_from_output(F(), F()));
+template <class Op, class F>
+using derivative_from_output_member =
+    decltype(std::declval<const Op&>().derivative_from_output(F()));
+template <class Op>
+using from_member = decltype(Op::from(std::declval<const Activation&>()));
+template <class Op>
+using no_output_form_member = decltype(std::declval<const Op&>().no_output_form());
 
 }  // namespace detail
 
@@ -326,7 +326,7 @@ struct RRelu {
 /// dy * f'(z) for any functor: its grad() when it has one, else scale(f'(z), dy).
 template <class Op, class F>
 ACTLAYER_HD F backward(const Op& op, F z, F dy) {
-  if constexpr (detail::has_grad<Op, F>::value) {
+  if constexpr (detail::is_detected<detail::grad_member, Op, F>) {
     return op.grad(z, dy);
   } else {
     return scale(op.derivative(z), dy);
@@ -336,13 +336,14 @@ ACTLAYER_HD F backward(const Op& op, F z, F dy) {
 /// True when the functor can compute its gradient from the forward's output.
 template <class Op, class F = float>
 inline constexpr bool has_output_form_v =
-    detail::has_grad_from_output<Op, F>::value || detail::has_derivative_from_output<Op, F>::value;
+    detail::is_detected<detail::grad_from_output_member, Op, F> ||
+    detail::is_detected<detail::derivative_from_output_member, Op, F>;
 
 /// dy * f'(z) from y = f(z), for functors with an output form.
 template <class Op, class F>
 ACTLAYER_HD F backward_from_output(const Op& op, F y, F dy) {
   static_assert(has_output_form_v<Op, F>, "this functor has no output form");
-  if constexpr (detail::has_grad_from_output<Op, F>::value) {
+  if constexpr (detail::is_detected<detail::grad_from_output_member, Op, F>) {
     return op.grad_from_output(y, dy);
   } else {
     return scale(op.derivative_from_output(y), dy);
@@ -353,23 +354,10 @@ ACTLAYER_HD F backward_from_output(const Op& op, F y, F dy) {
 // From an Activation to its functor
 // ============================================================================================
 
-namespace detail {
-template <class Op, class = void>
-struct has_from : std::false_type {};
-template <class Op>
-struct has_from<Op, std::void_t<decltype(Op::from(std::declval<const Activation&>()))>>
-    : std::true_type {};
-template <class Op, class = void>
-struct has_no_output_form : std::false_type {};
-template <class Op>
-struct has_no_output_form<Op, std::void_t<decltype(std::declval<const Op&>().no_output_form())>>
-    : std::true_type {};
-}  // namespace detail
-
 /// The functor an Activation runs through the elementwise loop: Op::from(act), or Op{}.
 template <class Op>
 auto make(const Activation& act) {
-  if constexpr (detail::has_from<Op>::value) {
+  if constexpr (detail::is_detected<detail::from_member, Op>) {
     return Op::from(act);
   } else {
     return Op{};
@@ -381,7 +369,7 @@ template <class Op>
 const char* no_output_form(const Op& op) {
   if constexpr (!has_output_form_v<Op>) {
     return "its derivative is not a function of y";
-  } else if constexpr (detail::has_no_output_form<Op>::value) {
+  } else if constexpr (detail::is_detected<detail::no_output_form_member, Op>) {
     return op.no_output_form();
   } else {
     return nullptr;

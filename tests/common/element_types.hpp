@@ -10,8 +10,8 @@ namespace actlayer::testing {
 
 using ElementTypes = ::testing::Types<float, double, __half, __nv_bfloat16>;
 
-#define ACTLAYER_COUNT_ELEMENT(T) +1
-static_assert(0 ACTLAYER_FOR_EACH_ELEMENT(ACTLAYER_COUNT_ELEMENT) == 4,
+#define ACTLAYER_COUNT_ELEMENT(T, unused) +1
+static_assert(0 ACTLAYER_FOR_EACH_ELEMENT(ACTLAYER_COUNT_ELEMENT, ) == 4,
               "ElementTypes lists every type of ACTLAYER_FOR_EACH_ELEMENT");
 #undef ACTLAYER_COUNT_ELEMENT
 
