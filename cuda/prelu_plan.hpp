@@ -21,6 +21,7 @@
 #include <cstddef>
 
 #include "actlayer/activation.hpp"
+#include "actlayer/detail/elementwise_plan.hpp"
 
 #if defined(__CUDACC__)
 #define ACTLAYER_PLAN_HD __host__ __device__ __forceinline__
@@ -30,7 +31,7 @@
 
 namespace actlayer::cuda_impl {
 
-constexpr std::size_t kPReluThreads = 256;   // = kReduceThreads (reduce.cuh)
+constexpr std::size_t kPReluThreads = detail::kThreads;  // the one block size
 constexpr std::size_t kTileEntries = 2048;   // doubles of shared memory per column tile (16 KB)
 constexpr std::size_t kSegment = 16384;      // elements per block in the rows layout
 constexpr std::size_t kGranule = 8;          // consecutive elements a thread owns at a time

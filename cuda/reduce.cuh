@@ -4,9 +4,11 @@
 
 #include <cstddef>
 
+#include "actlayer/detail/elementwise_plan.hpp"
+
 namespace actlayer::cuda_impl {
 
-constexpr std::size_t kReduceThreads = 256;  // the block size of every kernel that calls block_sum
+constexpr std::size_t kReduceThreads = detail::kThreads;  // every kernel that calls block_sum
 
 /// The sum of v over the block, in a fixed order (a shuffle tree per warp, then the warps in
 /// order); valid in thread 0. Every thread of the block must call it.
