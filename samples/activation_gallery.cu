@@ -455,7 +455,7 @@ int run(const sample::Args& args, const sample::Backend& backend) {
   const Device device = backend.device;
   const float prelu_alpha = 0.25f, lower = 1.0f / 8, upper = 1.0f / 3;
   const std::uint64_t seed = 1;
-  const std::vector<Entry> entries = {
+  std::vector<Entry> entries = {
       {"identity", "identity: f(z) = z", activation_layer(Activation::identity(), device)},
       {"step", "step: f(z) = 1 if z >= 0, else 0", activation_layer(Activation::step(), device)},
       {"sigmoid", "logistic: f(z) = 1 / (1 + e^-z)",
@@ -470,6 +470,15 @@ int run(const sample::Args& args, const sample::Backend& backend) {
       {"rrelu", "RReLU: eval slope (l + u)/2; training slopes from [l, u] = [1/8, 1/3]",
        rrelu_layer(seed, lower, upper, false, device)},
   };
+  // Then every other op of the list, with its default parameters.
+  for (actlayer::Op op : actlayer::kOps) {
+    const std::string name = actlayer::to_string(op);
+    if (std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; }))
+      continue;
+    Activation act;
+    act.op = op;
+    entries.push_back({name, name + ": " + actlayer::formula(op), activation_layer(act, device)});
+  }
 
   const std::filesystem::path out_dir = args.str("out");
   std::filesystem::create_directories(out_dir);
