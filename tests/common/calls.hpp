@@ -44,8 +44,9 @@ struct CallSpec {
   std::function<Status(void* const* p, Blend blend)> run;
 };
 
-constexpr std::size_t kCallN = 64;
-inline constexpr PReluShape kCallShape{2, 4, 8};  // 64 elements, 4 channels
+// 70 elements: not a multiple of 32 (the last mask word is partial), 5 channels.
+constexpr std::size_t kCallN = 70;
+inline constexpr PReluShape kCallShape{2, 5, 7};
 
 /// The table for element type T: the CUDA entry points (cuda = true, on `stream`) or the
 /// reference.

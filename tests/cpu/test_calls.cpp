@@ -50,9 +50,11 @@ void check_overlaps(bool cuda) {
                                           (A.role == Role::output && B.role == Role::input));
         // The same start, whatever the lengths (exact aliasing only where allowed).
         if (!exact_alias_allowed) expect_overlap_rejected<T>(c, a, b, 0);
-        // B starting inside A, on B's alignment.
+        // B starting inside A, and on A's last element, on B's alignment.
         const std::size_t inside = A.bytes() / 2 / B.element * B.element;
         if (inside > 0) expect_overlap_rejected<T>(c, a, b, inside);
+        const std::size_t last = (A.bytes() - 1) / B.element * B.element;
+        if (last > inside) expect_overlap_rejected<T>(c, a, b, last);
       }
     }
   }

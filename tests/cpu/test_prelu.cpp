@@ -74,6 +74,8 @@ void check_plan(PReluShape shape) {
   EXPECT_EQ(missed, 0u);
   EXPECT_EQ(twice, 0u);
   for (unsigned char w : written) ASSERT_EQ(w, 1) << "a partial slot not written exactly once";
+  // Every partial slot the kernels write lies inside the workspace the caller allocates.
+  EXPECT_GE(p.workspace_bytes(), written.size() * sizeof(double));
   // No tensor-sized scratch: at most n/64 doubles (plus one row of partials for tiny tensors).
   EXPECT_LE(p.workspace_bytes(), n * sizeof(double) / 64 + shape.channels * sizeof(double));
   EXPECT_EQ(p.workspace_bytes(), prelu_backward_workspace_bytes(shape));

@@ -152,3 +152,29 @@ TEST(Reference, RoundingTiesAndOverflow) {
 
 }  // namespace
 }  // namespace actlayer::testing
+
+namespace actlayer::reference::detail {
+namespace {
+
+TEST(Reference, ABlendRoundsOnce) {
+  // alpha*f + beta*old from the exact f, rounded once: in half, rounding f first and blending
+  // the rounded value would differ for many inputs.
+  std::size_t checked = 0;
+  for (std::uint32_t b = 0; b < 65536; b += 7) {
+    const __half x = actlayer::testing::from_bits<__half>(static_cast<std::uint16_t>(b));
+    const Wide z = wide(x);
+    if (std::isnan(z) || std::isinf(z)) continue;
+    const __half old = __float2half_rn(0.3f);
+    __half y = old;
+    ASSERT_EQ(reference::forward(Activation::sigmoid(), &x, &y, 1, Blend{3.0f, 0.5f}),
+              Status::success);
+    const Wide sigma = 1.0L / (1.0L + std::exp(-z));
+    const __half want = round_to<__half>(3.0L * sigma + 0.5L * wide(old));
+    ASSERT_EQ(actlayer::testing::bits(y), actlayer::testing::bits(want)) << "x = " << double(z);
+    ++checked;
+  }
+  EXPECT_GT(checked, 9000u);
+}
+
+}  // namespace
+}  // namespace actlayer::reference::detail
