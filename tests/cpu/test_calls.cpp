@@ -97,3 +97,23 @@ TYPED_TEST(Calls, ReferenceNeverReadsTheOutputWhenBetaIsZero) {
 
 }  // namespace
 }  // namespace actlayer::testing
+
+#include "common/validate.hpp"
+
+namespace actlayer::testing {
+namespace {
+
+TEST(Calls, TwoResultsMustBeDisjoint) {
+  // No public call has two results today; the rule is checked directly so that one added later
+  // inherits it: two outputs that are the same array are refused, as are partly overlapping ones.
+  float a[8] = {};
+  EXPECT_EQ(detail::ArgCheck("f").output("y", a, 8).output("dx", a, 8).status(),
+            Status::invalid_argument);
+  EXPECT_NE(std::string(last_error()).find("outputs dx and y overlap"), std::string::npos)
+      << last_error();
+  EXPECT_EQ(detail::ArgCheck("f").output("y", a, 4).output("dx", a + 4, 4).status(),
+            Status::success);
+}
+
+}  // namespace
+}  // namespace actlayer::testing
