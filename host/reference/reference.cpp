@@ -1,9 +1,10 @@
-// The CPU reference: each activation written from its formula in long double, rounded once.
+// The CPU reference: each activation written from its formula in extended precision (long
+// double for float, half and bfloat16 results, __float128 for double results: Exact<T>),
+// rounded once.
 //
 // Written independently of ops.cuh (it must not include it): a GPU-vs-CPU comparison proves
-// something only when the two sides were written separately. Plain loops, no tricks: where
-// long double is not enough to round exactly, the operation is done in double, where IEEE
-// arithmetic rounds it exactly (piecewise-linear results in double).
+// something only when the two sides were written separately. Plain loops, no tricks: the
+// formulas are templates on the precision E (ext:: has the math in both).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -19,6 +20,7 @@ namespace {
 
 using actlayer::Pass;
 using actlayer::detail::ArgCheck;
+using detail::Exact;
 using detail::nan_value;
 using detail::positive_zero;
 using detail::product;
@@ -26,21 +28,28 @@ using detail::quotient;
 using detail::round_to;
 using detail::Wide;
 using detail::wide;
+namespace ext = detail::ext;
 
-/// One result: rounded once to T, and the exact value it was rounded from, which a blend uses
-/// so that a blended result is rounded only once too.
+/// x widened exactly to the precision T's results are computed in.
+template <class T>
+Exact<T> to_exact(T v) {
+  return detail::exact(v);
+}
+
+/// One result: rounded once to T, and the exact value it was rounded from (in Exact<T>), which
+/// a blend uses so that a blended result is rounded only once too.
 template <class T>
 struct Value {
   T rounded;
-  Wide exact;
+  Exact<T> exact;
 };
 
 template <class T>
 Value<T> passed(T v) {  // a T passed through unchanged
-  return {v, wide(v)};
+  return {v, to_exact(v)};
 }
 template <class T>
-Value<T> rounded(Wide v) {
+Value<T> rounded(Exact<T> v) {
   return {round_to<T>(v), v};
 }
 template <class T>
@@ -49,7 +58,7 @@ Value<T> zero() {
 }
 template <class T>
 Value<T> not_a_number() {
-  return {nan_value<T>(), std::numeric_limits<Wide>::quiet_NaN()};
+  return {nan_value<T>(), ext::quiet_nan<Exact<T>>()};
 }
 
 // ---- Leaky ReLU's negative side -----------------------------------------------------------
@@ -68,45 +77,50 @@ NegativeSide negative_side(const Activation& act) {
 /// v on the negative side; a zero slope gives +0 even for an infinite v.
 template <class T>
 Value<T> negative(const NegativeSide& side, T v) {
-  if (side.divide) return {quotient<T>(wide(v), side.k), wide(v) / side.k};
+  using E = Exact<T>;
+  if (side.divide) return {quotient<T>(wide(v), side.k), to_exact(v) / E(side.k)};
   if (side.k == 0) return zero<T>();
-  return {product<T>(side.k, wide(v)), side.k * wide(v)};
+  return {product<T>(side.k, wide(v)), E(side.k) * to_exact(v)};
 }
 
 // ---- Sigmoid and tanh ---------------------------------------------------------------------
 
-Wide sigma(Wide z) { return 1.0L / (1.0L + std::exp(-z)); }
+template <class E>
+E sigma(E z) {
+  return 1 / (1 + ext::exp(-z));
+}
 
-/// dy * d where d > 0 is the exact derivative (which may have underflowed long double): an
-/// infinite dy stays infinite.
+/// dy * d where d > 0 is the exact derivative (which may have underflowed E): an infinite dy
+/// stays infinite.
 template <class T>
-Value<T> times_positive(T dy, Wide d) {
+Value<T> times_positive(T dy, Exact<T> d) {
   if (std::isinf(wide(dy))) return passed(dy);
-  return rounded<T>(wide(dy) * d);
+  return rounded<T>(to_exact(dy) * d);
 }
 
 /// dy * d for a derivative d computed from the output: d == 0 is a flat point (+0).
 template <class T>
-Value<T> times_from_output(T dy, Wide d) {
+Value<T> times_from_output(T dy, Exact<T> d) {
   if (d == 0) return zero<T>();
-  return rounded<T>(wide(dy) * d);
+  return rounded<T>(to_exact(dy) * d);
 }
 
 // ---- One element of each pass -------------------------------------------------------------
 
 template <class T>
 Value<T> forward_one(const Activation& act, T x) {
-  const Wide z = wide(x);
-  if (std::isnan(z)) return not_a_number<T>();
+  using E = Exact<T>;
+  const E z = to_exact(x);
+  if (ext::isnan(z)) return not_a_number<T>();
   switch (act.op) {
     case Op::identity:
       return passed(x);
     case Op::step:
-      return rounded<T>(z >= 0 ? 1.0L : 0.0L);
+      return rounded<T>(z >= 0 ? 1 : 0);
     case Op::sigmoid:
       return rounded<T>(sigma(z));
     case Op::tanh:
-      return rounded<T>(std::tanh(z));
+      return rounded<T>(ext::tanh(z));
     case Op::relu:
       return z > 0 ? passed(x) : zero<T>();
     case Op::leaky_relu:
@@ -118,8 +132,9 @@ Value<T> forward_one(const Activation& act, T x) {
 
 template <class T>
 Value<T> backward_one(const Activation& act, T x, T dy) {
-  const Wide z = wide(x);
-  if (std::isnan(z) || std::isnan(wide(dy))) return not_a_number<T>();
+  using E = Exact<T>;
+  const E z = to_exact(x);
+  if (ext::isnan(z) || std::isnan(wide(dy))) return not_a_number<T>();
   switch (act.op) {
     case Op::identity:
       return passed(dy);
@@ -131,12 +146,12 @@ Value<T> backward_one(const Activation& act, T x, T dy) {
     case Op::rrelu:
       return z > 0 ? passed(dy) : negative(negative_side(act), dy);
     case Op::sigmoid:  // sigma'(z) = sigma(z) sigma(-z), flat only at +-inf
-      if (std::isinf(z)) return zero<T>();
+      if (ext::isinf(z)) return zero<T>();
       return times_positive(dy, sigma(z) * sigma(-z));
     case Op::tanh: {  // tanh'(z) = 1 / cosh^2 z, flat only at +-inf
-      if (std::isinf(z)) return zero<T>();
-      const Wide c = std::cosh(z);
-      return times_positive(dy, 1.0L / (c * c));
+      if (ext::isinf(z)) return zero<T>();
+      const E c = ext::cosh(z);
+      return times_positive(dy, 1 / (c * c));
     }
   }
   return not_a_number<T>();
@@ -144,8 +159,9 @@ Value<T> backward_one(const Activation& act, T x, T dy) {
 
 template <class T>
 Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
-  const Wide y = wide(y_);
-  if (std::isnan(y) || std::isnan(wide(dy))) return not_a_number<T>();
+  using E = Exact<T>;
+  const E y = to_exact(y_);
+  if (ext::isnan(y) || std::isnan(wide(dy))) return not_a_number<T>();
   switch (act.op) {
     case Op::identity:
       return passed(dy);
@@ -192,9 +208,10 @@ Value<T> training_backward_one(T x, float r, T dy) {
 /// alpha * f + beta * old from the exact f, rounded once; old is not read when beta == 0.
 template <class T>
 T blend_one(const Value<T>& f, const T* old, Blend blend) {
+  using E = Exact<T>;
   if (blend.alpha == 1 && blend.beta == 0) return f.rounded;
-  if (blend.beta == 0) return round_to<T>(Wide{blend.alpha} * f.exact);
-  return round_to<T>(Wide{blend.alpha} * f.exact + Wide{blend.beta} * wide(*old));
+  if (blend.beta == 0) return round_to<T>(E{blend.alpha} * f.exact);
+  return round_to<T>(E{blend.alpha} * f.exact + E{blend.beta} * to_exact(*old));
 }
 
 }  // namespace
