@@ -105,6 +105,83 @@ Value<T> times_from_output(T dy, Exact<T> d) {
   return rounded<T>(to_exact(dy) * d);
 }
 
+// ---- The exponential family: elu ... tanhshrink --------------------------------------------
+// From the formulas in Exact<T>, with expm1 and log1p where they have e^x - 1 and log(1 + x),
+// log(1 + e^t) split as t + log1p(e^-t) for t > 0 (no overflow), tanhshrink's Taylor series
+// next to 0 (z - tanh z cancels even in extended precision), and the limits at +-inf written
+// out.
+
+template <class E>
+E selu_lambda() {
+  static const E v = ext::parse<E>("1.0507009873554804934193349852946");
+  return v;
+}
+template <class E>
+E selu_alpha() {
+  static const E v = ext::parse<E>("1.6732632423543772848170429916717");
+  return v;
+}
+template <class E>
+E quick_gelu_beta() {
+  static const E v = ext::parse<E>("1.702");
+  return v;
+}
+
+/// log(1 + e^t).
+template <class E>
+E softplus_of(E t) {
+  return t > 0 ? t + ext::log1p(ext::exp(-t)) : ext::log1p(ext::exp(t));
+}
+
+/// d/dt [t sigma(t)] = sigma(t) (1 + t sigma(-t)).
+template <class E>
+E silu_slope(E t) {
+  return sigma(t) * (1 + t * sigma(-t));
+}
+
+/// z sigma(b z) for swish, silu (b = 1) and quick_gelu (b = 1.702), with its limits.
+template <class E>
+E swish_of(E z, E b) {
+  if (b == 0) return z / 2;
+  if (ext::isinf(z)) return b * z > 0 ? z : (z > 0 ? E(0) : -E(0));  // z, or 0 from z's side
+  return z * sigma(b * z);
+}
+
+/// z - tanh z; below 2^-12 its series z^3/3 - 2z^5/15 + 17z^7/315 - 62z^9/2835 (the next term
+/// is 2^-96 of the first there).
+template <class E>
+E tanhshrink_of(E z) {
+  if (ext::fabs(z) >= E(1) / 4096) return z - ext::tanh(z);
+  const E s = z * z;
+  return z * s * (E(1) / 3 - s * (E(2) / 15 - s * (E(17) / 315 - s * (E(62) / 2835))));
+}
+
+/// mish'(z) = tanh(sp) + z sigma(z) sech^2(sp), sp = softplus(z); for z < 0 written as
+/// e^z ((e^z + 2)/(e^z (e^z + 2) + 2) + z sech^2(sp)/(1 + e^z)), so that the sign survives
+/// where e^z underflows E (mish' < 0 for every z < -1.19).
+template <class E>
+E mish_slope(E z) {
+  const E sp = softplus_of(z), c = ext::cosh(sp), sech2 = 1 / (c * c);
+  if (z >= 0) return ext::tanh(sp) + z * sigma(z) * sech2;
+  const E u = ext::exp(z);
+  return u * ((u + 2) / (u * (u + 2) + 2) + z * sech2 / (1 + u));
+}
+
+/// dy * d where f'(z) = d is not 0 at this z (d may have underflowed or overflowed E, its sign
+/// is right): a zero or infinite dy gives a zero or infinity with the product's sign.
+template <class T>
+Value<T> times_nonzero(T dy, Exact<T> d) {
+  const Exact<T> g = to_exact(dy);
+  if (g == 0 || ext::isinf(g)) return rounded<T>(ext::signbit(d) ? -g : g);
+  return rounded<T>(g * d);
+}
+
+/// swish's beta: silu 1, quick_gelu 1.702, swish act.beta.
+template <class E>
+E swish_beta(const Activation& act) {
+  return act.op == Op::swish ? E(act.beta) : act.op == Op::quick_gelu ? quick_gelu_beta<E>() : E(1);
+}
+
 // ---- One element of each pass -------------------------------------------------------------
 
 template <class T>
@@ -126,6 +203,35 @@ Value<T> forward_one(const Activation& act, T x) {
     case Op::leaky_relu:
     case Op::rrelu:
       return z >= 0 ? passed(x) : negative(negative_side(act), x);
+    case Op::elu:
+      if (z >= 0) return passed(x);
+      if (act.alpha == 0) return zero<T>();
+      return rounded<T>(E(act.alpha) * ext::expm1(z));
+    case Op::selu:
+      return rounded<T>(selu_lambda<E>() * (z >= 0 ? z : selu_alpha<E>() * ext::expm1(z)));
+    case Op::celu:
+      if (z >= 0) return passed(x);
+      return rounded<T>(E(act.alpha) * ext::expm1(z / E(act.alpha)));
+    case Op::silu:
+    case Op::swish:
+    case Op::quick_gelu:
+      return rounded<T>(swish_of(z, swish_beta<E>(act)));
+    case Op::mish:
+      if (ext::isinf(z)) return z > 0 ? passed(x) : rounded<T>(-E(0));  // 0 from below
+      return rounded<T>(z * ext::tanh(softplus_of(z)));
+    case Op::softplus: {
+      const E t = E(act.beta) * z;  // exact
+      if (t > E(act.threshold)) return passed(x);
+      return rounded<T>(softplus_of(t) / E(act.beta));
+    }
+    case Op::logsigmoid:
+      return rounded<T>(-softplus_of(-z));
+    case Op::softsign:
+      if (ext::isinf(z)) return rounded<T>(z > 0 ? 1 : -1);
+      return rounded<T>(z / (1 + ext::fabs(z)));
+    case Op::tanhshrink:
+      if (ext::isinf(z)) return passed(x);
+      return rounded<T>(tanhshrink_of(z));
   }
   return not_a_number<T>();  // unreachable: act.op was validated
 }
@@ -153,6 +259,52 @@ Value<T> backward_one(const Activation& act, T x, T dy) {
       const E c = ext::cosh(z);
       return times_positive(dy, 1 / (c * c));
     }
+    case Op::elu:  // alpha e^z for z <= 0 (left branch at 0)
+      if (z > 0) return passed(dy);
+      if (act.alpha == 0 || ext::isinf(z)) return zero<T>();  // flat
+      return times_nonzero(dy, E(act.alpha) * ext::exp(z));
+    case Op::selu:
+      if (z > 0) return rounded<T>(selu_lambda<E>() * to_exact(dy));
+      if (ext::isinf(z)) return zero<T>();
+      return times_nonzero(dy, selu_lambda<E>() * selu_alpha<E>() * ext::exp(z));
+    case Op::celu: {  // e^(z/alpha) for z <= 0
+      if (z > 0) return passed(dy);
+      const E q = z / E(act.alpha);
+      if (ext::isinf(q) && q < 0) return zero<T>();  // z = -inf, alpha > 0: flat
+      return times_nonzero(dy, ext::exp(q));
+    }
+    case Op::silu:
+    case Op::swish:
+    case Op::quick_gelu: {  // silu'(b z)
+      const E b = swish_beta<E>(act);
+      if (b == 0) return rounded<T>(to_exact(dy) / 2);
+      const E t = b * z;
+      if (ext::isinf(t)) return t > 0 ? passed(dy) : zero<T>();  // 1, or flat
+      return times_nonzero(dy, silu_slope(t));
+    }
+    case Op::mish:
+      if (ext::isinf(z)) return z > 0 ? passed(dy) : zero<T>();  // 1, or flat
+      return times_nonzero(dy, mish_slope(z));
+    case Op::softplus: {  // sigma(beta z), 1 in the linear region
+      const E t = E(act.beta) * z;
+      if (t > E(act.threshold)) return passed(dy);
+      if (ext::isinf(t)) return zero<T>();  // -inf: flat
+      return times_nonzero(dy, sigma(t));
+    }
+    case Op::logsigmoid:  // sigma(-z)
+      if (ext::isinf(z)) return z < 0 ? passed(dy) : zero<T>();
+      return times_nonzero(dy, sigma(-z));
+    case Op::softsign: {  // 1 / (1 + |z|)^2
+      if (ext::isinf(z)) return zero<T>();
+      const E d = 1 + ext::fabs(z);
+      return times_nonzero(dy, 1 / (d * d));
+    }
+    case Op::tanhshrink: {  // tanh^2 z, 0 at z = 0
+      if (ext::isinf(z)) return passed(dy);
+      if (z == 0) return zero<T>();
+      const E t = ext::tanh(z);
+      return times_nonzero(dy, t * t);
+    }
   }
   return not_a_number<T>();
 }
@@ -176,6 +328,32 @@ Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
       return times_from_output(dy, y * (1 - y));
     case Op::tanh:
       return times_from_output(dy, (1 - y) * (1 + y));
+    case Op::elu:  // alpha >= 0 here: y <= 0 exactly where z <= 0
+      if (y > 0) return passed(dy);
+      return times_from_output(dy, y + E(act.alpha));
+    case Op::selu:
+      if (y > 0) return rounded<T>(selu_lambda<E>() * to_exact(dy));
+      return times_from_output(dy, y + selu_lambda<E>() * selu_alpha<E>());
+    case Op::celu:  // y <= 0 exactly where z <= 0, for either sign of alpha
+      if (y > 0) return passed(dy);
+      return times_from_output(dy, 1 + y / E(act.alpha));
+    case Op::softplus: {  // 1 - e^(-beta y); 1 where beta y > threshold (threshold >= 17 here)
+      const E p = E(act.beta) * y;
+      if (p > E(act.threshold)) return passed(dy);
+      return times_from_output(dy, -ext::expm1(-p));
+    }
+    case Op::logsigmoid:
+      return times_from_output(dy, -ext::expm1(y));
+    case Op::softsign: {
+      const E a = 1 - ext::fabs(y);
+      return times_from_output(dy, a * a);
+    }
+    case Op::silu:
+    case Op::swish:
+    case Op::quick_gelu:
+    case Op::mish:
+    case Op::tanhshrink:
+      return not_a_number<T>();  // no output form: refused by the checks
   }
   return not_a_number<T>();
 }
