@@ -223,7 +223,9 @@ cudnnDataType_t cudnn_type() {
     return CUDNN_DATA_BFLOAT16;
 }
 
-bool cudnn_mode(Op op, cudnnActivationMode_t* mode) {
+/// cuDNN's mode for an op (and its coef: ELU's alpha), or false.
+bool cudnn_mode(Op op, cudnnActivationMode_t* mode, double* coef) {
+  *coef = 0;
   switch (op) {
     case Op::identity:
       *mode = CUDNN_ACTIVATION_IDENTITY;
@@ -240,6 +242,23 @@ bool cudnn_mode(Op op, cudnnActivationMode_t* mode) {
     case Op::step:
     case Op::leaky_relu:
     case Op::rrelu:
+      return false;
+    case Op::elu:  // alpha = 1, the row's
+      *mode = CUDNN_ACTIVATION_ELU;
+      *coef = 1.0;
+      return true;
+    case Op::silu:
+    case Op::swish:  // cuDNN's swish_beta defaults to 1, the rows' beta
+      *mode = CUDNN_ACTIVATION_SWISH;
+      return true;
+    case Op::selu:
+    case Op::celu:
+    case Op::quick_gelu:
+    case Op::mish:
+    case Op::softplus:
+    case Op::logsigmoid:
+    case Op::softsign:
+    case Op::tanhshrink:
       return false;
   }
   return false;
@@ -289,10 +308,24 @@ struct OpCase {
 };
 
 const OpCase kOps[] = {
-    {"identity", Activation::identity()}, {"step", Activation::step()},
-    {"sigmoid", Activation::sigmoid()},   {"tanh", Activation::tanh()},
-    {"relu", Activation::relu()},         {"leaky_relu", Activation::leaky_relu(0.01f)},
+    {"identity", Activation::identity()},
+    {"step", Activation::step()},
+    {"sigmoid", Activation::sigmoid()},
+    {"tanh", Activation::tanh()},
+    {"relu", Activation::relu()},
+    {"leaky_relu", Activation::leaky_relu(0.01f)},
     {"rrelu_eval", Activation::rrelu()},
+    {"elu", Activation::elu()},
+    {"selu", Activation::selu()},
+    {"celu", Activation::celu()},
+    {"silu", Activation::silu()},
+    {"swish", Activation::swish()},
+    {"quick_gelu", Activation::quick_gelu()},
+    {"mish", Activation::mish()},
+    {"softplus", Activation::softplus()},
+    {"logsigmoid", Activation::logsigmoid()},
+    {"softsign", Activation::softsign()},
+    {"tanhshrink", Activation::tanhshrink()},
 };
 
 std::vector<std::size_t> sizes() {
@@ -314,7 +347,10 @@ void bench_elementwise() {
     Arena<T> arena(n, 4, sets);  // x, dy, y/dx, spare (cuDNN backward needs 4)
     const int inner = inner_for(n);
     for (const OpCase& c : kOps) {
+      bool from_y = false;  // the op has a backward from the output
+      ops::visit(c.act, [&](auto, auto op) { from_y = ops::no_output_form(op) == nullptr; });
       for (int pass = 0; pass < 3; ++pass) {
+        if (pass == 2 && !from_y) continue;
         const char* pass_name = pass == 0 ? "forward" : pass == 1 ? "backward" : "from_output";
         Row r;
         r.op = c.name;
@@ -342,7 +378,7 @@ void bench_elementwise() {
               CHECK_CUDA(cub::DeviceTransform::Transform(
                   cuda::std::make_tuple(arena.at(s, 0), arena.at(s, 1)), arena.at(s, 2),
                   static_cast<std::int64_t>(n), BwdFn<Op>{op}));
-            } else {
+            } else if constexpr (ops::has_output_form_v<Op>) {
               CHECK_CUDA(cub::DeviceTransform::Transform(
                   cuda::std::make_tuple(arena.at(s, 0), arena.at(s, 1)), arena.at(s, 2),
                   static_cast<std::int64_t>(n), BwdOutFn<Op>{op}));
@@ -351,8 +387,11 @@ void bench_elementwise() {
         });
 #if ACTLAYER_BENCH_CUDNN
         cudnnActivationMode_t mode;
-        if (pass != 1 && cudnn_mode(c.act.op, &mode)) {  // cuDNN's backward takes y (and x)
-          r.cudnn_ms = cudnn_ms<T>(mode, pass != 0, n, arena, sets, inner);
+        double coef = 0;
+        // cuDNN's backward takes y (and x): the peer of our backward from the output, or of
+        // the backward from x for an op without an output form (swish).
+        if (pass != (from_y ? 1 : 2) && cudnn_mode(c.act.op, &mode, &coef)) {
+          r.cudnn_ms = cudnn_ms<T>(mode, pass != 0, n, arena, sets, inner, coef);
         }
 #endif
         g_rows.push_back(r);

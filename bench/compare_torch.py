@@ -8,7 +8,9 @@ printed last.
 
 Without PyTorch or a GPU it merges nothing and says so. Mapping of passes (bench/NOTES.md):
 PyTorch's backward of sigmoid, tanh and relu takes the output, so its one backward kernel is the
-peer of both our backward passes; step and identity have no PyTorch kernel (null).
+peer of both our backward passes; elu, selu and celu have elu_backward from x and from y; step
+and identity have no PyTorch kernel, nor the backward of quick_gelu, softsign and tanhshrink
+(compositions in PyTorch; their forward is F.softsign, F.tanhshrink, x*sigmoid(1.702x)) (null).
 """
 import argparse
 import json
@@ -110,10 +112,11 @@ def measure_all(data, torch, F):
 
 
 def has_torch_peer(row):
-    """identity and step's backward have no PyTorch kernel; nor does a bitmask."""
+    """identity and step's backward have no PyTorch kernel; nor does a bitmask; nor the backward
+    of quick_gelu, softsign and tanhshrink (compositions of other ops in PyTorch)."""
     if row["op"] in ("identity", "relu_mask"):
         return False
-    if row["op"] == "step" and row["pass"] != "forward":
+    if row["op"] in ("step", "quick_gelu", "softsign", "tanhshrink") and row["pass"] != "forward":
         return False
     return True
 
@@ -150,6 +153,35 @@ def torch_call(row, bufs, torch, F):
         for s, b in enumerate(bufs):
             aten.rrelu_with_noise(b[0], noise[s], lower, upper, True)
         return lambda s: aten.rrelu_with_noise_backward(bufs[s][1], bufs[s][0], noise[s], lower, upper, True, False)
+    if op in ("elu", "selu", "celu"):
+        # elu_backward(grad, alpha, scale, input_scale, is_result, x or y): from y is_result.
+        alpha, scale, input_scale = {"elu": (1.0, 1.0, 1.0), "celu": (1.0, 1.0, 1.0),
+                                     "selu": (1.6732632423543772848170429916717,
+                                              1.0507009873554804934193349852946, 1.0)}[op]
+        f = {"elu": F.elu, "selu": F.selu, "celu": F.celu}[op]
+        if fwd:
+            return lambda s: f(bufs[s][0])
+        is_result = p == "from_output"
+        return lambda s: aten.elu_backward(bufs[s][1], alpha, scale, input_scale, is_result, bufs[s][0])
+    if op in ("silu", "swish", "mish"):  # the rows' swish has beta 1: silu
+        f, b = (F.mish, aten.mish_backward) if op == "mish" else (F.silu, aten.silu_backward)
+        if fwd:
+            return lambda s: f(bufs[s][0])
+        return lambda s: b(bufs[s][1], bufs[s][0])
+    if op == "softplus":
+        if fwd:
+            return lambda s: F.softplus(bufs[s][0], 1.0, 20.0)
+        return lambda s: aten.softplus_backward(bufs[s][1], bufs[s][0], 1.0, 20.0)
+    if op == "logsigmoid":
+        if fwd:
+            return lambda s: F.logsigmoid(bufs[s][0])
+        empty = torch.empty(0, device="cuda", dtype=bufs[0][0].dtype)
+        return lambda s: aten.log_sigmoid_backward(bufs[s][1], bufs[s][0], empty)
+    if op in ("softsign", "tanhshrink") and fwd:
+        f = F.softsign if op == "softsign" else F.tanhshrink
+        return lambda s: f(bufs[s][0])
+    if op == "quick_gelu" and fwd:  # CLIP's QuickGELU as written: x * sigmoid(1.702 x)
+        return lambda s: bufs[s][0] * torch.sigmoid(1.702 * bufs[s][0])
     if op.startswith("prelu"):
         m = re.search(r"shape \{(\d+), (\d+), (\d+)\}", row.get("note", ""))
         if not m:

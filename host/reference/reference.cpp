@@ -1,9 +1,10 @@
-// The CPU reference: each activation written from its formula in long double, rounded once.
+// The CPU reference: each activation written from its formula in extended precision (long
+// double for float, half and bfloat16 results, __float128 for double results: Exact<T>),
+// rounded once.
 //
 // Written independently of ops.cuh (it must not include it): a GPU-vs-CPU comparison proves
-// something only when the two sides were written separately. Plain loops, no tricks: where
-// long double is not enough to round exactly, the operation is done in double, where IEEE
-// arithmetic rounds it exactly (piecewise-linear results in double).
+// something only when the two sides were written separately. Plain loops, no tricks: the
+// formulas are templates on the precision E (ext:: has the math in both).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -20,6 +21,7 @@ namespace {
 
 using actlayer::Pass;
 using actlayer::detail::ArgCheck;
+using detail::Exact;
 using detail::nan_value;
 using detail::positive_zero;
 using detail::product;
@@ -27,21 +29,28 @@ using detail::quotient;
 using detail::round_to;
 using detail::Wide;
 using detail::wide;
+namespace ext = detail::ext;
 
-/// One result: rounded once to T, and the exact value it was rounded from, which a blend uses
-/// so that a blended result is rounded only once too.
+/// x widened exactly to the precision T's results are computed in.
+template <class T>
+Exact<T> to_exact(T v) {
+  return detail::exact(v);
+}
+
+/// One result: rounded once to T, and the exact value it was rounded from (in Exact<T>), which
+/// a blend uses so that a blended result is rounded only once too.
 template <class T>
 struct Value {
   T rounded;
-  Wide exact;
+  Exact<T> exact;
 };
 
 template <class T>
 Value<T> passed(T v) {  // a T passed through unchanged
-  return {v, wide(v)};
+  return {v, to_exact(v)};
 }
 template <class T>
-Value<T> rounded(Wide v) {
+Value<T> rounded(Exact<T> v) {
   return {round_to<T>(v), v};
 }
 template <class T>
@@ -50,7 +59,7 @@ Value<T> zero() {
 }
 template <class T>
 Value<T> not_a_number() {
-  return {nan_value<T>(), std::numeric_limits<Wide>::quiet_NaN()};
+  return {nan_value<T>(), ext::quiet_nan<Exact<T>>()};
 }
 
 // ---- Leaky ReLU's negative side -----------------------------------------------------------
@@ -69,58 +78,170 @@ NegativeSide negative_side(const Activation& act) {
 /// v on the negative side; a zero slope gives +0 even for an infinite v.
 template <class T>
 Value<T> negative(const NegativeSide& side, T v) {
-  if (side.divide) return {quotient<T>(wide(v), side.k), wide(v) / side.k};
+  using E = Exact<T>;
+  if (side.divide) return {quotient<T>(wide(v), side.k), to_exact(v) / E(side.k)};
   if (side.k == 0) return zero<T>();
-  return {product<T>(side.k, wide(v)), side.k * wide(v)};
+  return {product<T>(side.k, wide(v)), E(side.k) * to_exact(v)};
 }
 
 // ---- Sigmoid and tanh ---------------------------------------------------------------------
 
-Wide sigma(Wide z) { return 1.0L / (1.0L + std::exp(-z)); }
+template <class E>
+E sigma(E z) {
+  return 1 / (1 + ext::exp(-z));
+}
 
-/// dy * d where d > 0 is the exact derivative (which may have underflowed long double): an
-/// infinite dy stays infinite.
+/// dy * d where d > 0 is the exact derivative (which may have underflowed E): an infinite dy
+/// stays infinite.
 template <class T>
-Value<T> times_positive(T dy, Wide d) {
+Value<T> times_positive(T dy, Exact<T> d) {
   if (std::isinf(wide(dy))) return passed(dy);
-  return rounded<T>(wide(dy) * d);
+  return rounded<T>(to_exact(dy) * d);
 }
 
 /// dy * d for a derivative d computed from the output: d == 0 is a flat point (+0).
 template <class T>
-Value<T> times_from_output(T dy, Wide d) {
+Value<T> times_from_output(T dy, Exact<T> d) {
   if (d == 0) return zero<T>();
-  return rounded<T>(wide(dy) * d);
+  return rounded<T>(to_exact(dy) * d);
+}
+
+// ---- The exponential family: elu ... tanhshrink --------------------------------------------
+// From the formulas in Exact<T>, with expm1 and log1p where they have e^x - 1 and log(1 + x),
+// log(1 + e^t) split as t + log1p(e^-t) for t > 0 (no overflow), tanhshrink's Taylor series
+// next to 0 (z - tanh z cancels even in extended precision), and the limits at +-inf written
+// out.
+
+template <class E>
+E selu_lambda() {
+  static const E v = ext::parse<E>("1.0507009873554804934193349852946");
+  return v;
+}
+template <class E>
+E selu_alpha() {
+  static const E v = ext::parse<E>("1.6732632423543772848170429916717");
+  return v;
+}
+template <class E>
+E quick_gelu_beta() {
+  static const E v = ext::parse<E>("1.702");
+  return v;
+}
+
+/// log(1 + e^t).
+template <class E>
+E softplus_of(E t) {
+  return t > 0 ? t + ext::log1p(ext::exp(-t)) : ext::log1p(ext::exp(t));
+}
+
+/// d/dt [t sigma(t)] = sigma(t) (1 + t sigma(-t)).
+template <class E>
+E silu_slope(E t) {
+  return sigma(t) * (1 + t * sigma(-t));
+}
+
+/// z sigma(b z) for swish, silu (b = 1) and quick_gelu (b = 1.702), with its limits.
+template <class E>
+E swish_of(E z, E b) {
+  if (b == 0) return z / 2;
+  if (ext::isinf(z)) return b * z > 0 ? z : (z > 0 ? E(0) : -E(0));  // z, or 0 from z's side
+  return z * sigma(b * z);
+}
+
+/// z - tanh z; below 2^-12 its series z^3/3 - 2z^5/15 + 17z^7/315 - 62z^9/2835 (the next term
+/// is 2^-96 of the first there).
+template <class E>
+E tanhshrink_of(E z) {
+  if (ext::fabs(z) >= E(1) / 4096) return z - ext::tanh(z);
+  const E s = z * z;
+  return z * s * (E(1) / 3 - s * (E(2) / 15 - s * (E(17) / 315 - s * (E(62) / 2835))));
+}
+
+/// mish'(z) = tanh(sp) + z sigma(z) sech^2(sp), sp = softplus(z); for z < 0 written as
+/// e^z ((e^z + 2)/(e^z (e^z + 2) + 2) + z sech^2(sp)/(1 + e^z)), so that the sign survives
+/// where e^z underflows E (mish' < 0 for every z < -1.19).
+template <class E>
+E mish_slope(E z) {
+  const E sp = softplus_of(z), c = ext::cosh(sp), sech2 = 1 / (c * c);
+  if (z >= 0) return ext::tanh(sp) + z * sigma(z) * sech2;
+  const E u = ext::exp(z);
+  return u * ((u + 2) / (u * (u + 2) + 2) + z * sech2 / (1 + u));
+}
+
+/// dy * d where f'(z) = d is not 0 at this z (d may have underflowed or overflowed E, its sign
+/// is right): a zero or infinite dy gives a zero or infinity with the product's sign.
+template <class T>
+Value<T> times_nonzero(T dy, Exact<T> d) {
+  const Exact<T> g = to_exact(dy);
+  if (g == 0 || ext::isinf(g)) return rounded<T>(ext::signbit(d) ? -g : g);
+  return rounded<T>(g * d);
+}
+
+/// swish's beta: silu 1, quick_gelu 1.702, swish act.beta.
+template <class E>
+E swish_beta(const Activation& act) {
+  return act.op == Op::swish ? E(act.beta) : act.op == Op::quick_gelu ? quick_gelu_beta<E>() : E(1);
 }
 
 // ---- One element of each pass -------------------------------------------------------------
 
 template <class T>
 Value<T> forward_one(const Activation& act, T x) {
-  const Wide z = wide(x);
-  if (std::isnan(z)) return not_a_number<T>();
+  using E = Exact<T>;
+  const E z = to_exact(x);
+  if (ext::isnan(z)) return not_a_number<T>();
   switch (act.op) {
     case Op::identity:
       return passed(x);
     case Op::step:
-      return rounded<T>(z >= 0 ? 1.0L : 0.0L);
+      return rounded<T>(z >= 0 ? 1 : 0);
     case Op::sigmoid:
       return rounded<T>(sigma(z));
     case Op::tanh:
-      return rounded<T>(std::tanh(z));
+      return rounded<T>(ext::tanh(z));
     case Op::relu:
       return z > 0 ? passed(x) : zero<T>();
     case Op::leaky_relu:
     case Op::rrelu:
       return z >= 0 ? passed(x) : negative(negative_side(act), x);
+    case Op::elu:
+      if (z >= 0) return passed(x);
+      if (act.alpha == 0) return zero<T>();
+      return rounded<T>(E(act.alpha) * ext::expm1(z));
+    case Op::selu:
+      return rounded<T>(selu_lambda<E>() * (z >= 0 ? z : selu_alpha<E>() * ext::expm1(z)));
+    case Op::celu:
+      if (z >= 0) return passed(x);
+      return rounded<T>(E(act.alpha) * ext::expm1(z / E(act.alpha)));
+    case Op::silu:
+    case Op::swish:
+    case Op::quick_gelu:
+      return rounded<T>(swish_of(z, swish_beta<E>(act)));
+    case Op::mish:
+      if (ext::isinf(z)) return z > 0 ? passed(x) : rounded<T>(-E(0));  // 0 from below
+      return rounded<T>(z * ext::tanh(softplus_of(z)));
+    case Op::softplus: {
+      const E t = E(act.beta) * z;  // exact
+      if (t > E(act.threshold)) return passed(x);
+      return rounded<T>(softplus_of(t) / E(act.beta));
+    }
+    case Op::logsigmoid:
+      return rounded<T>(-softplus_of(-z));
+    case Op::softsign:
+      if (ext::isinf(z)) return rounded<T>(z > 0 ? 1 : -1);
+      return rounded<T>(z / (1 + ext::fabs(z)));
+    case Op::tanhshrink:
+      if (ext::isinf(z)) return passed(x);
+      return rounded<T>(tanhshrink_of(z));
   }
   return not_a_number<T>();  // unreachable: act.op was validated
 }
 
 template <class T>
 Value<T> backward_one(const Activation& act, T x, T dy) {
-  const Wide z = wide(x);
-  if (std::isnan(z) || std::isnan(wide(dy))) return not_a_number<T>();
+  using E = Exact<T>;
+  const E z = to_exact(x);
+  if (ext::isnan(z) || std::isnan(wide(dy))) return not_a_number<T>();
   switch (act.op) {
     case Op::identity:
       return passed(dy);
@@ -132,12 +253,58 @@ Value<T> backward_one(const Activation& act, T x, T dy) {
     case Op::rrelu:
       return z > 0 ? passed(dy) : negative(negative_side(act), dy);
     case Op::sigmoid:  // sigma'(z) = sigma(z) sigma(-z), flat only at +-inf
-      if (std::isinf(z)) return zero<T>();
+      if (ext::isinf(z)) return zero<T>();
       return times_positive(dy, sigma(z) * sigma(-z));
     case Op::tanh: {  // tanh'(z) = 1 / cosh^2 z, flat only at +-inf
-      if (std::isinf(z)) return zero<T>();
-      const Wide c = std::cosh(z);
-      return times_positive(dy, 1.0L / (c * c));
+      if (ext::isinf(z)) return zero<T>();
+      const E c = ext::cosh(z);
+      return times_positive(dy, 1 / (c * c));
+    }
+    case Op::elu:  // alpha e^z for z <= 0 (left branch at 0)
+      if (z > 0) return passed(dy);
+      if (act.alpha == 0 || ext::isinf(z)) return zero<T>();  // flat
+      return times_nonzero(dy, E(act.alpha) * ext::exp(z));
+    case Op::selu:
+      if (z > 0) return rounded<T>(selu_lambda<E>() * to_exact(dy));
+      if (ext::isinf(z)) return zero<T>();
+      return times_nonzero(dy, selu_lambda<E>() * selu_alpha<E>() * ext::exp(z));
+    case Op::celu: {  // e^(z/alpha) for z <= 0
+      if (z > 0) return passed(dy);
+      const E q = z / E(act.alpha);
+      if (ext::isinf(q) && q < 0) return zero<T>();  // z = -inf, alpha > 0: flat
+      return times_nonzero(dy, ext::exp(q));
+    }
+    case Op::silu:
+    case Op::swish:
+    case Op::quick_gelu: {  // silu'(b z)
+      const E b = swish_beta<E>(act);
+      if (b == 0) return rounded<T>(to_exact(dy) / 2);
+      const E t = b * z;
+      if (ext::isinf(t)) return t > 0 ? passed(dy) : zero<T>();  // 1, or flat
+      return times_nonzero(dy, silu_slope(t));
+    }
+    case Op::mish:
+      if (ext::isinf(z)) return z > 0 ? passed(dy) : zero<T>();  // 1, or flat
+      return times_nonzero(dy, mish_slope(z));
+    case Op::softplus: {  // sigma(beta z), 1 in the linear region
+      const E t = E(act.beta) * z;
+      if (t > E(act.threshold)) return passed(dy);
+      if (ext::isinf(t)) return zero<T>();  // -inf: flat
+      return times_nonzero(dy, sigma(t));
+    }
+    case Op::logsigmoid:  // sigma(-z)
+      if (ext::isinf(z)) return z < 0 ? passed(dy) : zero<T>();
+      return times_nonzero(dy, sigma(-z));
+    case Op::softsign: {  // 1 / (1 + |z|)^2
+      if (ext::isinf(z)) return zero<T>();
+      const E d = 1 + ext::fabs(z);
+      return times_nonzero(dy, 1 / (d * d));
+    }
+    case Op::tanhshrink: {  // tanh^2 z, 0 at z = 0
+      if (ext::isinf(z)) return passed(dy);
+      if (z == 0) return zero<T>();
+      const E t = ext::tanh(z);
+      return times_nonzero(dy, t * t);
     }
   }
   return not_a_number<T>();
@@ -145,8 +312,9 @@ Value<T> backward_one(const Activation& act, T x, T dy) {
 
 template <class T>
 Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
-  const Wide y = wide(y_);
-  if (std::isnan(y) || std::isnan(wide(dy))) return not_a_number<T>();
+  using E = Exact<T>;
+  const E y = to_exact(y_);
+  if (ext::isnan(y) || std::isnan(wide(dy))) return not_a_number<T>();
   switch (act.op) {
     case Op::identity:
       return passed(dy);
@@ -161,6 +329,32 @@ Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
       return times_from_output(dy, y * (1 - y));
     case Op::tanh:
       return times_from_output(dy, (1 - y) * (1 + y));
+    case Op::elu:  // alpha >= 0 here: y <= 0 exactly where z <= 0
+      if (y > 0) return passed(dy);
+      return times_from_output(dy, y + E(act.alpha));
+    case Op::selu:
+      if (y > 0) return rounded<T>(selu_lambda<E>() * to_exact(dy));
+      return times_from_output(dy, y + selu_lambda<E>() * selu_alpha<E>());
+    case Op::celu:  // y <= 0 exactly where z <= 0, for either sign of alpha
+      if (y > 0) return passed(dy);
+      return times_from_output(dy, 1 + y / E(act.alpha));
+    case Op::softplus: {  // 1 - e^(-beta y); 1 where beta y > threshold (threshold >= 17 here)
+      const E p = E(act.beta) * y;
+      if (p > E(act.threshold)) return passed(dy);
+      return times_from_output(dy, -ext::expm1(-p));
+    }
+    case Op::logsigmoid:
+      return times_from_output(dy, -ext::expm1(y));
+    case Op::softsign: {
+      const E a = 1 - ext::fabs(y);
+      return times_from_output(dy, a * a);
+    }
+    case Op::silu:
+    case Op::swish:
+    case Op::quick_gelu:
+    case Op::mish:
+    case Op::tanhshrink:
+      return not_a_number<T>();  // no output form: refused by the checks
   }
   return not_a_number<T>();
 }
@@ -193,9 +387,10 @@ Value<T> training_backward_one(T x, float r, T dy) {
 /// alpha * f + beta * old from the exact f, rounded once; old is not read when beta == 0.
 template <class T>
 T blend_one(const Value<T>& f, const T* old, Blend blend) {
+  using E = Exact<T>;
   if (blend.alpha == 1 && blend.beta == 0) return f.rounded;
-  if (blend.beta == 0) return round_to<T>(Wide{blend.alpha} * f.exact);
-  return round_to<T>(Wide{blend.alpha} * f.exact + Wide{blend.beta} * wide(*old));
+  if (blend.beta == 0) return round_to<T>(E{blend.alpha} * f.exact);
+  return round_to<T>(E{blend.alpha} * f.exact + E{blend.beta} * to_exact(*old));
 }
 
 }  // namespace

@@ -16,14 +16,25 @@ namespace actlayer {
 /// generated from this list; adding an op is a row here, a functor in ops.cuh, a case in the
 /// reference and a row in the tests (docs/design.md §2). PReLU has its own calls (it has a
 /// parameter tensor).
-#define ACTLAYER_OPS(X)                                                    \
-  X(identity, Identity, "y = z")                                           \
-  X(step, Step, "y = 1 if z >= 0, else 0")                                 \
-  X(sigmoid, Sigmoid, "y = 1 / (1 + e^-z), the logistic function")         \
-  X(tanh, Tanh, "y = tanh z")                                              \
-  X(relu, Relu, "y = z if z > 0, else +0")                                 \
-  X(leaky_relu, LeakyRelu, "y = z if z >= 0, else slope*z (or z/divisor)") \
-  X(rrelu, RRelu, "y = z if z >= 0, else r*z: r random in training, (lower+upper)/2 in eval")
+#define ACTLAYER_OPS(X)                                                                       \
+  X(identity, Identity, "y = z")                                                              \
+  X(step, Step, "y = 1 if z >= 0, else 0")                                                    \
+  X(sigmoid, Sigmoid, "y = 1 / (1 + e^-z), the logistic function")                            \
+  X(tanh, Tanh, "y = tanh z")                                                                 \
+  X(relu, Relu, "y = z if z > 0, else +0")                                                    \
+  X(leaky_relu, LeakyRelu, "y = z if z >= 0, else slope*z (or z/divisor)")                    \
+  X(rrelu, RRelu, "y = z if z >= 0, else r*z: r random in training, (lower+upper)/2 in eval") \
+  X(elu, Elu, "y = z if z >= 0, else alpha*(e^z - 1)")                                        \
+  X(selu, Selu, "y = lambda*(z if z >= 0, else alpha*(e^z - 1)), PyTorch's lambda, alpha")    \
+  X(celu, Celu, "y = max(0, z) + min(0, alpha*(e^(z/alpha) - 1))")                            \
+  X(silu, Silu, "y = z * sigmoid(z)")                                                         \
+  X(swish, Swish, "y = z * sigmoid(beta*z)")                                                  \
+  X(quick_gelu, QuickGelu, "y = z * sigmoid(1.702*z)")                                        \
+  X(mish, Mish, "y = z * tanh(softplus(z))")                                                  \
+  X(softplus, Softplus, "y = log(1 + e^(beta*z))/beta, or z where beta*z > threshold")        \
+  X(logsigmoid, LogSigmoid, "y = log(sigmoid(z)) = -softplus(-z)")                            \
+  X(softsign, Softsign, "y = z / (1 + |z|)")                                                  \
+  X(tanhshrink, Tanhshrink, "y = z - tanh z")
 
 enum class Op : std::uint8_t {
 #define ACTLAYER_OP_ENUM(name, functor, formula) name,
@@ -146,6 +157,34 @@ struct Activation {
     Activation a = rrelu(lower, upper);
     a.training = true;
     a.philox = key;
+    return a;
+  }
+
+  /// ELU: y = z for z >= 0, alpha*(e^z - 1) otherwise (elu() has alpha 1); alpha finite.
+  static constexpr Activation elu(float alpha) {
+    Activation a = with(Op::elu);
+    a.alpha = alpha;
+    return a;
+  }
+  /// CELU: y = max(0, z) + min(0, alpha*(e^(z/alpha) - 1)) (celu() has alpha 1); alpha finite
+  /// and != 0.
+  static constexpr Activation celu(float alpha) {
+    Activation a = with(Op::celu);
+    a.alpha = alpha;
+    return a;
+  }
+  /// Swish: y = z*sigmoid(beta*z) (swish() has beta 1: silu); beta finite.
+  static constexpr Activation swish(float beta) {
+    Activation a = with(Op::swish);
+    a.beta = beta;
+    return a;
+  }
+  /// Softplus: y = log(1 + e^(beta*z))/beta, and y = z where beta*z > threshold (softplus() has
+  /// PyTorch's beta 1, threshold 20); beta finite and > 0, threshold finite.
+  static constexpr Activation softplus(float beta, float threshold = 20.0f) {
+    Activation a = with(Op::softplus);
+    a.beta = beta;
+    a.threshold = threshold;
     return a;
   }
 

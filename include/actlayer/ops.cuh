@@ -320,6 +320,510 @@ struct RRelu {
 };
 
 // ============================================================================================
+// The exponential family: elu, selu, celu, silu, swish, quick_gelu, mish, softplus,
+// logsigmoid, softsign, tanhshrink
+// ============================================================================================
+//
+// Each computes in double for every element type (float, half and bfloat16 data: one rounding
+// at the end) with the helpers of detail/math.hpp: expm1 and log1p near 0, the argument's
+// rounding error carried as t + e where a product or quotient feeds an exponential, forms
+// without cancellation next to the roots of silu' and mish', and mul_exp where e^z alone would
+// be subnormal (the saturated tails). The members below are written once in double; the
+// template members round the double result once to F.
+
+namespace detail {
+/// selu's constants (PyTorch's): lambda, and lambda*alpha as double-double.
+inline constexpr double kSeluLambda = 1.0507009873554805;
+inline constexpr double kSeluAlpha = 1.6732632423543772;
+inline constexpr double kSeluLambdaAlpha = 1.7580993408473768;
+inline constexpr double kSeluLambdaAlphaLo = 1.41535193800845e-17;
+/// quick_gelu's 1.702 as double-double.
+inline constexpr double kQuickGeluBeta = 1.702;
+inline constexpr double kQuickGeluBetaLo = 4.263256414560601e-17;
+/// mish'(z) = e^z w(z) / D(z)^2 has its root at z1 (double-double) where w(z1) = 0; about it
+/// w(z) = E1 (A3 (E1^2 + 3 E1 + 3) + A2 (E1 + 2) + A1) + 4 d (1 + e^z), d = z - z1, E1 =
+/// expm1(d), A3 = e^3z1, A2 = 4 e^2z1, A1 = (6 + 4 z1) e^z1: every term has the sign of d.
+inline constexpr double kMishRoot = -1.1924312145154952;
+inline constexpr double kMishRootLo = -4.8484829848031044e-17;
+inline constexpr double kMishA3 = 0.027951242009170138;
+inline constexpr double kMishA2 = 0.3684065968836178;
+inline constexpr double kMishA1 = 0.3733670191691929;
+
+/// z for z >= 0, k (e^z - 1) otherwise, times `pos` on the positive side: elu (pos = 1,
+/// k = alpha) and selu (pos = lambda, k = lambda*alpha as k + k_lo).
+struct ScaledElu {
+  double pos, k, k_lo;
+  ACTLAYER_HD double value(double z) const {
+    return z >= 0.0 ? (pos == 1.0 ? z : pos * z) : scale(k, ::expm1(z));
+  }
+  ACTLAYER_HD double derivative(double z) const {
+    if (z > 0.0) return pos;
+    if (math::is_nan(z)) return z;
+    return grad(z, 1.0);
+  }
+  /// dy k e^z on the left: directly while k e^z is a full-precision normal, else mul_exp.
+  ACTLAYER_HD double grad(double z, double dy) const {
+    if (z > 0.0) return pos == 1.0 ? dy : pos * dy;
+    if (math::is_nan(z) || math::is_nan(dy)) return z + dy;
+    const double d = k * ::exp(z);
+    if (math::abs(d) >= 0x1p-960 || (d == 0.0 && (k == 0.0 || math::is_inf(z))))
+      return scale(d, dy);
+    return mul_exp(dy, k, z);
+  }
+  /// y > 0: pos; y <= 0: y + k, where y + k_hi is exact next to the saturation (Sterbenz).
+  ACTLAYER_HD double grad_from_output(double y, double dy) const {
+    if (y > 0.0) return pos == 1.0 ? dy : pos * dy;
+    return scale((y + k) + k_lo, dy);
+  }
+};
+}  // namespace detail
+
+/// elu(z) = z for z >= 0 (-0 kept), alpha (e^z - 1) otherwise (PyTorch's ELU, alpha = 1).
+/// f' = 1 for z > 0, alpha e^z for z <= 0 (left branch at 0); from y: y + alpha for y <= 0.
+struct Elu {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kAlpha;
+  float alpha = 1.0f;
+
+  static Elu from(const Activation& act) { return {act.alpha}; }
+  /// With alpha < 0 the left side is positive too: y does not tell the sides apart.
+  const char* no_output_form() const {
+    return alpha < 0.0f ? "alpha < 0: y > 0 on both sides of 0" : nullptr;
+  }
+  ACTLAYER_HD detail::ScaledElu d() const { return {1.0, alpha, 0.0}; }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(d().value(z));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return static_cast<F>(d().derivative(z));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return static_cast<F>(d().grad(z, dy));
+  }
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    return static_cast<F>(d().grad_from_output(y, dy));
+  }
+};
+
+/// selu(z) = lambda elu(z, alpha) with PyTorch's constants lambda = 1.0507009873554804934...,
+/// alpha = 1.6732632423543772848... (not parameters).
+struct Selu {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+  ACTLAYER_HD static detail::ScaledElu d() {
+    return {detail::kSeluLambda, detail::kSeluLambdaAlpha, detail::kSeluLambdaAlphaLo};
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(d().value(z));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return static_cast<F>(d().derivative(z));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return static_cast<F>(d().grad(z, dy));
+  }
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    return static_cast<F>(d().grad_from_output(y, dy));
+  }
+};
+
+/// celu(z) = max(0, z) + min(0, alpha (e^(z/alpha) - 1)) = z for z >= 0, alpha expm1(z/alpha)
+/// otherwise, for either sign of alpha (!= 0). f' = e^(z/alpha) for z <= 0; from y:
+/// (y + alpha)/alpha for y <= 0 (y <= 0 exactly on the left for either sign of alpha).
+struct Celu {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kAlphaNonZero;
+  float alpha = 1.0f;
+
+  static Celu from(const Activation& act) { return {act.alpha}; }
+
+  /// z/alpha as t + e (its rounding error matters once e^t amplifies it: alpha < 0).
+  ACTLAYER_HD static double value_d(double z, double a) {
+    if (z >= 0.0) return z;
+    const detail::Arg q = detail::quotient_arg(z, a);
+    if (q.t > detail::exp_family_tail()) return detail::mul_exp(a, 1.0 + q.e, q.t);  // a e^t
+    const double e1 = ::expm1(q.t);
+    return a * (q.e == 0.0 ? e1 : e1 + (e1 + 1.0) * q.e);
+  }
+  ACTLAYER_HD static double grad_d(double z, double a, double dy) {
+    if (z > 0.0) return dy;
+    if (math::is_nan(z) || math::is_nan(dy)) return z + dy;
+    const detail::Arg q = detail::quotient_arg(z, a);
+    if (math::is_inf(z) && q.t < 0.0) return 0.0;  // flat at z = -inf (alpha > 0)
+    if (math::abs(q.t) > detail::exp_family_tail()) return detail::mul_exp(dy, 1.0 + q.e, q.t);
+    const double E = ::exp(q.t);
+    return dy * (E + E * q.e);
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(value_d(z, alpha));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return math::is_nan(z) ? z : static_cast<F>(grad_d(z, alpha, 1.0));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return static_cast<F>(grad_d(z, alpha, dy));
+  }
+  /// (y + alpha)/alpha: y + alpha exact next to the saturation -alpha (alpha > 0); for
+  /// alpha < 0 no cancellation, and where the quotient overflows, (y + alpha) dy / alpha.
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    if (y > F(0)) return dy;
+    const double a = alpha, s = static_cast<double>(y) + a, q = s / a;
+    return static_cast<F>(math::is_inf(q) ? (s * dy) / a : scale(q, static_cast<double>(dy)));
+  }
+};
+
+/// silu(z) = z sigma(z) (swish with beta = 1). Its minimum at z0 = -1.278...: no output form.
+struct Silu {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(detail::swish_value_arg(z, {z, 0.0}));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return static_cast<F>(detail::silu_derivative({z, 0.0}));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return static_cast<F>(detail::silu_grad({z, 0.0}, dy, z));
+  }
+};
+
+/// swish(z) = z sigma(beta z), cuDNN's CUDNN_ACTIVATION_SWISH (beta = 1: silu); any finite
+/// beta (0: z/2). f'(z) = silu'(beta z). beta z is carried as t + e (exact to first order).
+struct Swish {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kBeta;
+  float beta = 1.0f;
+
+  static Swish from(const Activation& act) { return {act.beta}; }
+  ACTLAYER_HD detail::Arg arg(double z) const { return detail::product_arg(beta, 0.0, z); }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    if (beta == 0.0f) return z * F(0.5);
+    return static_cast<F>(detail::swish_value_arg(z, arg(z)));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    if (beta == 0.0f) return math::is_nan(z) ? z : F(0.5);
+    return static_cast<F>(detail::silu_derivative(arg(z)));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    if (beta == 0.0f) return math::is_nan(z) ? z : dy * F(0.5);
+    return static_cast<F>(detail::silu_grad(arg(z), dy, z));
+  }
+};
+
+/// quick_gelu(z) = z sigma(1.702 z) (CLIP's GELU approximation), 1.702 exactly: carried as a
+/// double-double constant, so 1.702 z is exact to first order.
+struct QuickGelu {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+  ACTLAYER_HD static detail::Arg arg(double z) {
+    return detail::product_arg(detail::kQuickGeluBeta, detail::kQuickGeluBetaLo, z);
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(detail::swish_value_arg(z, arg(z)));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return static_cast<F>(detail::silu_derivative(arg(z)));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return static_cast<F>(detail::silu_grad(arg(z), dy, z));
+  }
+};
+
+/// mish(z) = z tanh(softplus(z)) = z N / D with N = e^z (e^z + 2), D = N + 2 for z <= 0 and
+/// N = 1 + 2w, D = 1 + 2w + 2w^2 (w = e^-z) for z > 0, the sums and products kept exact (Pair)
+/// so that only the exp, the division and one addition round. Its minimum at z1 = -1.192...:
+/// no output form.
+struct Mish {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+
+  /// e^z and N, D of the left side (z <= 0).
+  struct Left {
+    double u;
+    detail::Pair n, d;
+  };
+  ACTLAYER_HD static Left left(double z) {
+    const double u = ::exp(z);
+    const detail::Pair uu = detail::two_prod(u, u), n = detail::two_sum(uu.hi, 2.0 * u);
+    const detail::Pair d = detail::two_sum(n.hi, 2.0);
+    const double n_lo = n.lo + uu.lo;
+    return {u, {n.hi, n_lo}, {d.hi, d.lo + n_lo}};
+  }
+  ACTLAYER_HD static double value_d(double z) {
+    if (z == 0.0) return z;  // +-0
+    if (z > 0.0) {
+      if (math::is_inf(z)) return z;
+      const double w = ::exp(-z);
+      const detail::Pair n = detail::two_sum(1.0, 2.0 * w), w2 = detail::two_prod(2.0 * w, w);
+      const detail::Pair d = detail::two_sum(n.hi, w2.hi);
+      const detail::Pair zn = detail::two_prod(z, n.hi);
+      return detail::div_pair({zn.hi, zn.lo + z * n.lo}, {d.hi, d.lo + n.lo + w2.lo});
+    }
+    if (z < -detail::exp_family_tail()) {  // z e^z to double precision
+      return math::is_inf(z) ? -0.0 : detail::mul_exp(z, 1.0, z);
+    }
+    const Left l = left(z);
+    const detail::Pair zn = detail::two_prod(z, l.n.hi);
+    return detail::div_pair({zn.hi, zn.lo + z * l.n.lo}, l.d);
+  }
+  /// z > 0: 1 + w^2 ((4z - 2) + (4z - 4) w - 4w^2) / (1 + 2w + 2w^2)^2 with w = e^-z (the
+  /// correction to 1 is small where it cancels). z <= 0: e^z w(z) / D^2, w(z) = 4(z + 1) +
+  /// e^z ((4z + 6) + e^z (4 + e^z)) below -3 (little cancellation), expanded about the root
+  /// above (detail::kMishRoot).
+  ACTLAYER_HD static double derivative_d(double z) {
+    if (z > 40.0) return 1.0;  // the correction is below 2^-100
+    if (z > 0.0) {
+      const double w = ::exp(-z), w2 = w * w, den = 1.0 + 2.0 * w * (1.0 + w);
+      const double b = (4.0 * z - 2.0) + (4.0 * z - 4.0) * w - 4.0 * w2;
+      return 1.0 + (w2 * b) / (den * den);
+    }
+    if (z < -detail::exp_family_tail()) {  // e^z (z + 1) to double precision
+      return math::is_inf(z) ? 0.0 : detail::mul_exp(z + 1.0, 1.0, z);
+    }
+    const Left l = left(z);
+    const double u = l.u;
+    double w;
+    if (z <= -3.0) {
+      w = 4.0 * (z + 1.0) + u * ((4.0 * z + 6.0) + u * (4.0 + u));
+    } else {
+      const double d = (z - detail::kMishRoot) - detail::kMishRootLo, e1 = ::expm1(d);
+      w = e1 * (detail::kMishA3 * (e1 * (e1 + 3.0) + 3.0) + detail::kMishA2 * (e1 + 2.0) +
+                detail::kMishA1) +
+          4.0 * d * (1.0 + u);
+    }
+    return detail::div_pair(detail::two_prod(u, w), detail::square_pair(l.d));
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(value_d(z));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return static_cast<F>(derivative_d(z));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    const double x = z;
+    if (math::is_nan(x) || math::is_nan(static_cast<double>(dy))) return z + dy;
+    if (x < -detail::exp_family_tail()) {
+      return static_cast<F>(math::is_inf(x) ? 0.0 : detail::mul_exp(dy, x + 1.0, x));
+    }
+    return static_cast<F>(dy * derivative_d(x));
+  }
+};
+
+/// softplus(z) = log(1 + e^(beta z)) / beta, and z itself where beta z > threshold (PyTorch's
+/// Softplus: beta = 1, threshold = 20; beta z compared exactly). f' = sigma(beta z), 1 in the
+/// linear region (left branch at the threshold). From y: 1 - e^(-beta y), 1 where beta y >
+/// threshold: exact but for y within e^-threshold/beta above threshold/beta, where the log
+/// region's largest outputs overlap the linear region's smallest (relative error e^-threshold
+/// at most); so the output form needs threshold >= 17 (e^-17 < 2^-24).
+struct Softplus {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kSoftplus;
+  float beta = 1.0f;
+  float threshold = 20.0f;
+
+  static Softplus from(const Activation& act) { return {act.beta, act.threshold}; }
+  const char* no_output_form() const {
+    return threshold < 17.0f ? "threshold < 17: y does not tell the linear region from the "
+                               "log region"
+                             : nullptr;
+  }
+  ACTLAYER_HD detail::Arg arg(double z) const { return detail::product_arg(beta, 0.0, z); }
+  /// beta z > threshold, decided exactly (fma: beta z's rounding error).
+  ACTLAYER_HD bool linear(detail::Arg a, double z) const {
+    const double h = threshold;
+    return a.t > h || (a.t == h && ::fma(static_cast<double>(beta), z, -a.t) > 0.0);
+  }
+  /// log(1 + e^(t+e)) for t >= -exp_family_tail(): t + log1p(e^-t) for t > 0, log1p(e^t)
+  /// otherwise, plus sigma(t) e.
+  ACTLAYER_HD static double log_region(detail::Arg a) {
+    const double sp = a.t > 0.0 ? a.t + ::log1p(::exp(-a.t)) : ::log1p(::exp(a.t));
+    return a.e == 0.0 ? sp : sp + detail::sigmoid_arg({a.t, 0.0}) * a.e;
+  }
+  ACTLAYER_HD double value_d(double z) const {
+    const detail::Arg a = arg(z);
+    if (linear(a, z)) return z;
+    if (a.t < -detail::exp_family_tail()) {  // e^(t+e) / beta
+      return math::is_inf(a.t) ? 0.0 : detail::mul_exp(1.0 / beta, 1.0 + a.e, a.t);
+    }
+    return log_region(a) / beta;
+  }
+  ACTLAYER_HD double grad_d(double z, double dy) const {
+    if (math::is_nan(z) || math::is_nan(dy)) return z + dy;
+    const detail::Arg a = arg(z);
+    if (linear(a, z)) return dy;
+    if (a.t < -detail::exp_family_tail()) {  // flat at z = -inf only
+      return math::is_inf(z) ? 0.0 : detail::mul_exp(dy, 1.0 + a.e, a.t);
+    }
+    return dy * detail::sigmoid_arg(a);
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(value_d(z));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return math::is_nan(z) ? z : static_cast<F>(grad_d(z, 1.0));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return static_cast<F>(grad_d(z, dy));
+  }
+  /// -expm1(-beta y) (no cancellation for small y), beta y as t + e.
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    const detail::Arg p = arg(y);
+    if (linear(p, y)) return dy;
+    const double d = -::expm1(-p.t);
+    return static_cast<F>(scale(p.e == 0.0 ? d : d + ::exp(-p.t) * p.e, static_cast<double>(dy)));
+  }
+};
+
+/// logsigmoid(z) = log sigma(z) = -softplus(-z): -log1p(e^-z) for z >= 0 (keeps -e^-z's
+/// relative accuracy), z - log1p(e^z) for z < 0 (no cancellation). f' = sigma(-z); from y:
+/// 1 - e^y = -expm1(y).
+struct LogSigmoid {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+  ACTLAYER_HD static double value_d(double z) {
+    return z >= 0.0 ? -::log1p(::exp(-z)) : z - ::log1p(::exp(z));
+  }
+  ACTLAYER_HD static double derivative_d(double z) {
+    if (z >= 0.0) {
+      const double E = ::exp(-z);
+      return E / (1.0 + E);
+    }
+    return 1.0 / (1.0 + ::exp(z));
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(value_d(z));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return static_cast<F>(derivative_d(z));
+  }
+  /// dy e^-z without forming a subnormal e^-z beyond the tail; flat (+0) at +inf.
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    const double x = z;
+    if (math::is_nan(x) || math::is_nan(static_cast<double>(dy))) return z + dy;
+    if (x > detail::exp_family_tail()) {
+      return static_cast<F>(math::is_inf(x) ? 0.0 : detail::mul_exp(dy, 1.0, -x));
+    }
+    return static_cast<F>(dy * derivative_d(x));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative_from_output(F y) const {
+    return static_cast<F>(-::expm1(static_cast<double>(y)));
+  }
+};
+
+/// softsign(z) = z / (1 + |z|), +-1 at +-inf. f' = 1 / (1 + |z|)^2, divided twice (no
+/// overflow of the square); from y: (1 - |y|)^2 (NaN for a NaN y).
+struct Softsign {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    const double x = z;
+    if (math::is_inf(x)) return x > 0.0 ? F(1) : F(-1);
+    return static_cast<F>(x / (1.0 + math::abs(x)));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return grad(z, F(1));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    const double x = z;
+    if (math::is_nan(x) || math::is_nan(static_cast<double>(dy))) return z + dy;
+    if (math::is_inf(x)) return F(0);  // flat
+    const double d = 1.0 + math::abs(x);
+    return static_cast<F>((dy / d) / d);
+  }
+  /// dy (1 - |y|)^2 with the difference and the square exact: one rounding.
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    const detail::Pair a = detail::two_sum(1.0, -math::abs(static_cast<double>(y)));
+    const detail::Pair a2 = detail::two_prod(a.hi, a.hi);
+    if (a2.hi == 0.0) return scale(F(0), dy);  // y = +-1: flat
+    const double g = dy;
+    if (math::is_inf(g)) return static_cast<F>(g * a2.hi);
+    return static_cast<F>(::fma(g, a2.hi, g * (a2.lo + 2.0 * a.hi * a.lo)));
+  }
+};
+
+/// tanhshrink(z) = z - tanh z. For |z| < 2, where the difference cancels, z K / (1 + K) from
+/// Lambert's continued fraction tanh z = z / (1 + K), K = z^2/(3 + z^2/(5 + ...)) to 12 levels
+/// (all terms positive; truncation below 2^-66). f' = tanh^2 z (0 at z = 0). Its derivative is
+/// not a closed-form function of y: no output form.
+struct Tanhshrink {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+  ACTLAYER_HD static double value_d(double z) {
+    if (!(math::abs(z) < 2.0)) return z - ::tanh(z);
+    if (z == 0.0) return z;  // +-0
+    const detail::Pair s = detail::two_prod(z, z);
+    double k = s.hi / 25.0;
+    for (int j = 11; j >= 1; --j) k = s.hi / (2.0 * j + 1.0 + k);
+    if (s.hi > 0x1p-900) k += k * (s.lo / s.hi);  // K grows as z^2 to first order
+    // z K / (1 + K) with the product and the sum exact.
+    return detail::div_pair(detail::two_prod(z, k), detail::two_sum(1.0, k));
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(value_d(z));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    const double t = ::tanh(static_cast<double>(z));
+    return static_cast<F>(t * t);
+  }
+  /// (dy tanh z) tanh z: no underflow of tanh^2 z before dy scales it; +0 at z = 0 (flat).
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    const double t = ::tanh(static_cast<double>(z));
+    if (t == 0.0) return scale(F(0), dy);
+    return static_cast<F>((dy * t) * t);
+  }
+};
+
+// ============================================================================================
 // Generic entry points: what the kernels call
 // ============================================================================================
 

@@ -286,3 +286,65 @@ TEST(Arguments, MessagesSpeakTheUsersUnits) {
 
 }  // namespace
 }  // namespace actlayer::testing
+
+namespace actlayer::testing {
+namespace {
+
+// The exponential family's parameter rules (ops::Params bits, validated per call) and the
+// parameters that leave an op without a backward from the output.
+TEST(Arguments, ExpFamilyParameterRules) {
+  struct Bad {
+    Activation act;
+    const char* fragment;
+  };
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+  Activation threshold_nan = Activation::softplus();
+  threshold_nan.threshold = nan;
+  const Bad cases[] = {
+      {Activation::elu(nan), "elu.alpha must be finite (got nan)"},
+      {Activation::elu(-inf), "elu.alpha must be finite (got -inf)"},
+      {Activation::celu(0.0f), "celu.alpha must be finite and != 0 (got 0)"},
+      {Activation::celu(inf), "celu.alpha must be finite and != 0 (got inf)"},
+      {Activation::swish(nan), "swish.beta must be finite (got nan)"},
+      {Activation::softplus(0.0f), "softplus.beta must be finite and > 0 (got 0)"},
+      {Activation::softplus(-1.5f), "softplus.beta must be finite and > 0 (got -1.5)"},
+      {Activation::softplus(inf), "softplus.beta must be finite and > 0 (got inf)"},
+      {threshold_nan, "softplus.threshold must be finite (got nan)"},
+  };
+  for (const Entry& e : entries()) {
+    for (const Bad& bad : cases) {
+      Arrays arr;
+      expect_rejected(e, Status::invalid_argument, bad.fragment, bad.act, arr.a.data(),
+                      arr.b.data(), arr.out.data(), kN, {}, arr);
+    }
+    // A field the op does not read is not validated.
+    Activation silu = Activation::silu();
+    silu.alpha = nan;
+    silu.beta = inf;
+    std::vector<float> a(kN, 0.5f), b(kN, 1.0f), out(kN);
+    if (!e.cuda) {
+      EXPECT_EQ(e.call(silu, a.data(), b.data(), out.data(), kN, {}),
+                is_from_output(e) ? Status::not_supported : Status::success)
+          << e.name << ": " << last_error();
+    }
+    if (!is_from_output(e)) continue;
+    const Bad no_output_form[] = {
+        {Activation::elu(-0.75f), "elu has no backward from the output (alpha < 0"},
+        {Activation::softplus(1.0f, 16.5f), "softplus has no backward from the output (threshold"},
+        {Activation::silu(), "silu has no backward from the output (its derivative is not"},
+        {Activation::swish(2.0f), "swish has no backward from the output"},
+        {Activation::quick_gelu(), "quick_gelu has no backward from the output"},
+        {Activation::mish(), "mish has no backward from the output"},
+        {Activation::tanhshrink(), "tanhshrink has no backward from the output"},
+    };
+    for (const Bad& bad : no_output_form) {
+      Arrays arr;
+      expect_rejected(e, Status::not_supported, bad.fragment, bad.act, arr.a.data(), arr.b.data(),
+                      arr.out.data(), kN, {}, arr);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace actlayer::testing

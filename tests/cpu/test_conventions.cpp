@@ -143,6 +143,79 @@ TYPED_TEST(Conventions, LargeFiniteInputsKeepAnInfiniteGradientInfinite) {
   for (const Expectation& e : rows) check<T>(e);
 }
 
+TYPED_TEST(Conventions, ExpFamilyZerosInfinitiesAndKinks) {
+  using T = TypeParam;
+  const Activation elu = Activation::elu(), elu_half = Activation::elu(0.5f);
+  const Activation celu_neg = Activation::celu(-1.5f), silu = Activation::silu();
+  const Activation sp = Activation::softplus(), ls = Activation::logsigmoid();
+  const Activation ss = Activation::softsign(), ts = Activation::tanhshrink();
+  const Activation mish = Activation::mish();
+  // Large enough to saturate every derivative in T, finite in T.
+  const double big = std::is_same_v<T, double> ? 1000.0 : sizeof(T) == 2 ? 60000.0 : 300.0;
+  const Expectation rows[] = {
+      // Signed zero: odd-looking ops keep -0 (the z >= 0 branch, or z times a positive factor).
+      {"elu(-0) = -0", elu, Pass::forward, -0.0, 0, -0.0},
+      {"selu(-0) = -0", Activation::selu(), Pass::forward, -0.0, 0, -0.0},
+      {"celu(-0) = -0", Activation::celu(), Pass::forward, -0.0, 0, -0.0},
+      {"silu(-0) = -0", silu, Pass::forward, -0.0, 0, -0.0},
+      {"swish(-0) = -0", Activation::swish(2.0f), Pass::forward, -0.0, 0, -0.0},
+      {"mish(-0) = -0", mish, Pass::forward, -0.0, 0, -0.0},
+      {"softsign(-0) = -0", ss, Pass::forward, -0.0, 0, -0.0},
+      {"tanhshrink(-0) = -0", ts, Pass::forward, -0.0, 0, -0.0},
+      {"elu(0) with alpha 0 on the left: +0", Activation::elu(0.0f), Pass::forward, -2.0, 0, 0.0},
+      // The derivative at 0 takes the left branch.
+      {"elu'(0) = alpha (left branch)", elu_half, Pass::backward, 0.0, 1.0, 0.5},
+      {"elu'(+tiny) = 1", elu_half, Pass::backward, 1e-3, 1.0, 1.0},
+      {"celu'(0) = 1", Activation::celu(0.5f), Pass::backward, 0.0, 2.0, 2.0},
+      {"elu from y = 0: alpha (left branch)", elu_half, Pass::backward_from_output, 0.0, 1.0, 0.5},
+      {"softplus' at beta z = threshold: sigma (left branch)", Activation::softplus(1.0f, 0.0f),
+       Pass::backward, 0.0, 1.0, 0.5},
+      {"tanhshrink'(0) = +0 (flat) even for dy < 0", ts, Pass::backward, 0.0, -3.0, 0.0},
+      // Limits at +-inf.
+      {"elu(-inf) = -alpha", elu_half, Pass::forward, -kInf, 0, -0.5},
+      {"elu'(-inf) = +0 (flat)", elu, Pass::backward, -kInf, -kInf, 0.0},
+      {"celu(-1.5)(-inf) = -inf", celu_neg, Pass::forward, -kInf, 0, -kInf},
+      {"silu(-inf) = -0 (from below)", silu, Pass::forward, -kInf, 0, -0.0},
+      {"silu(+inf) = +inf", silu, Pass::forward, kInf, 0, kInf},
+      {"silu'(-inf) = +0 (flat)", silu, Pass::backward, -kInf, kInf, 0.0},
+      {"silu'(+inf) = 1", silu, Pass::backward, kInf, -2.0, -2.0},
+      {"swish(-0.5)(+inf) = +0", Activation::swish(-0.5f), Pass::forward, kInf, 0, 0.0},
+      {"swish(0)(-inf) = -inf", Activation::swish(0.0f), Pass::forward, -kInf, 0, -kInf},
+      {"mish(-inf) = -0 (from below)", mish, Pass::forward, -kInf, 0, -0.0},
+      {"mish'(-inf) = +0 (flat)", mish, Pass::backward, -kInf, -kInf, 0.0},
+      {"softplus(-inf) = +0", sp, Pass::forward, -kInf, 0, 0.0},
+      {"softplus(+inf) = +inf", sp, Pass::forward, kInf, 0, kInf},
+      {"softplus'(-inf) = +0 (flat)", sp, Pass::backward, -kInf, kInf, 0.0},
+      {"logsigmoid(+inf) = -0", ls, Pass::forward, kInf, 0, -0.0},
+      {"logsigmoid(-inf) = -inf", ls, Pass::forward, -kInf, 0, -kInf},
+      {"logsigmoid'(+inf) = +0 (flat)", ls, Pass::backward, kInf, kInf, 0.0},
+      {"logsigmoid'(-inf) = 1", ls, Pass::backward, -kInf, 3.0, 3.0},
+      {"softsign(+-inf) = +-1", ss, Pass::forward, -kInf, 0, -1.0},
+      {"softsign'(inf) = +0 (flat)", ss, Pass::backward, kInf, -kInf, 0.0},
+      {"tanhshrink(-inf) = -inf", ts, Pass::forward, -kInf, 0, -kInf},
+      {"tanhshrink'(inf) = 1", ts, Pass::backward, kInf, 3.0, 3.0},
+      // The output forms at their flat points.
+      {"softsign from y = 1: flat", ss, Pass::backward_from_output, 1.0, kInf, 0.0},
+      {"logsigmoid from y = -0: flat", ls, Pass::backward_from_output, -0.0, -3.0, 0.0},
+      {"elu from y = -alpha: flat", elu, Pass::backward_from_output, -1.0, kInf, 0.0},
+      {"softplus from y = 0: flat", sp, Pass::backward_from_output, 0.0, -kInf, 0.0},
+      // f'(z) != 0 for every finite z, however far it underflows: an infinite dy stays
+      // infinite, with the sign of f' (silu' and mish' are negative on the far left).
+      {"silu'(-large) * inf = -inf", silu, Pass::backward, -big, kInf, -kInf},
+      {"mish'(-large) * inf = -inf", mish, Pass::backward, -big, kInf, -kInf},
+      {"swish(1.5)'(-large) * -inf = +inf", Activation::swish(1.5f), Pass::backward, -big, -kInf,
+       kInf},
+      {"elu'(-large) * inf = inf", elu, Pass::backward, -big, kInf, kInf},
+      {"selu'(-large) * -inf = -inf", Activation::selu(), Pass::backward, -big, -kInf, -kInf},
+      {"celu(0.3)'(-large) * inf = inf", Activation::celu(0.3f), Pass::backward, -big, kInf, kInf},
+      {"softplus'(-large) * inf = inf", sp, Pass::backward, -big, kInf, kInf},
+      {"logsigmoid'(large) * inf = inf", ls, Pass::backward, big, kInf, kInf},
+      {"softsign'(large) * inf = inf", ss, Pass::backward, big, kInf, kInf},
+      {"celu(-1.5)'(-large) * 0 = 0 (f' finite)", celu_neg, Pass::backward, -big, 0.0, 0.0},
+  };
+  for (const Expectation& e : rows) check<T>(e);
+}
+
 TYPED_TEST(Conventions, NaNPropagatesThroughEveryOpAndPass) {
   for (const OpCase& c : op_cases()) {
     for (Pass pass : kPasses) {

@@ -111,6 +111,164 @@ ACTLAYER_HD F saturated_grad(F z, F dy, F k, F c) {
   return mul_exp_neg(dy, k, c);
 }
 
+// ---- The exponential family (elu ... tanhshrink): evaluated in double ---------------------
+// The functors of these ops compute in double for every element type (float data: one
+// rounding at the end, within 1 ulp) and take care in double where a plain formula loses
+// precision: an argument's own rounding error (b*z, z/a) amplified by e^x, cancellation near
+// the root of a derivative, and tails where e^x alone would be subnormal.
+
+/// The argument t + e of an exponential: t = fl(b*z) (or z/a) and its rounding error e, exact
+/// to first order (|e| <= ulp(t)/2). e^(t+e) = e^t (1 + e): with |t| up to ~745, e alone would
+/// cost |t|/2 ulp. e = 0 where |t| > 2^11: e^t is 0 or infinite in double there anyway, and
+/// 1 + e stays a small correction.
+struct Arg {
+  double t;
+  double e;
+};
+
+/// (b_hi + b_lo) * z as t + e (fma gives b_hi*z's error exactly; b_lo carries a constant's
+/// digits beyond double, 0 for a float parameter).
+ACTLAYER_HD Arg product_arg(double b_hi, double b_lo, double z) {
+  const double t = b_hi * z;
+  if (!(math::abs(t) <= 2048.0)) return {t, 0.0};
+  return {t, ::fma(b_hi, z, -t) + b_lo * z};
+}
+
+/// z / a as t + e: the remainder z - t*a is exact (fma), e = remainder / a.
+ACTLAYER_HD Arg quotient_arg(double z, double a) {
+  const double t = z / a;
+  if (!(math::abs(t) <= 2048.0)) return {t, 0.0};
+  return {t, ::fma(-t, a, z) / a};
+}
+
+/// dy * k * e^x for any x, keeping dy's precision where e^x alone is subnormal, zero or
+/// infinite but the product is not (k != 0, |k| < 2^1000). Cody-Waite: x = m ln2 + r, |r| <=
+/// ln2/2, then (m(dy) k e^r) 2^(e(dy)+m) with dy = m(dy) 2^e(dy): one exp of a small argument,
+/// and the scaling rounds once at the end (into the subnormals, or to infinity). A zero or
+/// infinite dy gives a zero or infinity with the product's sign (never NaN).
+ACTLAYER_HD double mul_exp(double dy, double k, double x) {
+  const double sdy = k < 0 ? -dy : dy;  // dy with the product's sign
+  if (dy == 0.0 || math::is_inf(dy)) return sdy;
+  if (x < -1500.0) return sdy * 0.0;      // below the smallest subnormal for every finite dy
+  if (x > 1500.0) return sdy * HUGE_VAL;  // above DBL_MAX for every nonzero dy
+  const double m = ::rint(x * 1.4426950408889634);
+  const double r = (x - m * 6.93147180369123816490e-01) - m * 1.90821492927058770002e-10;
+  int e = 0;
+  const double mantissa = ::frexp(dy, &e);
+  return ::ldexp(mantissa * k * ::exp(r), e + static_cast<int>(m));
+}
+
+/// |x| beyond which e^x may be subnormal in double (e^-708.4 is the smallest normal): the
+/// tails switch to mul_exp there.
+ACTLAYER_HD constexpr double exp_family_tail() { return 700.0; }
+
+/// a + b or a * b as hi + lo exactly (Knuth's two-sum; the fma's product error): the
+/// compensated forms below round two or three times where the plain ones round five or six.
+struct Pair {
+  double hi;
+  double lo;
+};
+ACTLAYER_HD Pair two_sum(double a, double b) {
+  const double s = a + b, bb = s - a;
+  return {s, (a - (s - bb)) + (b - bb)};
+}
+ACTLAYER_HD Pair two_prod(double a, double b) {
+  const double p = a * b;
+  return {p, ::fma(a, b, -p)};
+}
+/// (n.hi + n.lo) / (d.hi + d.lo) to first order: one division, one addition.
+ACTLAYER_HD double div_pair(Pair n, Pair d) {
+  const double q = n.hi / d.hi;
+  return q + (n.lo - q * d.lo) / d.hi;
+}
+/// (d.hi + d.lo)^2.
+ACTLAYER_HD Pair square_pair(Pair d) {
+  const Pair s = two_prod(d.hi, d.hi);
+  return {s.hi, s.lo + 2.0 * d.hi * d.lo};
+}
+
+/// sigma(t + e) for t >= -exp_family_tail() (or NaN): sigma(t) (1 + sigma(-t) e), from
+/// E = e^-|t| without cancellation.
+ACTLAYER_HD double sigmoid_arg(Arg a) {
+  const double E = ::exp(-math::abs(a.t)), s = 1.0 + E;
+  const double sig = a.t >= 0.0 ? 1.0 / s : E / s;      // sigma(t)
+  const double sig_neg = a.t >= 0.0 ? E / s : 1.0 / s;  // sigma(-t)
+  return a.e == 0.0 ? sig : sig + sig * sig_neg * a.e;
+}
+
+/// silu(t) = t sigma(t) has its minimum at t0 = -1 - W(1/e): silu'(t) = sigma'(t) g(t) with
+/// g(t) = 1 + t + e^t, and g(t0) = 0 makes g(t) = d + c expm1(d), d = t - t0, c = e^t0: two
+/// terms of the sign of d, so silu' keeps its relative accuracy next to its root.
+/// t0 = kSiluRoot + kSiluRootLo (double-double), c = kSiluRootExp = -1 - t0.
+inline constexpr double kSiluRoot = -1.2784645427610737;
+inline constexpr double kSiluRootLo = -1.0946994183093437e-16;
+inline constexpr double kSiluRootExp = 0.2784645427610738;
+
+/// silu'(t + e) = d/dt [t sigma(t)] for t >= -exp_family_tail() (or NaN; 1 at +inf), as
+/// N / (1 + E)^2 with the sum 1 + E, the square and the product N kept exact (Pair):
+///   t >= 0: N = 1 + E + tE, E = e^-t (all terms positive), plus e silu''(t) with
+///           silu'' = sigma'(t) (2 + t (sigma(-t) - sigma(t)));
+///   t <  0: N = E g(t + e), E = e^t, g = (1 + t + e) + E for t <= -2 (little cancellation),
+///           d + c expm1(d) above -2; sigma'(t + e) = sigma'(t) (1 + e (1 - E)/(1 + E)).
+ACTLAYER_HD double silu_derivative_arg(Arg a) {
+  const double t = a.t;
+  if (math::is_inf(t)) return 1.0;  // +inf (the tail below handles the negative side)
+  const double E = ::exp(-math::abs(t));
+  const Pair s = two_sum(1.0, E), s2 = square_pair(s);  // 1 + E, (1 + E)^2
+  if (t >= 0.0) {
+    const Pair tE = two_prod(t, E), n = two_sum(s.hi, tE.hi);
+    const double d = div_pair({n.hi, n.lo + s.lo + tE.lo}, s2);
+    return a.e == 0.0 ? d : d + a.e * (E / s2.hi) * (2.0 + t * (E - 1.0) / (1.0 + E));
+  }
+  double g;
+  if (t <= -2.0) {
+    g = ((1.0 + t) + a.e) + E;
+  } else {
+    const double d = ((t - kSiluRoot) + a.e) - kSiluRootLo;
+    g = d + kSiluRootExp * ::expm1(d);
+  }
+  const Pair n = two_prod(E, g);
+  const double d = div_pair(n, s2);
+  return a.e == 0.0 ? d : d + d * a.e * ((1.0 - E) / (1.0 + E));
+}
+
+/// silu'(t + e) for every t: below -exp_family_tail() it is e^(t+e) (1 + t + e) to double
+/// precision (by mul_exp: subnormal results keep what they can); 0 at t = -inf (z = -inf, or
+/// beta z beyond double's range).
+ACTLAYER_HD double silu_derivative(Arg a) {
+  if (a.t < -exp_family_tail()) {
+    if (math::is_inf(a.t)) return 0.0;
+    return mul_exp((1.0 + a.t) + a.e, 1.0 + a.e, a.t);
+  }
+  return silu_derivative_arg(a);
+}
+
+/// dy * silu'(t + e) for every t, keeping dy's precision in the tail; a flat +0 at z = -inf
+/// (t = beta z; a finite z whose t overflowed has a nonzero slope: an infinite dy stays
+/// infinite).
+ACTLAYER_HD double silu_grad(Arg a, double dy, double z) {
+  if (math::is_nan(a.t) || math::is_nan(dy)) return a.t + dy;
+  if (a.t < -exp_family_tail()) {
+    if (math::is_inf(z)) return 0.0;  // flat
+    return mul_exp(dy, ((1.0 + a.t) + a.e) * (1.0 + a.e), a.t);
+  }
+  return dy * silu_derivative_arg(a);  // nonzero and finite: the root t0 is not a double
+}
+
+/// z sigma(t + e) (swish with t + e = beta z) = z (1 or E) / (1 + E) (1 + sigma(-t) e) with
+/// E = e^-|t|, the product z E and the sum 1 + E exact: two roundings after the exp. Below
+/// -exp_family_tail() z e^(t+e) by mul_exp; z sigma(-inf) is a zero with z's sign (the limit).
+ACTLAYER_HD double swish_value_arg(double z, Arg a) {
+  if (z == 0.0) return z;  // +-0 (sigma(0) = 1/2)
+  if (math::is_inf(z)) return a.t > 0 ? z : (z > 0 ? 0.0 : -0.0);
+  if (a.t < -exp_family_tail()) return mul_exp(z, 1.0 + a.e, a.t);
+  const double E = ::exp(-math::abs(a.t));
+  const Pair s = two_sum(1.0, E);
+  const Pair n = a.t >= 0.0 ? Pair{z, 0.0} : two_prod(z, E);
+  const double sig_neg = (a.t >= 0.0 ? E : 1.0) / s.hi;
+  return div_pair({n.hi, n.lo + n.hi * (sig_neg * a.e)}, s);
+}
+
 }  // namespace detail
 
 }  // namespace actlayer::ops
