@@ -67,6 +67,9 @@ TYPED_TEST(OpsOnHost, MatchReferenceWithinUlpBounds) {
   using T = TypeParam;
   const Sweep<T> s = make_sweep<T>();
   const std::size_t n = s.a.size();
+  // The forward depends on x alone, and the 16-bit sweep's first 65,536 inputs are every bit
+  // pattern once: it runs once per distinct input.
+  const std::size_t n_forward = sizeof(T) == 2 ? 65536 : n;
   std::vector<T> got(n), want(n), y(n);
   std::printf("%-10s %-24s %-12s %8s %6s  (%zu inputs)\n", "dtype", "op", "pass", "max ulp",
               "bound", n);
@@ -78,8 +81,8 @@ TYPED_TEST(OpsOnHost, MatchReferenceWithinUlpBounds) {
         Status status = Status::success;
         switch (pass) {
           case Pass::forward:
-            for (std::size_t i = 0; i < n; ++i) got[i] = host_forward(op, s.a[i]);
-            status = reference::forward(c.act, s.a.data(), want.data(), n);
+            for (std::size_t i = 0; i < n_forward; ++i) got[i] = host_forward(op, s.a[i]);
+            status = reference::forward(c.act, s.a.data(), want.data(), n_forward);
             break;
           case Pass::backward:
             for (std::size_t i = 0; i < n; ++i) {
@@ -98,7 +101,8 @@ TYPED_TEST(OpsOnHost, MatchReferenceWithinUlpBounds) {
         }
         ASSERT_EQ(status, Status::success) << last_error();
         const std::uint64_t bound = ulp_bound<T>(c, pass);
-        const Comparison r = compare(got, want, bound, [&](std::size_t i) {
+        const std::size_t count = pass == Pass::forward ? n_forward : n;
+        const Comparison r = compare(got.data(), want.data(), count, bound, [&](std::size_t i) {
           const T in = pass == Pass::backward_from_output ? y[i] : s.a[i];
           return (pass == Pass::forward ? "x=" : "in=") + show(in) +
                  (pass == Pass::forward ? "" : " dy=" + show(s.dy[i]));
