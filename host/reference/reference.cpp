@@ -128,6 +128,7 @@ T sum_once(Wide a, Wide b) {
     return static_cast<float>(a) + static_cast<float>(b);
   } else {
     Wide s = a + b;
+    if (!std::isfinite(s)) return round_to<T>(s);
     const Wide bb = s - a;
     const Wide err = (a - (s - bb)) + (b - bb);  // a + b = s + err exactly
     int e = 0;

@@ -81,6 +81,7 @@ inline constexpr double kLn2Lo = 1.90821492927058770002e-10;
 /// subnormals). A finite dy; an infinite k.hi * dy overflows to inf as it should.
 ACTLAYER_HD double times_exp_neg(double dy, TwoDouble k, TwoDouble c) {
   if (!(c.hi <= 1500.0)) return dy * 0.0;  // below every subnormal for every finite dy and k
+  if (dy == 0.0) return dy * k.hi;         // the sign of the product (the sums below lose it)
   const double n = ::rint(c.hi * 1.4426950408889634);
   const double r = ((c.hi - n * kLn2Hi) - n * kLn2Lo) + c.lo;
   int e = 0;
@@ -252,7 +253,7 @@ ACTLAYER_HD TwoDouble mills_gap(double y) {
 /// gelu(z) = z Phi(z) in double.
 ACTLAYER_HD double gelu_erf(double z) {
   if (z != z) return z;
-  if (z >= 0.0) {
+  if (z > 0.0) {
     if (z > 40.0) return z;  // Phi(z) = 1 - 4e-350 (and +inf)
     const TwoDouble m = z < 6.0 ? mills_fit(z) : TwoDouble{mills_tail_fit(z).hi / z, 0.0};
     return ::fma(-z, times_gauss(1.0, m, z), z);  // z - z Phi(-z)
