@@ -241,6 +241,18 @@ bool cudnn_mode(Op op, cudnnActivationMode_t* mode) {
     case Op::leaky_relu:
     case Op::rrelu:
       return false;
+    case Op::hardtanh:  // hardtanh(0, c) only, c the coefficient: the caller checks lo == 0
+      *mode = CUDNN_ACTIVATION_CLIPPED_RELU;
+      return true;
+    case Op::gelu:
+    case Op::gelu_tanh:
+    case Op::hardsigmoid:
+    case Op::hardswish:
+    case Op::softshrink:
+    case Op::hardshrink:
+    case Op::thresholded:
+    case Op::squared_relu:
+      return false;
   }
   return false;
 }
@@ -289,10 +301,23 @@ struct OpCase {
 };
 
 const OpCase kOps[] = {
-    {"identity", Activation::identity()}, {"step", Activation::step()},
-    {"sigmoid", Activation::sigmoid()},   {"tanh", Activation::tanh()},
-    {"relu", Activation::relu()},         {"leaky_relu", Activation::leaky_relu(0.01f)},
+    {"identity", Activation::identity()},
+    {"step", Activation::step()},
+    {"sigmoid", Activation::sigmoid()},
+    {"tanh", Activation::tanh()},
+    {"relu", Activation::relu()},
+    {"leaky_relu", Activation::leaky_relu(0.01f)},
     {"rrelu_eval", Activation::rrelu()},
+    {"gelu", Activation::gelu()},
+    {"gelu_tanh", Activation::gelu_tanh()},
+    {"hardsigmoid", Activation::hardsigmoid()},
+    {"hardswish", Activation::hardswish()},
+    {"hardtanh", Activation::hardtanh()},
+    {"relu6", Activation::relu6()},
+    {"softshrink", Activation::softshrink()},
+    {"hardshrink", Activation::hardshrink()},
+    {"thresholded", Activation::thresholded(1.0f)},
+    {"squared_relu", Activation::squared_relu()},
 };
 
 std::vector<std::size_t> sizes() {
@@ -314,7 +339,10 @@ void bench_elementwise() {
     Arena<T> arena(n, 4, sets);  // x, dy, y/dx, spare (cuDNN backward needs 4)
     const int inner = inner_for(n);
     for (const OpCase& c : kOps) {
+      bool output_form = false;  // gelu, hardswish, ... have none
+      ops::visit(c.act, [&](auto, auto op) { output_form = ops::no_output_form(op) == nullptr; });
       for (int pass = 0; pass < 3; ++pass) {
+        if (pass == 2 && !output_form) continue;
         const char* pass_name = pass == 0 ? "forward" : pass == 1 ? "backward" : "from_output";
         Row r;
         r.op = c.name;
@@ -342,7 +370,7 @@ void bench_elementwise() {
               CHECK_CUDA(cub::DeviceTransform::Transform(
                   cuda::std::make_tuple(arena.at(s, 0), arena.at(s, 1)), arena.at(s, 2),
                   static_cast<std::int64_t>(n), BwdFn<Op>{op}));
-            } else {
+            } else if constexpr (ops::has_output_form_v<Op>) {
               CHECK_CUDA(cub::DeviceTransform::Transform(
                   cuda::std::make_tuple(arena.at(s, 0), arena.at(s, 1)), arena.at(s, 2),
                   static_cast<std::int64_t>(n), BwdOutFn<Op>{op}));
@@ -351,8 +379,10 @@ void bench_elementwise() {
         });
 #if ACTLAYER_BENCH_CUDNN
         cudnnActivationMode_t mode;
-        if (pass != 1 && cudnn_mode(c.act.op, &mode)) {  // cuDNN's backward takes y (and x)
-          r.cudnn_ms = cudnn_ms<T>(mode, pass != 0, n, arena, sets, inner);
+        const bool clipped = c.act.op == Op::hardtanh;  // cuDNN's clipped ReLU: hardtanh(0, c)
+        if (pass != 1 && cudnn_mode(c.act.op, &mode) && !(clipped && c.act.lo != 0.0f)) {
+          // cuDNN's backward takes y (and x)
+          r.cudnn_ms = cudnn_ms<T>(mode, pass != 0, n, arena, sets, inner, clipped ? c.act.hi : 0);
         }
 #endif
         g_rows.push_back(r);
