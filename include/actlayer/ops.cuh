@@ -327,6 +327,8 @@ struct RRelu {
 // side's (PyTorch's choice too, and what the output form can tell from y).
 
 namespace detail {
+/// The helpers of the clamps and shrinks (their own namespace: detail is shared by every op).
+namespace clamp {
 /// a * b + c rounded once, in F (fmaf for float: ::fma would round in double first).
 ACTLAYER_HD float fused_mul_add(float a, float b, float c) { return ::fmaf(a, b, c); }
 ACTLAYER_HD double fused_mul_add(double a, double b, double c) { return ::fma(a, b, c); }
@@ -342,17 +344,12 @@ ACTLAYER_HD F flat(F dy) {
 /// must not round to the other side of the comparison (host only: no_output_form).
 inline float as_half(float v) { return widen(narrow<__half>(v)); }
 inline float as_bfloat16(float v) { return widen(narrow<__nv_bfloat16>(v)); }
-
-/// (v.hi + v.lo) / 6 as q + r, q = hi/6 and r from q's exact residual (to about 2^-100).
-ACTLAYER_HD TwoDouble div6(TwoDouble v) {
-  const double q = v.hi / 6.0;
-  return {q, (::fma(-q, 6.0, v.hi) + v.lo) / 6.0};
-}
+}  // namespace clamp
 }  // namespace detail
 
 /// GELU, the exact form: z Phi(z) = z/2 (1 + erf(z/sqrt 2)), Phi the standard normal CDF
 /// (PyTorch's gelu, approximate='none'; ONNX Gelu). Computed in double for every element type
-/// (detail::gelu_erf): within 2 ulp in double over the whole range, the tiny results of very
+/// (detail::dd::gelu_erf): within 2 ulp in double over the whole range, the tiny results of very
 /// negative z and the derivative's zero crossing at z = -0.7518 included. gelu(+-0) = +-0,
 /// gelu(-inf) = -0 (the limit from below), gelu'(-inf) = +0 (flat), gelu'(+inf) = 1.
 struct Gelu {
@@ -361,23 +358,24 @@ struct Gelu {
   static constexpr unsigned kParams = kNoParams;
   template <class F>
   ACTLAYER_HD F value(F z) const {
-    return static_cast<F>(detail::gelu_erf(static_cast<double>(z)));
+    return static_cast<F>(detail::dd::gelu_erf(static_cast<double>(z)));
   }
   template <class F>
   ACTLAYER_HD F derivative(F z) const {
-    return static_cast<F>(detail::gelu_erf_grad(static_cast<double>(z), 1.0));
+    return static_cast<F>(detail::dd::gelu_erf_grad(static_cast<double>(z), 1.0));
   }
   /// dy * gelu'(z): for very negative z, dy * e^(-z^2/2) * ... keeps dy's precision where
   /// gelu'(z) itself underflows.
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
-    return static_cast<F>(detail::gelu_erf_grad(static_cast<double>(z), static_cast<double>(dy)));
+    return static_cast<F>(
+        detail::dd::gelu_erf_grad(static_cast<double>(z), static_cast<double>(dy)));
   }
 };
 
 /// GELU, the tanh form: z/2 (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))) = z sigma(W) with
 /// W = 2 sqrt(2/pi) (z + 0.044715 z^3) (PyTorch's gelu, approximate='tanh'). Computed in double
-/// (detail::gelu_tanh, W in double-double): within 2 ulp in double, 3 for the derivative.
+/// (detail::dd::gelu_tanh, W in double-double): within 2 ulp in double, 3 for the derivative.
 /// Conventions as Gelu.
 struct GeluTanh {
   static constexpr bool kSmooth = true;
@@ -385,15 +383,16 @@ struct GeluTanh {
   static constexpr unsigned kParams = kNoParams;
   template <class F>
   ACTLAYER_HD F value(F z) const {
-    return static_cast<F>(detail::gelu_tanh(static_cast<double>(z)));
+    return static_cast<F>(detail::dd::gelu_tanh(static_cast<double>(z)));
   }
   template <class F>
   ACTLAYER_HD F derivative(F z) const {
-    return static_cast<F>(detail::gelu_tanh_grad(static_cast<double>(z), 1.0));
+    return static_cast<F>(detail::dd::gelu_tanh_grad(static_cast<double>(z), 1.0));
   }
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
-    return static_cast<F>(detail::gelu_tanh_grad(static_cast<double>(z), static_cast<double>(dy)));
+    return static_cast<F>(
+        detail::dd::gelu_tanh_grad(static_cast<double>(z), static_cast<double>(dy)));
   }
 };
 
@@ -415,7 +414,7 @@ struct HardSigmoid {
   template <class F>
   ACTLAYER_HD F linear(F z) const {
     if (slope == 0.0f) return z == z ? F(offset) : z;
-    return detail::fused_mul_add(F(slope), z, F(offset));
+    return detail::clamp::fused_mul_add(F(slope), z, F(offset));
   }
   template <class F>
   ACTLAYER_HD F value(F z) const {
@@ -430,12 +429,12 @@ struct HardSigmoid {
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
     const F v = linear(z);
-    return v > F(0) && v < F(1) ? scale(F(slope), dy) : (v == v ? detail::flat(dy) : v);
+    return v > F(0) && v < F(1) ? scale(F(slope), dy) : (v == v ? detail::clamp::flat(dy) : v);
   }
   /// a where 0 < y < 1: where a z + b rounds to 0 or 1 (in F, or y in T), y is flat here.
   template <class F>
   ACTLAYER_HD F grad_from_output(F y, F dy) const {
-    return y > F(0) && y < F(1) ? scale(F(slope), dy) : (y == y ? detail::flat(dy) : y);
+    return y > F(0) && y < F(1) ? scale(F(slope), dy) : (y == y ? detail::clamp::flat(dy) : y);
   }
 };
 
@@ -453,7 +452,8 @@ struct HardSwish {
     if (!(z > F(-3))) return z == z ? F(0) : z;
     if (z >= F(3) || z == F(0)) return z;
     const double x = static_cast<double>(z);
-    const detail::TwoDouble y = detail::div6(detail::times_two(detail::two_sum(x, 3.0), x));
+    const detail::dd::TwoDouble y =
+        detail::dd::div6(detail::dd::times_two(detail::dd::two_sum(x, 3.0), x));
     return static_cast<F>(y.hi + y.lo);
   }
   template <class F>
@@ -467,8 +467,9 @@ struct HardSwish {
     if (z > F(3)) return dy;
     const double x = static_cast<double>(z);
     if (x == -1.5) return F(0);  // f' = 0 here: a zero factor beats an infinite dy
-    const detail::TwoDouble d = detail::div6(detail::two_sum(2.0 * x, 3.0));  // (2z + 3)/6
-    return static_cast<F>(detail::times(d, static_cast<double>(dy)));
+    const detail::dd::TwoDouble d =
+        detail::dd::div6(detail::dd::two_sum(2.0 * x, 3.0));  // (2z + 3)/6
+    return static_cast<F>(detail::dd::times(d, static_cast<double>(dy)));
   }
 };
 
@@ -488,10 +489,10 @@ struct HardTanh {
   /// From y, f' = 1 where lo < y < hi. In half or bfloat16 data a bound that rounds to a value
   /// strictly inside (lo, hi) makes every clamped y look like an interior one.
   const char* no_output_form() const {
-    for (float r : {detail::as_half(lo), detail::as_bfloat16(lo)}) {
+    for (float r : {detail::clamp::as_half(lo), detail::clamp::as_bfloat16(lo)}) {
       if (r > lo && r < hi) return "lo rounds into (lo, hi) in half or bfloat16";
     }
-    for (float r : {detail::as_half(hi), detail::as_bfloat16(hi)}) {
+    for (float r : {detail::clamp::as_half(hi), detail::clamp::as_bfloat16(hi)}) {
       if (r > lo && r < hi) return "hi rounds into (lo, hi) in half or bfloat16";
     }
     return nullptr;
@@ -508,7 +509,7 @@ struct HardTanh {
   }
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
-    return z > F(lo) && z < F(hi) ? dy : (z == z ? detail::flat(dy) : z);
+    return z > F(lo) && z < F(hi) ? dy : (z == z ? detail::clamp::flat(dy) : z);
   }
   template <class F>
   ACTLAYER_HD F grad_from_output(F y, F dy) const {
@@ -538,13 +539,13 @@ struct SoftShrink {
   }
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
-    return z > F(lambda) || z < -F(lambda) ? dy : (z == z ? detail::flat(dy) : z);
+    return z > F(lambda) || z < -F(lambda) ? dy : (z == z ? detail::clamp::flat(dy) : z);
   }
   /// 1 where y != 0 (z -+ lambda never rounds to 0 in float or double; in half or bfloat16
   /// it can, within half a subnormal of +-lambda, and y is flat there).
   template <class F>
   ACTLAYER_HD F grad_from_output(F y, F dy) const {
-    return y > F(0) || y < F(0) ? dy : (y == y ? detail::flat(dy) : y);
+    return y > F(0) || y < F(0) ? dy : (y == y ? detail::clamp::flat(dy) : y);
   }
 };
 
@@ -567,11 +568,11 @@ struct HardShrink {
   }
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
-    return z > F(lambda) || z < -F(lambda) ? dy : (z == z ? detail::flat(dy) : z);
+    return z > F(lambda) || z < -F(lambda) ? dy : (z == z ? detail::clamp::flat(dy) : z);
   }
   template <class F>
   ACTLAYER_HD F grad_from_output(F y, F dy) const {
-    return y > F(0) || y < F(0) ? dy : (y == y ? detail::flat(dy) : y);
+    return y > F(0) || y < F(0) ? dy : (y == y ? detail::clamp::flat(dy) : y);
   }
 };
 
@@ -591,7 +592,7 @@ struct Thresholded {
   /// From y, f' = 1 where y > threshold: ambiguous when the fill value is above it.
   const char* no_output_form() const {
     if (fill > threshold) return "value > threshold: y = value is also the output of z = value";
-    if (detail::as_half(fill) > threshold || detail::as_bfloat16(fill) > threshold) {
+    if (detail::clamp::as_half(fill) > threshold || detail::clamp::as_bfloat16(fill) > threshold) {
       return "value rounds above threshold in half or bfloat16";
     }
     return nullptr;
@@ -606,7 +607,7 @@ struct Thresholded {
   }
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
-    return z > F(threshold) ? dy : (z == z ? detail::flat(dy) : z);
+    return z > F(threshold) ? dy : (z == z ? detail::clamp::flat(dy) : z);
   }
   template <class F>
   ACTLAYER_HD F grad_from_output(F y, F dy) const {
@@ -634,7 +635,7 @@ struct SquaredRelu {
   /// dy * 2z with one rounding: 2z is exact unless it overflows, and then (dy z) 2 is.
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
-    if (!(z > F(0))) return z == z ? detail::flat(dy) : z;
+    if (!(z > F(0))) return z == z ? detail::clamp::flat(dy) : z;
     if (math::is_inf(z)) return dy == F(0) ? F(0) : dy * z;
     const F half_max = sizeof(F) == sizeof(float) ? F(FLT_MAX / 2) : F(DBL_MAX / 2);
     return z < half_max ? dy * (F(2) * z) : (dy * z) * F(2);
@@ -642,7 +643,7 @@ struct SquaredRelu {
   /// dy * 2 sqrt(y), in double (float: one rounding of a double result).
   template <class F>
   ACTLAYER_HD F grad_from_output(F y, F dy) const {
-    if (!(y > F(0))) return y == y ? detail::flat(dy) : y;
+    if (!(y > F(0))) return y == y ? detail::clamp::flat(dy) : y;
     if (math::is_inf(y)) return dy == F(0) ? F(0) : dy * y;
     return static_cast<F>(static_cast<double>(dy) * (2.0 * ::sqrt(static_cast<double>(y))));
   }

@@ -25,6 +25,9 @@
 // The saturated tails: products with e^(-c) for a large c go through Cody-Waite exponent
 // arithmetic (times_gauss, mul_exp_neg), so that dy times a derivative that underflows keeps
 // dy's precision, and results are rounded once into the subnormals.
+//
+// Everything here is in namespace detail::dd (double-double and the math built on it), apart
+// from the other ops' helpers in detail.
 #pragma once
 
 #include <cmath>
@@ -32,7 +35,7 @@
 #include "actlayer/detail/config.hpp"
 #include "actlayer/detail/math.hpp"
 
-namespace actlayer::ops::detail {
+namespace actlayer::ops::detail::dd {
 
 /// An unevaluated sum hi + lo.
 struct TwoDouble {
@@ -111,6 +114,11 @@ ACTLAYER_HD TwoDouble times_two(TwoDouble a, TwoDouble b) {
 /// (a.hi + a.lo) * b, rounded once (an infinite b: a.hi * b).
 ACTLAYER_HD double times(TwoDouble a, double b) {
   return math::is_inf(b) ? a.hi * b : ::fma(a.hi, b, a.lo * b);
+}
+/// (v.hi + v.lo) / 6 as q + r, q = hi/6 and r from q's exact residual (to about 2^-100).
+ACTLAYER_HD TwoDouble div6(TwoDouble v) {
+  const double q = v.hi / 6.0;
+  return {q, (::fma(-q, 6.0, v.hi) + v.lo) / 6.0};
 }
 /// (a.hi + a.lo) - b as hi + lo.
 ACTLAYER_HD TwoDouble minus(TwoDouble a, TwoDouble b) {
@@ -351,4 +359,4 @@ ACTLAYER_HD double gelu_tanh_grad(double z, double dy) {
   return times(times_two(s, ::fma(a.zdw.hi, sbar, ::fma(a.zdw.lo, sbar, 1.0))), dy);
 }
 
-}  // namespace actlayer::ops::detail
+}  // namespace actlayer::ops::detail::dd
