@@ -259,6 +259,17 @@ bool cudnn_mode(Op op, cudnnActivationMode_t* mode, double* coef) {
     case Op::logsigmoid:
     case Op::softsign:
     case Op::tanhshrink:
+    case Op::hardtanh:  // hardtanh(0, c) only, c the coefficient: the caller checks lo == 0
+      *mode = CUDNN_ACTIVATION_CLIPPED_RELU;
+      return true;
+    case Op::gelu:
+    case Op::gelu_tanh:
+    case Op::hardsigmoid:
+    case Op::hardswish:
+    case Op::softshrink:
+    case Op::hardshrink:
+    case Op::thresholded:
+    case Op::squared_relu:
       return false;
   }
   return false;
@@ -326,6 +337,16 @@ const OpCase kOps[] = {
     {"logsigmoid", Activation::logsigmoid()},
     {"softsign", Activation::softsign()},
     {"tanhshrink", Activation::tanhshrink()},
+    {"gelu", Activation::gelu()},
+    {"gelu_tanh", Activation::gelu_tanh()},
+    {"hardsigmoid", Activation::hardsigmoid()},
+    {"hardswish", Activation::hardswish()},
+    {"hardtanh", Activation::hardtanh()},
+    {"relu6", Activation::relu6()},
+    {"softshrink", Activation::softshrink()},
+    {"hardshrink", Activation::hardshrink()},
+    {"thresholded", Activation::thresholded(1.0f)},
+    {"squared_relu", Activation::squared_relu()},
 };
 
 std::vector<std::size_t> sizes() {
@@ -351,6 +372,10 @@ void bench_elementwise() {
       ops::visit(c.act, [&](auto, auto op) { from_y = ops::no_output_form(op) == nullptr; });
       for (int pass = 0; pass < 3; ++pass) {
         if (pass == 2 && !from_y) continue;
+      bool output_form = false;  // gelu, hardswish, ... have none
+      ops::visit(c.act, [&](auto, auto op) { output_form = ops::no_output_form(op) == nullptr; });
+      for (int pass = 0; pass < 3; ++pass) {
+        if (pass == 2 && !output_form) continue;
         const char* pass_name = pass == 0 ? "forward" : pass == 1 ? "backward" : "from_output";
         Row r;
         r.op = c.name;
@@ -392,6 +417,10 @@ void bench_elementwise() {
         // the backward from x for an op without an output form (swish).
         if (pass != (from_y ? 1 : 2) && cudnn_mode(c.act.op, &mode, &coef)) {
           r.cudnn_ms = cudnn_ms<T>(mode, pass != 0, n, arena, sets, inner, coef);
+        const bool clipped = c.act.op == Op::hardtanh;  // cuDNN's clipped ReLU: hardtanh(0, c)
+        if (pass != 1 && cudnn_mode(c.act.op, &mode) && !(clipped && c.act.lo != 0.0f)) {
+          // cuDNN's backward takes y (and x)
+          r.cudnn_ms = cudnn_ms<T>(mode, pass != 0, n, arena, sets, inner, clipped ? c.act.hi : 0);
         }
 #endif
         g_rows.push_back(r);

@@ -11,6 +11,9 @@ PyTorch's backward of sigmoid, tanh and relu takes the output, so its one backwa
 peer of both our backward passes; elu, selu and celu have elu_backward from x and from y; step
 and identity have no PyTorch kernel, nor the backward of quick_gelu, softsign and tanhshrink
 (compositions in PyTorch; their forward is F.softsign, F.tanhshrink, x*sigmoid(1.702x)) (null).
+peer of both our backward passes (so is the backward from x of hardtanh, relu6, the shrinks,
+hardsigmoid and threshold); step and identity have no PyTorch kernel (null); squared_relu has no
+fused one: its peer is relu then square (two kernels, three for the backward).
 """
 import argparse
 import json
@@ -146,6 +149,33 @@ def torch_call(row, bufs, torch, F):
         if fwd:
             return lambda s: F.leaky_relu(bufs[s][0], slope)
         return lambda s: aten.leaky_relu_backward(bufs[s][1], bufs[s][0], slope, False)
+    if op in ("gelu", "gelu_tanh"):
+        approximate = "tanh" if op == "gelu_tanh" else "none"
+        if fwd:
+            return lambda s: F.gelu(bufs[s][0], approximate=approximate)
+        return lambda s: aten.gelu_backward(bufs[s][1], bufs[s][0], approximate=approximate)
+    simple = {  # op: (forward, backward(dy, x)), PyTorch's defaults as the bench's rows
+        "hardsigmoid": (F.hardsigmoid, aten.hardsigmoid_backward),
+        "hardswish": (F.hardswish, aten.hardswish_backward),
+        "hardtanh": (lambda x: F.hardtanh(x, -1.0, 1.0),
+                     lambda g, x: aten.hardtanh_backward(g, x, -1.0, 1.0)),
+        "relu6": (F.relu6, lambda g, x: aten.hardtanh_backward(g, x, 0.0, 6.0)),
+        "softshrink": (lambda x: F.softshrink(x, 0.5),
+                       lambda g, x: aten.softshrink_backward(g, x, 0.5)),
+        "hardshrink": (lambda x: F.hardshrink(x, 0.5),
+                       lambda g, x: aten.hardshrink_backward(g, x, 0.5)),
+        "thresholded": (lambda x: F.threshold(x, 1.0, 0.0),
+                        lambda g, x: aten.threshold_backward(g, x, 1.0)),
+    }
+    if op in simple:
+        f, b = simple[op]
+        if fwd:
+            return lambda s: f(bufs[s][0])
+        return lambda s: b(bufs[s][1], bufs[s][0])
+    if op == "squared_relu":  # no fused PyTorch kernel: relu then square (and 2 relu(x) dy)
+        if fwd:
+            return lambda s: torch.relu(bufs[s][0]).square_()
+        return lambda s: torch.relu(bufs[s][0]).mul_(2).mul_(bufs[s][1])
     if op == "rrelu_train":
         noise = [torch.empty_like(b[0]) for b in bufs]
         if fwd:

@@ -181,6 +181,107 @@ Value<T> times_nonzero(T dy, Exact<T> d) {
 template <class E>
 E swish_beta(const Activation& act) {
   return act.op == Op::swish ? E(act.beta) : act.op == Op::quick_gelu ? quick_gelu_beta<E>() : E(1);
+// ---- The GELUs, hard clamps, shrinks, thresholded and squared ReLU ------------------------
+
+/// dy * d for a derivative d that is != 0 at every finite z (the GELUs: their roots are
+/// irrational) but may have underflowed E: an infinite dy gives an infinite dx, of the sign of
+/// d (negative where d underflowed: the far negative tail).
+template <class T>
+Value<T> times_nonzero(T dy, Exact<T> d) {
+  using E = Exact<T>;
+  if (std::isinf(wide(dy))) return rounded<T>(to_exact(dy) * (d > 0 ? E(1) : E(-1)));
+  return rounded<T>(to_exact(dy) * d);
+}
+
+/// a + b rounded once to T (a, b exact in T's working precision or in long double): IEEE
+/// arithmetic for float and double; for half and bfloat16 the long double sum rounded to odd
+/// (its last bit set when inexact), from which rounding to 8 or 11 bits is correct.
+template <class T>
+T sum_once(Wide a, Wide b) {
+  if constexpr (std::is_same_v<T, double>) {
+    return static_cast<double>(a) + static_cast<double>(b);
+  } else if constexpr (std::is_same_v<T, float>) {
+    return static_cast<float>(a) + static_cast<float>(b);
+  } else {
+    Wide s = a + b;
+    if (!std::isfinite(s)) return round_to<T>(s);
+    const Wide bb = s - a;
+    const Wide err = (a - (s - bb)) + (b - bb);  // a + b = s + err exactly
+    int e = 0;
+    const Wide m = std::ldexp(std::frexp(s, &e), std::numeric_limits<Wide>::digits);
+    if (err != 0 && std::fmod(m, 2.0L) == 0) {
+      s = std::nextafter(s, err > 0 ? std::numeric_limits<Wide>::infinity()
+                                    : -std::numeric_limits<Wide>::infinity());
+    }
+    return round_to<T>(s);
+  }
+}
+
+/// GELU's Phi(z) = erfc(-z/sqrt 2)/2 and phi(z) = e^(-z^2/2)/sqrt(2 pi), in E.
+template <class E>
+E gauss_cdf(E z) {
+  static const E root2 = ext::sqrt(E(2));
+  return ext::erfc(-z / root2) / 2;
+}
+template <class E>
+E gauss_pdf(E z) {
+  static const E root_two_pi =
+      ext::sqrt(2 * ext::parse<E>("3.14159265358979323846264338327950288"));
+  return ext::exp(-z * z / 2) / root_two_pi;
+}
+
+/// gelu_tanh's W = 2 sqrt(2/pi) (z + 0.044715 z^3), so that (1 + tanh(W/2))/2 = 1/(1 + e^-W)
+/// (the form without the cancellation of 1 + tanh for very negative z), and W'.
+template <class E>
+E gelu_tanh_w(E z) {
+  static const E a = 2 * ext::sqrt(2 / ext::parse<E>("3.14159265358979323846264338327950288"));
+  static const E kappa = ext::parse<E>("0.044715");
+  return a * (z + kappa * z * z * z);
+}
+template <class E>
+E gelu_tanh_dw(E z) {
+  static const E a = 2 * ext::sqrt(2 / ext::parse<E>("3.14159265358979323846264338327950288"));
+  static const E kappa = ext::parse<E>("0.044715");
+  return a * (1 + 3 * kappa * z * z);
+}
+
+/// hardsigmoid's a z + b as the working precision rounds it (float for float, half and
+/// bfloat16, double for double): its interior 0 < . < 1 is where f' = a.
+template <class T>
+bool hard_interior(const Activation& act, T x) {
+  if (act.hard_slope == 0.0f) return act.hard_offset > 0.0f && act.hard_offset < 1.0f;
+  if constexpr (std::is_same_v<T, double>) {
+    const double v =
+        std::fma(static_cast<double>(act.hard_slope), x, static_cast<double>(act.hard_offset));
+    return v > 0 && v < 1;
+  } else {
+    const float v = std::fma(act.hard_slope, static_cast<float>(wide(x)), act.hard_offset);
+    return v > 0 && v < 1;
+  }
+}
+
+/// hardsigmoid(z) rounded once to T: clamp(RN(a z + b)) = RN(clamp(a z + b)) (0 and 1 are
+/// exact); RN(a z + b) is IEEE's fma in float and double, and for half and bfloat16 the sum of
+/// the exact long double product a z and b (sum_once).
+template <class T>
+Value<T> hard_sigmoid(const Activation& act, T x) {
+  using E = Exact<T>;
+  const E z = to_exact(x);
+  const E v =
+      act.hard_slope == 0.0f ? E(act.hard_offset) : E(act.hard_slope) * z + E(act.hard_offset);
+  if (!(v > 0)) return zero<T>();
+  if (v >= 1) return rounded<T>(E(1));
+  T r;
+  if (act.hard_slope == 0.0f) {
+    r = round_to<T>(wide(act.hard_offset));
+  } else if constexpr (std::is_same_v<T, double>) {
+    r = std::fma(static_cast<double>(act.hard_slope), x, static_cast<double>(act.hard_offset));
+  } else if constexpr (std::is_same_v<T, float>) {
+    r = std::fma(act.hard_slope, x, act.hard_offset);
+  } else {
+    r = sum_once<T>(Wide{act.hard_slope} * wide(x), act.hard_offset);  // a z: exact
+  }
+  return {r, v};
 }
 
 // ---- One element of each pass -------------------------------------------------------------
@@ -233,6 +334,33 @@ Value<T> forward_one(const Activation& act, T x) {
     case Op::tanhshrink:
       if (ext::isinf(z)) return passed(x);
       return rounded<T>(tanhshrink_of(z));
+    case Op::gelu:  // z Phi(z); the limit at -inf is -0 (the values below are negative)
+      if (ext::isinf(z)) return z > 0 ? passed(x) : rounded<T>(-E(0));
+      return rounded<T>(z * gauss_cdf(z));
+    case Op::gelu_tanh:  // z (1 + tanh(W/2))/2 = z / (1 + e^-W)
+      if (ext::isinf(z)) return z > 0 ? passed(x) : rounded<T>(-E(0));
+      return rounded<T>(z / (1 + ext::exp(-gelu_tanh_w(z))));
+    case Op::hardsigmoid:
+      return hard_sigmoid(act, x);
+    case Op::hardswish:  // z min(max(z + 3, 0), 6) / 6
+      if (!(z > -3)) return zero<T>();
+      if (z >= 3) return passed(x);
+      return rounded<T>(z * (z + 3) / 6);
+    case Op::hardtanh:  // a clamped result is the bound, +0 for a bound of -0
+      if (z <= E(act.lo)) return act.lo == 0 ? zero<T>() : rounded<T>(E(act.lo));
+      if (z >= E(act.hi)) return act.hi == 0 ? zero<T>() : rounded<T>(E(act.hi));
+      return passed(x);
+    case Op::softshrink:
+      if (z > E(act.lambda)) return {sum_once<T>(wide(x), -Wide{act.lambda}), z - E(act.lambda)};
+      if (z < -E(act.lambda)) return {sum_once<T>(wide(x), Wide{act.lambda}), z + E(act.lambda)};
+      return zero<T>();
+    case Op::hardshrink:
+      return z > E(act.lambda) || z < -E(act.lambda) ? passed(x) : zero<T>();
+    case Op::thresholded:
+      if (z > E(act.threshold)) return passed(x);
+      return act.value == 0 ? zero<T>() : rounded<T>(E(act.value));
+    case Op::squared_relu:
+      return z > 0 ? rounded<T>(z * z) : zero<T>();
   }
   return not_a_number<T>();  // unreachable: act.op was validated
 }
@@ -306,6 +434,34 @@ Value<T> backward_one(const Activation& act, T x, T dy) {
       const E t = ext::tanh(z);
       return times_nonzero(dy, t * t);
     }
+    case Op::gelu:  // Phi(z) + z phi(z): 1 at +inf, flat at -inf, != 0 at every finite z
+      if (ext::isinf(z)) return z > 0 ? passed(dy) : zero<T>();
+      return times_nonzero(dy, gauss_cdf(z) + z * gauss_pdf(z));
+    case Op::gelu_tanh: {  // s (1 + z W' (1 - s)), s = sigma(W): as gelu
+      if (ext::isinf(z)) return z > 0 ? passed(dy) : zero<T>();
+      const E w = gelu_tanh_w(z);
+      const E s = 1 / (1 + ext::exp(-w)), s_bar = 1 / (1 + ext::exp(w));
+      return times_nonzero(dy, s * (1 + z * gelu_tanh_dw(z) * s_bar));
+    }
+    case Op::hardsigmoid:  // a where 0 < a z + b < 1 (as the working precision rounds it)
+      if (!hard_interior(act, x) || act.hard_slope == 0.0f) return zero<T>();
+      return {product<T>(act.hard_slope, wide(dy)), E(act.hard_slope) * to_exact(dy)};
+    case Op::hardswish: {  // (2z + 3)/6 on (-3, 3], 0 below, 1 above
+      if (!(z > -3)) return zero<T>();
+      if (z > 3) return passed(dy);
+      const E d = (2 * z + 3) / 6;
+      return d == 0 ? zero<T>() : rounded<T>(to_exact(dy) * d);
+    }
+    case Op::hardtanh:
+      return z > E(act.lo) && z < E(act.hi) ? passed(dy) : zero<T>();
+    case Op::softshrink:
+    case Op::hardshrink:
+      return z > E(act.lambda) || z < -E(act.lambda) ? passed(dy) : zero<T>();
+    case Op::thresholded:
+      return z > E(act.threshold) ? passed(dy) : zero<T>();
+    case Op::squared_relu:  // 2z; dy = 0 at z = +inf is +0 (a zero factor beats an infinity)
+      if (!(z > 0) || (ext::isinf(z) && wide(dy) == 0)) return zero<T>();
+      return rounded<T>(2 * z * to_exact(dy));
   }
   return not_a_number<T>();
 }
@@ -355,6 +511,23 @@ Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
     case Op::mish:
     case Op::tanhshrink:
       return not_a_number<T>();  // no output form: refused by the checks
+    case Op::hardsigmoid:  // a where 0 < y < 1
+      if (!(y > 0 && y < 1) || act.hard_slope == 0.0f) return zero<T>();
+      return {product<T>(act.hard_slope, wide(dy)), E(act.hard_slope) * to_exact(dy)};
+    case Op::hardtanh:
+      return y > E(act.lo) && y < E(act.hi) ? passed(dy) : zero<T>();
+    case Op::softshrink:
+    case Op::hardshrink:
+      return y != 0 ? passed(dy) : zero<T>();
+    case Op::thresholded:  // accepted only where value <= threshold (in every element type)
+      return y > E(act.threshold) ? passed(dy) : zero<T>();
+    case Op::squared_relu:  // 2 sqrt(y)
+      if (!(y > 0) || (ext::isinf(y) && wide(dy) == 0)) return zero<T>();
+      return rounded<T>(2 * ext::sqrt(y) * to_exact(dy));
+    case Op::gelu:  // not invertible: refused by the argument checks
+    case Op::gelu_tanh:
+    case Op::hardswish:
+      break;
   }
   return not_a_number<T>();
 }

@@ -16,25 +16,34 @@ namespace actlayer {
 /// generated from this list; adding an op is a row here, a functor in ops.cuh, a case in the
 /// reference and a row in the tests (docs/design.md §2). PReLU has its own calls (it has a
 /// parameter tensor).
-#define ACTLAYER_OPS(X)                                                                       \
-  X(identity, Identity, "y = z")                                                              \
-  X(step, Step, "y = 1 if z >= 0, else 0")                                                    \
-  X(sigmoid, Sigmoid, "y = 1 / (1 + e^-z), the logistic function")                            \
-  X(tanh, Tanh, "y = tanh z")                                                                 \
-  X(relu, Relu, "y = z if z > 0, else +0")                                                    \
-  X(leaky_relu, LeakyRelu, "y = z if z >= 0, else slope*z (or z/divisor)")                    \
-  X(rrelu, RRelu, "y = z if z >= 0, else r*z: r random in training, (lower+upper)/2 in eval") \
-  X(elu, Elu, "y = z if z >= 0, else alpha*(e^z - 1)")                                        \
-  X(selu, Selu, "y = lambda*(z if z >= 0, else alpha*(e^z - 1)), PyTorch's lambda, alpha")    \
-  X(celu, Celu, "y = max(0, z) + min(0, alpha*(e^(z/alpha) - 1))")                            \
-  X(silu, Silu, "y = z * sigmoid(z)")                                                         \
-  X(swish, Swish, "y = z * sigmoid(beta*z)")                                                  \
-  X(quick_gelu, QuickGelu, "y = z * sigmoid(1.702*z)")                                        \
-  X(mish, Mish, "y = z * tanh(softplus(z))")                                                  \
-  X(softplus, Softplus, "y = log(1 + e^(beta*z))/beta, or z where beta*z > threshold")        \
-  X(logsigmoid, LogSigmoid, "y = log(sigmoid(z)) = -softplus(-z)")                            \
-  X(softsign, Softsign, "y = z / (1 + |z|)")                                                  \
-  X(tanhshrink, Tanhshrink, "y = z - tanh z")
+#define ACTLAYER_OPS(X)                                                                        \
+  X(identity, Identity, "y = z")                                                               \
+  X(step, Step, "y = 1 if z >= 0, else 0")                                                     \
+  X(sigmoid, Sigmoid, "y = 1 / (1 + e^-z), the logistic function")                             \
+  X(tanh, Tanh, "y = tanh z")                                                                  \
+  X(relu, Relu, "y = z if z > 0, else +0")                                                     \
+  X(leaky_relu, LeakyRelu, "y = z if z >= 0, else slope*z (or z/divisor)")                     \
+  X(rrelu, RRelu, "y = z if z >= 0, else r*z: r random in training, (lower+upper)/2 in eval")  \
+  X(elu, Elu, "y = z if z >= 0, else alpha*(e^z - 1)")                                         \
+  X(selu, Selu, "y = lambda*(z if z >= 0, else alpha*(e^z - 1)), PyTorch's lambda, alpha")     \
+  X(celu, Celu, "y = max(0, z) + min(0, alpha*(e^(z/alpha) - 1))")                             \
+  X(silu, Silu, "y = z * sigmoid(z)")                                                          \
+  X(swish, Swish, "y = z * sigmoid(beta*z)")                                                   \
+  X(quick_gelu, QuickGelu, "y = z * sigmoid(1.702*z)")                                         \
+  X(mish, Mish, "y = z * tanh(softplus(z))")                                                   \
+  X(softplus, Softplus, "y = log(1 + e^(beta*z))/beta, or z where beta*z > threshold")         \
+  X(logsigmoid, LogSigmoid, "y = log(sigmoid(z)) = -softplus(-z)")                             \
+  X(softsign, Softsign, "y = z / (1 + |z|)")                                                   \
+  X(tanhshrink, Tanhshrink, "y = z - tanh z")                                                  \
+  X(gelu, Gelu, "y = z Phi(z) = z/2 (1 + erf(z/sqrt 2)), Phi the standard normal CDF")         \
+  X(gelu_tanh, GeluTanh, "y = z/2 (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))")                  \
+  X(hardsigmoid, HardSigmoid, "y = max(0, min(1, hard_slope*z + hard_offset))")                \
+  X(hardswish, HardSwish, "y = z * max(0, min(1, z/6 + 1/2))")                                 \
+  X(hardtanh, HardTanh, "y = min(max(z, lo), hi)")                                             \
+  X(softshrink, SoftShrink, "y = z - lambda if z > lambda, z + lambda if z < -lambda, else 0") \
+  X(hardshrink, HardShrink, "y = z if |z| > lambda, else 0")                                   \
+  X(thresholded, Thresholded, "y = z if z > threshold, else value")                            \
+  X(squared_relu, SquaredRelu, "y = max(0, z)^2")
 
 enum class Op : std::uint8_t {
 #define ACTLAYER_OP_ENUM(name, functor, formula) name,
@@ -116,9 +125,9 @@ struct Activation {
   Philox philox{};         ///< rrelu: training noise key
   float alpha = 1.0f;      ///< elu, celu: the alpha of alpha*(e^z - 1); finite (celu: != 0)
   float beta = 1.0f;       ///< softplus, swish: the beta of z*beta; finite (softplus: > 0)
-  /// softplus: y = z where beta*z > threshold (PyTorch's 20); threshold: y = z where z > it
+  /// softplus: y = z where beta*z > threshold (PyTorch's 20); thresholded: y = z where z > it
   float threshold = 20.0f;
-  float value = 0.0f;           ///< threshold: y = value where z <= threshold; finite
+  float value = 0.0f;           ///< thresholded: y = value where z <= threshold; finite
   float lo = -1.0f;             ///< hardtanh: y = min(max(z, lo), hi); finite, lo < hi
   float hi = 1.0f;              ///< hardtanh: upper bound
   float lambda = 0.5f;          ///< softshrink, hardshrink: finite, >= 0
@@ -185,54 +194,93 @@ struct Activation {
     Activation a = with(Op::softplus);
     a.beta = beta;
     a.threshold = threshold;
-    return a;
-  }
+    /// y = min(max(z, lo), hi) with lo < hi (hardtanh() has PyTorch's -1 and 1).
+    static constexpr Activation hardtanh(float low, float high) {
+      Activation a = with(Op::hardtanh);
+      a.lo = low;
+      a.hi = high;
+      return a;
+    }
+    /// ReLU6, min(max(z, 0), 6): hardtanh(0, 6), as PyTorch's relu6.
+    static constexpr Activation relu6() { return hardtanh(0.0f, 6.0f); }
+    /// cuDNN's clipped ReLU (CUDNN_ACTIVATION_CLIPPED_RELU, coefficient c): hardtanh(0, c).
+    static constexpr Activation clipped_relu(float c) { return hardtanh(0.0f, c); }
+    /// y = max(0, min(1, slope*z + offset)) (hardsigmoid() has PyTorch's 1/6 and 1/2; ONNX
+    /// HardSigmoid's defaults are 0.2 and 0.5).
+    static constexpr Activation hardsigmoid(float slope, float offset) {
+      Activation a = with(Op::hardsigmoid);
+      a.hard_slope = slope;
+      a.hard_offset = offset;
+      return a;
+    }
+    /// Soft shrinkage with threshold l >= 0 (softshrink() has PyTorch's 0.5).
+    static constexpr Activation softshrink(float l) {
+      Activation a = with(Op::softshrink);
+      a.lambda = l;
+      return a;
+    }
+    /// Hard shrinkage with threshold l >= 0 (hardshrink() has PyTorch's 0.5).
+    static constexpr Activation hardshrink(float l) {
+      Activation a = with(Op::hardshrink);
+      a.lambda = l;
+      return a;
+    }
+    /// y = z where z > t, else v: PyTorch's threshold(z, t, v); ONNX ThresholdedRelu(alpha) is
+    /// thresholded(alpha). (The parameterless thresholded() has the fields' defaults, t = 20 and
+    /// v = 0: give the threshold.)
+    static constexpr Activation thresholded(float t, float v = 0.0f) {
+      Activation a = with(Op::thresholded);
+      a.threshold = t;
+      a.value = v;
+      return a;
+    }
 
-  /// The slope RReLU uses in eval mode: the float nearest to (lower + upper)/2.
-  constexpr float eval_slope() const {
-    return static_cast<float>((static_cast<double>(lower) + static_cast<double>(upper)) * 0.5);
-  }
+    /// The slope RReLU uses in eval mode: the float nearest to (lower + upper)/2.
+    constexpr float eval_slope() const {
+      return static_cast<float>((static_cast<double>(lower) + static_cast<double>(upper)) * 0.5);
+    }
 
- private:
-  static constexpr Activation with(Op op) {
-    Activation a;
-    a.op = op;
-    return a;
-  }
-};
+   private:
+    static constexpr Activation with(Op op) {
+      Activation a;
+      a.op = op;
+      return a;
+    }
+  };
 
-/// out = alpha*f(...) + beta*out, as in cuDNN. With beta == 0 the old output is never read, so
-/// garbage or NaN there cannot leak into the result. Both must be finite.
-struct Blend {
-  float alpha = 1.0f;
-  float beta = 0.0f;
-};
+  /// out = alpha*f(...) + beta*out, as in cuDNN. With beta == 0 the old output is never read, so
+  /// garbage or NaN there cannot leak into the result. Both must be finite.
+  struct Blend {
+    float alpha = 1.0f;
+    float beta = 0.0f;
+  };
 
-/// What every actlayer call returns. last_error() has the details of the latest failure.
-enum class [[nodiscard]] Status{
-    success,           ///< done (for CUDA calls: enqueued on the stream)
-    invalid_argument,  ///< a parameter, pointer or size was wrong; nothing was launched or written
-    not_supported,     ///< valid, but this combination has no implementation (e.g. backward
-                       ///< from the output of a leaky ReLU with slope 0)
-    cuda_error,        ///< the CUDA runtime reported an error
-};
+  /// What every actlayer call returns. last_error() has the details of the latest failure.
+  enum class [[nodiscard]] Status{
+      success,           ///< done (for CUDA calls: enqueued on the stream)
+      invalid_argument,  ///< a parameter, pointer or size was wrong; nothing was launched or
+                         ///< written
+      not_supported,     ///< valid, but this combination has no implementation (e.g. backward
+                         ///< from the output of a leaky ReLU with slope 0)
+      cuda_error,        ///< the CUDA runtime reported an error
+  };
 
-/// "success", "invalid_argument", "not_supported" or "cuda_error".
-const char* to_string(Status status) noexcept;
+  /// "success", "invalid_argument", "not_supported" or "cuda_error".
+  const char* to_string(Status status) noexcept;
 
-/// The message of the latest non-success Status returned to this thread by any actlayer call:
-/// the argument and what was wrong with it, or the CUDA call with file:line. Empty if none.
-const char* last_error() noexcept;
+  /// The message of the latest non-success Status returned to this thread by any actlayer call:
+  /// the argument and what was wrong with it, or the CUDA call with file:line. Empty if none.
+  const char* last_error() noexcept;
 
-/// 32-bit words of a 1-bit mask over n elements (bit i % 32 of word i / 32 is element i's).
-constexpr std::size_t mask_words(std::size_t n) noexcept { return n / 32 + (n % 32 != 0); }
+  /// 32-bit words of a 1-bit mask over n elements (bit i % 32 of word i / 32 is element i's).
+  constexpr std::size_t mask_words(std::size_t n) noexcept { return n / 32 + (n % 32 != 0); }
 
-/// PReLU's view of its input: [outer][channels][inner]. NCHW: {N, C, H*W}; NHWC: {N*H*W, C, 1};
-/// one shared slope: {1, 1, n}.
-struct PReluShape {
-  std::size_t outer = 1;
-  std::size_t channels = 1;
-  std::size_t inner = 1;
-};
+  /// PReLU's view of its input: [outer][channels][inner]. NCHW: {N, C, H*W}; NHWC: {N*H*W, C, 1};
+  /// one shared slope: {1, 1, n}.
+  struct PReluShape {
+    std::size_t outer = 1;
+    std::size_t channels = 1;
+    std::size_t inner = 1;
+  };
 
 }  // namespace actlayer

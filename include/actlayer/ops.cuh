@@ -33,6 +33,7 @@
 #include "actlayer/detail/config.hpp"
 #include "actlayer/detail/convert.hpp"
 #include "actlayer/detail/math.hpp"
+#include "actlayer/detail/gelu_math.hpp"
 
 namespace actlayer::ops {
 
@@ -316,6 +317,335 @@ struct RRelu {
   template <class F>
   ACTLAYER_HD static F grad_from_applied(float applied, F dy) {
     return scale(F(applied), dy);
+  }
+};
+
+// ---- The GELUs, the hard clamps, the shrinks, thresholded and squared ReLU -----------------
+//
+// Their math in double is detail/gelu_math.hpp (the GELUs) and the helpers below. Conventions
+// as above; at a kink between a flat piece and a sloped one the derivative is 0, the flat
+// side's (PyTorch's choice too, and what the output form can tell from y).
+
+namespace detail {
+/// The helpers of the clamps and shrinks (their own namespace: detail is shared by every op).
+namespace clamp {
+/// a * b + c rounded once, in F (fmaf for float: ::fma would round in double first).
+ACTLAYER_HD float fused_mul_add(float a, float b, float c) { return ::fmaf(a, b, c); }
+ACTLAYER_HD double fused_mul_add(double a, double b, double c) { return ::fma(a, b, c); }
+
+/// dy through a flat piece: +0, or NaN for a NaN dy.
+template <class F>
+ACTLAYER_HD F flat(F dy) {
+  return dy == dy ? F(0) : dy;
+}
+
+/// v rounded to half and to bfloat16 (the 16-bit element types, whose working precision is
+/// float), back in float: where an output form compares y with a parameter, that parameter
+/// must not round to the other side of the comparison (host only: no_output_form).
+inline float as_half(float v) { return widen(narrow<__half>(v)); }
+inline float as_bfloat16(float v) { return widen(narrow<__nv_bfloat16>(v)); }
+}  // namespace clamp
+}  // namespace detail
+
+/// GELU, the exact form: z Phi(z) = z/2 (1 + erf(z/sqrt 2)), Phi the standard normal CDF
+/// (PyTorch's gelu, approximate='none'; ONNX Gelu). Computed in double for every element type
+/// (detail::dd::gelu_erf): within 2 ulp in double over the whole range, the tiny results of very
+/// negative z and the derivative's zero crossing at z = -0.7518 included. gelu(+-0) = +-0,
+/// gelu(-inf) = -0 (the limit from below), gelu'(-inf) = +0 (flat), gelu'(+inf) = 1.
+struct Gelu {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(detail::dd::gelu_erf(static_cast<double>(z)));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return static_cast<F>(detail::dd::gelu_erf_grad(static_cast<double>(z), 1.0));
+  }
+  /// dy * gelu'(z): for very negative z, dy * e^(-z^2/2) * ... keeps dy's precision where
+  /// gelu'(z) itself underflows.
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return static_cast<F>(
+        detail::dd::gelu_erf_grad(static_cast<double>(z), static_cast<double>(dy)));
+  }
+};
+
+/// GELU, the tanh form: z/2 (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))) = z sigma(W) with
+/// W = 2 sqrt(2/pi) (z + 0.044715 z^3) (PyTorch's gelu, approximate='tanh'). Computed in double
+/// (detail::dd::gelu_tanh, W in double-double): within 2 ulp in double, 3 for the derivative.
+/// Conventions as Gelu.
+struct GeluTanh {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return static_cast<F>(detail::dd::gelu_tanh(static_cast<double>(z)));
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return static_cast<F>(detail::dd::gelu_tanh_grad(static_cast<double>(z), 1.0));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return static_cast<F>(
+        detail::dd::gelu_tanh_grad(static_cast<double>(z), static_cast<double>(dy)));
+  }
+};
+
+/// max(0, min(1, a z + b)) with a = hard_slope, b = hard_offset (PyTorch's hardsigmoid: 1/6
+/// and 1/2, a = 1/6 rounded to float; ONNX HardSigmoid: 0.2 and 0.5). a z + b is one fma: the
+/// exact value rounded once to F, so the result is bit-exact in float and double. f' = a where
+/// 0 < a z + b < 1 as rounded to F (the same region the output form sees), else 0; a = 0 gives
+/// y = clamp(b) for every non-NaN z, infinities included.
+struct HardSigmoid {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kHardSigmoid;
+  float slope = 1.0f / 6;
+  float offset = 0.5f;
+
+  static HardSigmoid from(const Activation& act) { return {act.hard_slope, act.hard_offset}; }
+
+  /// a z + b rounded once (b for a zero slope: a zero factor beats an infinity).
+  template <class F>
+  ACTLAYER_HD F linear(F z) const {
+    if (slope == 0.0f) return z == z ? F(offset) : z;
+    return detail::clamp::fused_mul_add(F(slope), z, F(offset));
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    const F v = linear(z);
+    return v > F(0) ? (v < F(1) ? v : F(1)) : (v == v ? F(0) : v);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    const F v = linear(z);
+    return v > F(0) && v < F(1) ? F(slope) : (v == v ? F(0) : v);
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    const F v = linear(z);
+    return v > F(0) && v < F(1) ? scale(F(slope), dy) : (v == v ? detail::clamp::flat(dy) : v);
+  }
+  /// a where 0 < y < 1: where a z + b rounds to 0 or 1 (in F, or y in T), y is flat here.
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    return y > F(0) && y < F(1) ? scale(F(slope), dy) : (y == y ? detail::clamp::flat(dy) : y);
+  }
+};
+
+/// z * hardsigmoid(z) with PyTorch's fixed 1/6 and 1/2 (exact here, not a float 1/6):
+/// z (z + 3)/6 on (-3, 3), +0 for z <= -3, z for z >= 3; hardswish(-0) = -0. Not piecewise
+/// linear: z + 3 and the product are exact in double-double and the division by 6 is
+/// corrected by its residual, within 1 ulp. f' = (2z + 3)/6 on (-3, 3], 0 below, 1 above (at
+/// z = -3 the flat side, 0, where PyTorch gives -1/2). No output form: y is not invertible.
+struct HardSwish {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kNoParams;
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    if (!(z > F(-3))) return z == z ? F(0) : z;
+    if (z >= F(3) || z == F(0)) return z;
+    const double x = static_cast<double>(z);
+    const detail::dd::TwoDouble y =
+        detail::dd::div6(detail::dd::times_two(detail::dd::two_sum(x, 3.0), x));
+    return static_cast<F>(y.hi + y.lo);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return grad(z, F(1));
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    if (z != z || dy != dy) return z + dy;
+    if (!(z > F(-3))) return F(0);
+    if (z > F(3)) return dy;
+    const double x = static_cast<double>(z);
+    if (x == -1.5) return F(0);  // f' = 0 here: a zero factor beats an infinite dy
+    const detail::dd::TwoDouble d =
+        detail::dd::div6(detail::dd::two_sum(2.0 * x, 3.0));  // (2z + 3)/6
+    return static_cast<F>(detail::dd::times(d, static_cast<double>(dy)));
+  }
+};
+
+/// min(max(z, lo), hi), with lo < hi (hardtanh() has PyTorch's -1 and 1; relu6() is
+/// hardtanh(0, 6) and clipped_relu(c) hardtanh(0, c), cuDNN's CLIPPED_RELU). A clamped result
+/// is the bound's value (relu6(-0) = +0); z inside passes unchanged (hardtanh(-0) = -0).
+/// f' = 1 on (lo, hi), 0 outside and at both bounds (PyTorch's choice). The mask calls refuse
+/// it: its backward needs two bits, not the sign.
+struct HardTanh {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kLoHi;
+  float lo = -1.0f;
+  float hi = 1.0f;
+
+  static HardTanh from(const Activation& act) { return {act.lo, act.hi}; }
+  /// From y, f' = 1 where lo < y < hi. In half or bfloat16 data a bound that rounds to a value
+  /// strictly inside (lo, hi) makes every clamped y look like an interior one.
+  const char* no_output_form() const {
+    for (float r : {detail::clamp::as_half(lo), detail::clamp::as_bfloat16(lo)}) {
+      if (r > lo && r < hi) return "lo rounds into (lo, hi) in half or bfloat16";
+    }
+    for (float r : {detail::clamp::as_half(hi), detail::clamp::as_bfloat16(hi)}) {
+      if (r > lo && r < hi) return "hi rounds into (lo, hi) in half or bfloat16";
+    }
+    return nullptr;
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    if (z <= F(lo)) return F(lo) + F(0);  // + 0: a bound of -0 gives +0
+    if (z >= F(hi)) return F(hi) + F(0);
+    return z;  // NaN included
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return z > F(lo) && z < F(hi) ? F(1) : (z == z ? F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return z > F(lo) && z < F(hi) ? dy : (z == z ? detail::clamp::flat(dy) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    return grad(y, dy);
+  }
+};
+
+/// z - lambda for z > lambda, z + lambda for z < -lambda, +0 in between (lambda >= 0;
+/// PyTorch's softshrink, default 0.5). z -+ lambda is rounded once: bit-exact in float and
+/// double. f' = 1 where |z| > lambda, else 0 (at z = +-lambda too).
+struct SoftShrink {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kLambda;
+  float lambda = 0.5f;
+
+  static SoftShrink from(const Activation& act) { return {act.lambda}; }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    if (z > F(lambda)) return z - F(lambda);
+    if (z < -F(lambda)) return z + F(lambda);
+    return z == z ? F(0) : z;
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return z > F(lambda) || z < -F(lambda) ? F(1) : (z == z ? F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return z > F(lambda) || z < -F(lambda) ? dy : (z == z ? detail::clamp::flat(dy) : z);
+  }
+  /// 1 where y != 0 (z -+ lambda never rounds to 0 in float or double; in half or bfloat16
+  /// it can, within half a subnormal of +-lambda, and y is flat there).
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    return y > F(0) || y < F(0) ? dy : (y == y ? detail::clamp::flat(dy) : y);
+  }
+};
+
+/// z where |z| > lambda, else +0 (lambda >= 0; PyTorch's hardshrink, default 0.5). Exact.
+/// f' = 1 where |z| > lambda, else 0 (at z = +-lambda and +-0 too); y != 0 exactly there.
+struct HardShrink {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = false;
+  static constexpr unsigned kParams = kLambda;
+  float lambda = 0.5f;
+
+  static HardShrink from(const Activation& act) { return {act.lambda}; }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return z > F(lambda) || z < -F(lambda) ? z : (z == z ? F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return z > F(lambda) || z < -F(lambda) ? F(1) : (z == z ? F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return z > F(lambda) || z < -F(lambda) ? dy : (z == z ? detail::clamp::flat(dy) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    return y > F(0) || y < F(0) ? dy : (y == y ? detail::clamp::flat(dy) : y);
+  }
+};
+
+/// z where z > threshold, else value (PyTorch's threshold(z, threshold, value); ONNX
+/// ThresholdedRelu(alpha) is thresholded(alpha, 0)). The op is not named `threshold`: that is
+/// the Activation field (softplus's too), which a generated threshold() would clash with. The
+/// parameterless thresholded() has the fields' defaults: threshold 20, value 0. f' = 1 where
+/// z > threshold, else 0. Exact (value is rounded to T; a value of -0 gives +0).
+struct Thresholded {
+  static constexpr bool kSmooth = false;
+  static constexpr bool kSignOnly = false;  // z > threshold, not the sign
+  static constexpr unsigned kParams = kThresholdValue;
+  float threshold = 20.0f;
+  float fill = 0.0f;  ///< Activation::value, the result at or below the threshold
+
+  static Thresholded from(const Activation& act) { return {act.threshold, act.value}; }
+  /// From y, f' = 1 where y > threshold: ambiguous when the fill value is above it.
+  const char* no_output_form() const {
+    if (fill > threshold) return "value > threshold: y = value is also the output of z = value";
+    if (detail::clamp::as_half(fill) > threshold || detail::clamp::as_bfloat16(fill) > threshold) {
+      return "value rounds above threshold in half or bfloat16";
+    }
+    return nullptr;
+  }
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return z > F(threshold) ? z : (z == z ? F(fill) + F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return z > F(threshold) ? F(1) : (z == z ? F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    return z > F(threshold) ? dy : (z == z ? detail::clamp::flat(dy) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    return grad(y, dy);
+  }
+};
+
+/// relu(z)^2: z*z for z > 0, +0 otherwise (Primer's squared ReLU). z*z and dy * 2z are rounded
+/// once: bit-exact in float and double (the tests hold them to that; the class is kSmooth for
+/// the output form). f' = 2z for z > 0, else 0; dy = 0 at z = +inf gives +0 (a zero factor
+/// beats an infinity). From y: f' = 2 sqrt(y) (within 1 ulp); a z whose square underflows to 0
+/// is flat there.
+struct SquaredRelu {
+  static constexpr bool kSmooth = true;
+  static constexpr bool kSignOnly = false;  // f' = 2z needs z, not its sign
+  static constexpr unsigned kParams = kNoParams;
+  template <class F>
+  ACTLAYER_HD F value(F z) const {
+    return z > F(0) ? z * z : (z == z ? F(0) : z);
+  }
+  template <class F>
+  ACTLAYER_HD F derivative(F z) const {
+    return z > F(0) ? F(2) * z : (z == z ? F(0) : z);
+  }
+  /// dy * 2z with one rounding: 2z is exact unless it overflows, and then (dy z) 2 is.
+  template <class F>
+  ACTLAYER_HD F grad(F z, F dy) const {
+    if (!(z > F(0))) return z == z ? detail::clamp::flat(dy) : z;
+    if (math::is_inf(z)) return dy == F(0) ? F(0) : dy * z;
+    const F half_max = sizeof(F) == sizeof(float) ? F(FLT_MAX / 2) : F(DBL_MAX / 2);
+    return z < half_max ? dy * (F(2) * z) : (dy * z) * F(2);
+  }
+  /// dy * 2 sqrt(y), in double (float: one rounding of a double result).
+  template <class F>
+  ACTLAYER_HD F grad_from_output(F y, F dy) const {
+    if (!(y > F(0))) return y == y ? detail::clamp::flat(dy) : y;
+    if (math::is_inf(y)) return dy == F(0) ? F(0) : dy * y;
+    return static_cast<F>(static_cast<double>(dy) * (2.0 * ::sqrt(static_cast<double>(y))));
   }
 };
 

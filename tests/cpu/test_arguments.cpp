@@ -193,6 +193,64 @@ TEST(Arguments, NotSupportedCombinations) {
   }
 }
 
+// The parameters of hardtanh, the shrinks, hardsigmoid and thresholded (one row per rule), and
+// the output forms those ops refuse.
+TEST(Arguments, ClampShrinkAndThresholdParameters) {
+  struct Bad {
+    Activation act;
+    const char* fragment;
+  };
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+  Activation thresholded_nan_value = Activation::thresholded(1.0f);
+  thresholded_nan_value.value = nan;
+  const Bad cases[] = {
+      {Activation::hardtanh(nan, 1.0f), "hardtanh.lo must be finite (got nan)"},
+      {Activation::hardtanh(-1.0f, inf), "hardtanh.hi must be finite (got inf)"},
+      {Activation::hardtanh(1.0f, 1.0f), "hardtanh: lo must be < hi (got lo = 1, hi = 1)"},
+      {Activation::hardtanh(2.0f, -2.0f), "lo must be < hi"},
+      {Activation::clipped_relu(-0.5f), "hardtanh: lo must be < hi (got lo = 0, hi = -0.5)"},
+      {Activation::softshrink(-0.5f), "shrink lambda must be finite and >= 0 (got -0.5)"},
+      {Activation::hardshrink(nan), "shrink lambda must be finite and >= 0 (got nan)"},
+      {Activation::hardshrink(inf), "shrink lambda must be finite and >= 0 (got inf)"},
+      {Activation::hardsigmoid(inf, 0.5f), "hardsigmoid.hard_slope must be finite (got inf)"},
+      {Activation::hardsigmoid(0.2f, nan), "hardsigmoid.hard_offset must be finite (got nan)"},
+      {Activation::thresholded(-inf), "threshold.threshold must be finite (got -inf)"},
+      {thresholded_nan_value, "threshold.value must be finite (got nan)"},
+  };
+  for (const Entry& e : entries()) {
+    for (const Bad& bad : cases) {
+      Arrays arr;
+      expect_rejected(e, Status::invalid_argument, bad.fragment, bad.act, arr.a.data(),
+                      arr.b.data(), arr.out.data(), kN, {}, arr);
+    }
+    if (!is_from_output(e)) continue;
+    const Bad refused[] = {
+        {Activation::gelu(), "gelu has no backward from the output"},
+        {Activation::gelu_tanh(), "gelu_tanh has no backward from the output"},
+        {Activation::hardswish(), "hardswish has no backward from the output"},
+        {Activation::thresholded(0.5f, 1.0f), "value > threshold"},
+        {Activation::thresholded(0.1f, 0.1f), "value rounds above threshold"},  // bf16: 0.1001
+        {Activation::hardtanh(-0.1f, 0.1f), "lo rounds into (lo, hi)"},         // half: -0.09998
+        {Activation::clipped_relu(0.1f), "hi rounds into (lo, hi)"},            // half: 0.09998
+    };
+    for (const Bad& bad : refused) {
+      Arrays arr;
+      expect_rejected(e, Status::not_supported, bad.fragment, bad.act, arr.a.data(), arr.b.data(),
+                      arr.out.data(), kN, {}, arr);
+    }
+    // Accepted: the bounds and the fill value stay on their side in every element type.
+    for (const Activation& ok : {Activation::thresholded(1.0f, 1.0f), Activation::relu6(),
+                                 Activation::hardtanh(-0.25f, 3.5f), Activation::softshrink(0.1f),
+                                 Activation::squared_relu()}) {
+      Arrays arr;
+      if (e.cuda) continue;  // the reference runs; a CUDA call would need a device
+      EXPECT_EQ(e.call(ok, arr.a.data(), arr.b.data(), arr.out.data(), kN, {}), Status::success)
+          << e.name << ": " << last_error();
+    }
+  }
+}
+
 TEST(Arguments, InvalidArgumentWinsOverNotSupported) {
   for (const Entry& e : entries()) {
     if (!is_from_output(e)) continue;

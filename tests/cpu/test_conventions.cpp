@@ -212,6 +212,82 @@ TYPED_TEST(Conventions, ExpFamilyZerosInfinitiesAndKinks) {
       {"logsigmoid'(large) * inf = inf", ls, Pass::backward, big, kInf, kInf},
       {"softsign'(large) * inf = inf", ss, Pass::backward, big, kInf, kInf},
       {"celu(-1.5)'(-large) * 0 = 0 (f' finite)", celu_neg, Pass::backward, -big, 0.0, 0.0},
+TYPED_TEST(Conventions, GeluClampsShrinksAndThresholds) {
+  // Signed zeros, infinities, the derivative at every kink (0, the flat side's, where a flat
+  // piece meets a sloped one; hardswish's left branch at 3) and zero factors against infinities.
+  using T = TypeParam;
+  const Activation gelu = Activation::gelu(), gt = Activation::gelu_tanh();
+  const Activation hs = Activation::hardsigmoid(), hsw = Activation::hardswish();
+  const Activation ht = Activation::hardtanh(), r6 = Activation::relu6();
+  const Activation ss = Activation::softshrink(), hsh = Activation::hardshrink();
+  const Activation th = Activation::thresholded(1.0f, -0.0f), sq = Activation::squared_relu();
+  const Activation flat_hs = Activation::hardsigmoid(0.0f, 0.75f);
+  const double big = std::is_same_v<T, double> ? 1000.0 : sizeof(T) == 2 ? 60000.0 : 300.0;
+  const Expectation rows[] = {
+      {"gelu(-0) = -0", gelu, Pass::forward, -0.0, 0, -0.0},
+      {"gelu(+0) = +0", gelu, Pass::forward, 0.0, 0, 0.0},
+      {"gelu(-inf) = -0 (the limit from below)", gelu, Pass::forward, -kInf, 0, -0.0},
+      {"gelu(+inf) = +inf", gelu, Pass::forward, kInf, 0, kInf},
+      {"gelu(-large) = -0 (underflow)", gelu, Pass::forward, -big, 0, -0.0},
+      {"gelu'(+inf) = 1", gelu, Pass::backward, kInf, -3.0, -3.0},
+      {"gelu'(-inf) * inf = +0 (flat)", gelu, Pass::backward, -kInf, kInf, +0.0},
+      {"gelu'(0) = 1/2", gelu, Pass::backward, 0.0, 1.0, 0.5},
+      {"gelu'(-large) < 0: * inf = -inf", gelu, Pass::backward, -big, kInf, -kInf},
+      {"gelu'(-0.5) > 0: * -inf = -inf", gelu, Pass::backward, -0.5, -kInf, -kInf},
+      {"gelu'(-1) < 0: * inf = -inf", gelu, Pass::backward, -1.0, kInf, -kInf},
+      {"gelu_tanh(-0) = -0", gt, Pass::forward, -0.0, 0, -0.0},
+      {"gelu_tanh(-inf) = -0", gt, Pass::forward, -kInf, 0, -0.0},
+      {"gelu_tanh(+inf) = +inf", gt, Pass::forward, kInf, 0, kInf},
+      {"gelu_tanh'(+inf) = 1", gt, Pass::backward, kInf, 2.0, 2.0},
+      {"gelu_tanh'(-inf) * -inf = +0 (flat)", gt, Pass::backward, -kInf, -kInf, +0.0},
+      {"gelu_tanh'(-large) * inf = -inf", gt, Pass::backward, -big, kInf, -kInf},
+      {"hardsigmoid(-3) = +0 (below the kink)", hs, Pass::forward, -3.0, 0, +0.0},
+      {"hardsigmoid(+inf) = 1", hs, Pass::forward, kInf, 0, 1.0},
+      {"hardsigmoid(0) = 1/2", hs, Pass::forward, 0.0, 0, 0.5},
+      {"hardsigmoid'(3) = 0 (flat side)", hs, Pass::backward, 3.0, 1.0, +0.0},
+      {"hardsigmoid'(-4) * inf = +0", hs, Pass::backward, -4.0, kInf, +0.0},
+      {"hardsigmoid from y = 1: flat", hs, Pass::backward_from_output, 1.0, kInf, +0.0},
+      {"hardsigmoid from y = 0: flat", hs, Pass::backward_from_output, 0.0, 1.0, +0.0},
+      {"slope 0: y = offset at -inf", flat_hs, Pass::forward, -kInf, 0, 0.75},
+      {"slope 0: dx = +0 for dy = inf", flat_hs, Pass::backward, 0.5, kInf, +0.0},
+      {"hardswish(-0) = -0", hsw, Pass::forward, -0.0, 0, -0.0},
+      {"hardswish(-3) = +0", hsw, Pass::forward, -3.0, 0, +0.0},
+      {"hardswish(-inf) = +0", hsw, Pass::forward, -kInf, 0, +0.0},
+      {"hardswish(3) = 3", hsw, Pass::forward, 3.0, 0, 3.0},
+      {"hardswish'(-3) = 0 (left branch)", hsw, Pass::backward, -3.0, 1.0, +0.0},
+      {"hardswish'(3) = 3/2 (left branch)", hsw, Pass::backward, 3.0, 2.0, 3.0},
+      {"hardswish'(-1.5) = 0: * inf = +0", hsw, Pass::backward, -1.5, kInf, +0.0},
+      {"hardtanh(-0) = -0 (inside)", ht, Pass::forward, -0.0, 0, -0.0},
+      {"hardtanh(-inf) = -1", ht, Pass::forward, -kInf, 0, -1.0},
+      {"hardtanh'(1) = 0 (the bound)", ht, Pass::backward, 1.0, 1.0, +0.0},
+      {"hardtanh'(-1) = 0 (the bound)", ht, Pass::backward, -1.0, 1.0, +0.0},
+      {"hardtanh from y = 1: flat", ht, Pass::backward_from_output, 1.0, 5.0, +0.0},
+      {"hardtanh from y = 0.5", ht, Pass::backward_from_output, 0.5, 5.0, 5.0},
+      {"relu6(-0) = +0 (clamped to the bound 0)", r6, Pass::forward, -0.0, 0, +0.0},
+      {"relu6(+inf) = 6", r6, Pass::forward, kInf, 0, 6.0},
+      {"relu6'(6) = 0", r6, Pass::backward, 6.0, -kInf, +0.0},
+      {"softshrink(0.5) = +0", ss, Pass::forward, 0.5, 0, +0.0},
+      {"softshrink(-0.5) = +0", ss, Pass::forward, -0.5, 0, +0.0},
+      {"softshrink(-inf) = -inf", ss, Pass::forward, -kInf, 0, -kInf},
+      {"softshrink'(-0.5) = 0", ss, Pass::backward, -0.5, kInf, +0.0},
+      {"softshrink from y = 0: flat", ss, Pass::backward_from_output, 0.0, 1.0, +0.0},
+      {"softshrink from y = -0.25", ss, Pass::backward_from_output, -0.25, 3.0, 3.0},
+      {"hardshrink(0.5) = +0", hsh, Pass::forward, 0.5, 0, +0.0},
+      {"hardshrink(-0.75) = -0.75", hsh, Pass::forward, -0.75, 0, -0.75},
+      {"hardshrink'(0.5) = 0", hsh, Pass::backward, 0.5, 1.0, +0.0},
+      {"hardshrink from y = -0: flat", hsh, Pass::backward_from_output, -0.0, 1.0, +0.0},
+      {"hardshrink(0)(-0) = +0", Activation::hardshrink(0.0f), Pass::forward, -0.0, 0, +0.0},
+      {"thresholded(1) at z = 1: value (-0 gives +0)", th, Pass::forward, 1.0, 0, +0.0},
+      {"thresholded(-inf) = value", th, Pass::forward, -kInf, 0, +0.0},
+      {"thresholded'(1) = 0", th, Pass::backward, 1.0, kInf, +0.0},
+      {"thresholded from y = 2", th, Pass::backward_from_output, 2.0, -1.0, -1.0},
+      {"squared_relu(-0) = +0", sq, Pass::forward, -0.0, 0, +0.0},
+      {"squared_relu(+inf) = +inf", sq, Pass::forward, kInf, 0, kInf},
+      {"squared_relu'(0) = 0", sq, Pass::backward, 0.0, kInf, +0.0},
+      {"squared_relu'(+inf) * 0 = +0", sq, Pass::backward, kInf, 0.0, +0.0},
+      {"squared_relu'(+inf) * -2 = -inf", sq, Pass::backward, kInf, -2.0, -kInf},
+      {"squared_relu from y = 4", sq, Pass::backward_from_output, 4.0, 0.5, 2.0},
+      {"squared_relu from y = 0: flat", sq, Pass::backward_from_output, 0.0, kInf, +0.0},
   };
   for (const Expectation& e : rows) check<T>(e);
 }
