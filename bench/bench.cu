@@ -259,6 +259,7 @@ bool cudnn_mode(Op op, cudnnActivationMode_t* mode, double* coef) {
     case Op::logsigmoid:
     case Op::softsign:
     case Op::tanhshrink:
+      return false;
     case Op::hardtanh:  // hardtanh(0, c) only, c the coefficient: the caller checks lo == 0
       *mode = CUDNN_ACTIVATION_CLIPPED_RELU;
       return true;
@@ -372,10 +373,6 @@ void bench_elementwise() {
       ops::visit(c.act, [&](auto, auto op) { from_y = ops::no_output_form(op) == nullptr; });
       for (int pass = 0; pass < 3; ++pass) {
         if (pass == 2 && !from_y) continue;
-      bool output_form = false;  // gelu, hardswish, ... have none
-      ops::visit(c.act, [&](auto, auto op) { output_form = ops::no_output_form(op) == nullptr; });
-      for (int pass = 0; pass < 3; ++pass) {
-        if (pass == 2 && !output_form) continue;
         const char* pass_name = pass == 0 ? "forward" : pass == 1 ? "backward" : "from_output";
         Row r;
         r.op = c.name;
@@ -415,12 +412,11 @@ void bench_elementwise() {
         double coef = 0;
         // cuDNN's backward takes y (and x): the peer of our backward from the output, or of
         // the backward from x for an op without an output form (swish).
-        if (pass != (from_y ? 1 : 2) && cudnn_mode(c.act.op, &mode, &coef)) {
-          r.cudnn_ms = cudnn_ms<T>(mode, pass != 0, n, arena, sets, inner, coef);
         const bool clipped = c.act.op == Op::hardtanh;  // cuDNN's clipped ReLU: hardtanh(0, c)
-        if (pass != 1 && cudnn_mode(c.act.op, &mode) && !(clipped && c.act.lo != 0.0f)) {
-          // cuDNN's backward takes y (and x)
-          r.cudnn_ms = cudnn_ms<T>(mode, pass != 0, n, arena, sets, inner, clipped ? c.act.hi : 0);
+        if (pass != (from_y ? 1 : 2) && cudnn_mode(c.act.op, &mode, &coef) &&
+            !(clipped && c.act.lo != 0.0f)) {
+          if (clipped) coef = c.act.hi;
+          r.cudnn_ms = cudnn_ms<T>(mode, pass != 0, n, arena, sets, inner, coef);
         }
 #endif
         g_rows.push_back(r);

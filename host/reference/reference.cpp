@@ -181,13 +181,15 @@ Value<T> times_nonzero(T dy, Exact<T> d) {
 template <class E>
 E swish_beta(const Activation& act) {
   return act.op == Op::swish ? E(act.beta) : act.op == Op::quick_gelu ? quick_gelu_beta<E>() : E(1);
+}
+
 // ---- The GELUs, hard clamps, shrinks, thresholded and squared ReLU ------------------------
 
 /// dy * d for a derivative d that is != 0 at every finite z (the GELUs: their roots are
 /// irrational) but may have underflowed E: an infinite dy gives an infinite dx, of the sign of
 /// d (negative where d underflowed: the far negative tail).
 template <class T>
-Value<T> times_nonzero(T dy, Exact<T> d) {
+Value<T> times_nonzero_gelu(T dy, Exact<T> d) {
   using E = Exact<T>;
   if (std::isinf(wide(dy))) return rounded<T>(to_exact(dy) * (d > 0 ? E(1) : E(-1)));
   return rounded<T>(to_exact(dy) * d);
@@ -436,12 +438,12 @@ Value<T> backward_one(const Activation& act, T x, T dy) {
     }
     case Op::gelu:  // Phi(z) + z phi(z): 1 at +inf, flat at -inf, != 0 at every finite z
       if (ext::isinf(z)) return z > 0 ? passed(dy) : zero<T>();
-      return times_nonzero(dy, gauss_cdf(z) + z * gauss_pdf(z));
+      return times_nonzero_gelu(dy, gauss_cdf(z) + z * gauss_pdf(z));
     case Op::gelu_tanh: {  // s (1 + z W' (1 - s)), s = sigma(W): as gelu
       if (ext::isinf(z)) return z > 0 ? passed(dy) : zero<T>();
       const E w = gelu_tanh_w(z);
       const E s = 1 / (1 + ext::exp(-w)), s_bar = 1 / (1 + ext::exp(w));
-      return times_nonzero(dy, s * (1 + z * gelu_tanh_dw(z) * s_bar));
+      return times_nonzero_gelu(dy, s * (1 + z * gelu_tanh_dw(z) * s_bar));
     }
     case Op::hardsigmoid:  // a where 0 < a z + b < 1 (as the working precision rounds it)
       if (!hard_interior(act, x) || act.hard_slope == 0.0f) return zero<T>();

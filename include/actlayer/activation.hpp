@@ -194,93 +194,95 @@ struct Activation {
     Activation a = with(Op::softplus);
     a.beta = beta;
     a.threshold = threshold;
-    /// y = min(max(z, lo), hi) with lo < hi (hardtanh() has PyTorch's -1 and 1).
-    static constexpr Activation hardtanh(float low, float high) {
-      Activation a = with(Op::hardtanh);
-      a.lo = low;
-      a.hi = high;
-      return a;
-    }
-    /// ReLU6, min(max(z, 0), 6): hardtanh(0, 6), as PyTorch's relu6.
-    static constexpr Activation relu6() { return hardtanh(0.0f, 6.0f); }
-    /// cuDNN's clipped ReLU (CUDNN_ACTIVATION_CLIPPED_RELU, coefficient c): hardtanh(0, c).
-    static constexpr Activation clipped_relu(float c) { return hardtanh(0.0f, c); }
-    /// y = max(0, min(1, slope*z + offset)) (hardsigmoid() has PyTorch's 1/6 and 1/2; ONNX
-    /// HardSigmoid's defaults are 0.2 and 0.5).
-    static constexpr Activation hardsigmoid(float slope, float offset) {
-      Activation a = with(Op::hardsigmoid);
-      a.hard_slope = slope;
-      a.hard_offset = offset;
-      return a;
-    }
-    /// Soft shrinkage with threshold l >= 0 (softshrink() has PyTorch's 0.5).
-    static constexpr Activation softshrink(float l) {
-      Activation a = with(Op::softshrink);
-      a.lambda = l;
-      return a;
-    }
-    /// Hard shrinkage with threshold l >= 0 (hardshrink() has PyTorch's 0.5).
-    static constexpr Activation hardshrink(float l) {
-      Activation a = with(Op::hardshrink);
-      a.lambda = l;
-      return a;
-    }
-    /// y = z where z > t, else v: PyTorch's threshold(z, t, v); ONNX ThresholdedRelu(alpha) is
-    /// thresholded(alpha). (The parameterless thresholded() has the fields' defaults, t = 20 and
-    /// v = 0: give the threshold.)
-    static constexpr Activation thresholded(float t, float v = 0.0f) {
-      Activation a = with(Op::thresholded);
-      a.threshold = t;
-      a.value = v;
-      return a;
-    }
+    return a;
+  }
+  /// y = min(max(z, lo), hi) with lo < hi (hardtanh() has PyTorch's -1 and 1).
+  static constexpr Activation hardtanh(float low, float high) {
+    Activation a = with(Op::hardtanh);
+    a.lo = low;
+    a.hi = high;
+    return a;
+  }
+  /// ReLU6, min(max(z, 0), 6): hardtanh(0, 6), as PyTorch's relu6.
+  static constexpr Activation relu6() { return hardtanh(0.0f, 6.0f); }
+  /// cuDNN's clipped ReLU (CUDNN_ACTIVATION_CLIPPED_RELU, coefficient c): hardtanh(0, c).
+  static constexpr Activation clipped_relu(float c) { return hardtanh(0.0f, c); }
+  /// y = max(0, min(1, slope*z + offset)) (hardsigmoid() has PyTorch's 1/6 and 1/2; ONNX
+  /// HardSigmoid's defaults are 0.2 and 0.5).
+  static constexpr Activation hardsigmoid(float slope, float offset) {
+    Activation a = with(Op::hardsigmoid);
+    a.hard_slope = slope;
+    a.hard_offset = offset;
+    return a;
+  }
+  /// Soft shrinkage with threshold l >= 0 (softshrink() has PyTorch's 0.5).
+  static constexpr Activation softshrink(float l) {
+    Activation a = with(Op::softshrink);
+    a.lambda = l;
+    return a;
+  }
+  /// Hard shrinkage with threshold l >= 0 (hardshrink() has PyTorch's 0.5).
+  static constexpr Activation hardshrink(float l) {
+    Activation a = with(Op::hardshrink);
+    a.lambda = l;
+    return a;
+  }
+  /// y = z where z > t, else v: PyTorch's threshold(z, t, v); ONNX ThresholdedRelu(alpha) is
+  /// thresholded(alpha). (The parameterless thresholded() has the fields' defaults, t = 20 and
+  /// v = 0: give the threshold.)
+  static constexpr Activation thresholded(float t, float v = 0.0f) {
+    Activation a = with(Op::thresholded);
+    a.threshold = t;
+    a.value = v;
+    return a;
+  }
 
-    /// The slope RReLU uses in eval mode: the float nearest to (lower + upper)/2.
-    constexpr float eval_slope() const {
-      return static_cast<float>((static_cast<double>(lower) + static_cast<double>(upper)) * 0.5);
-    }
+  /// The slope RReLU uses in eval mode: the float nearest to (lower + upper)/2.
+  constexpr float eval_slope() const {
+    return static_cast<float>((static_cast<double>(lower) + static_cast<double>(upper)) * 0.5);
+  }
 
-   private:
-    static constexpr Activation with(Op op) {
-      Activation a;
-      a.op = op;
-      return a;
-    }
-  };
+ private:
+  static constexpr Activation with(Op op) {
+    Activation a;
+    a.op = op;
+    return a;
+  }
+};
 
-  /// out = alpha*f(...) + beta*out, as in cuDNN. With beta == 0 the old output is never read, so
-  /// garbage or NaN there cannot leak into the result. Both must be finite.
-  struct Blend {
-    float alpha = 1.0f;
-    float beta = 0.0f;
-  };
+/// out = alpha*f(...) + beta*out, as in cuDNN. With beta == 0 the old output is never read, so
+/// garbage or NaN there cannot leak into the result. Both must be finite.
+struct Blend {
+  float alpha = 1.0f;
+  float beta = 0.0f;
+};
 
-  /// What every actlayer call returns. last_error() has the details of the latest failure.
-  enum class [[nodiscard]] Status{
-      success,           ///< done (for CUDA calls: enqueued on the stream)
-      invalid_argument,  ///< a parameter, pointer or size was wrong; nothing was launched or
-                         ///< written
-      not_supported,     ///< valid, but this combination has no implementation (e.g. backward
-                         ///< from the output of a leaky ReLU with slope 0)
-      cuda_error,        ///< the CUDA runtime reported an error
-  };
+/// What every actlayer call returns. last_error() has the details of the latest failure.
+enum class [[nodiscard]] Status{
+    success,           ///< done (for CUDA calls: enqueued on the stream)
+    invalid_argument,  ///< a parameter, pointer or size was wrong; nothing was launched or
+                       ///< written
+    not_supported,     ///< valid, but this combination has no implementation (e.g. backward
+                       ///< from the output of a leaky ReLU with slope 0)
+    cuda_error,        ///< the CUDA runtime reported an error
+};
 
-  /// "success", "invalid_argument", "not_supported" or "cuda_error".
-  const char* to_string(Status status) noexcept;
+/// "success", "invalid_argument", "not_supported" or "cuda_error".
+const char* to_string(Status status) noexcept;
 
-  /// The message of the latest non-success Status returned to this thread by any actlayer call:
-  /// the argument and what was wrong with it, or the CUDA call with file:line. Empty if none.
-  const char* last_error() noexcept;
+/// The message of the latest non-success Status returned to this thread by any actlayer call:
+/// the argument and what was wrong with it, or the CUDA call with file:line. Empty if none.
+const char* last_error() noexcept;
 
-  /// 32-bit words of a 1-bit mask over n elements (bit i % 32 of word i / 32 is element i's).
-  constexpr std::size_t mask_words(std::size_t n) noexcept { return n / 32 + (n % 32 != 0); }
+/// 32-bit words of a 1-bit mask over n elements (bit i % 32 of word i / 32 is element i's).
+constexpr std::size_t mask_words(std::size_t n) noexcept { return n / 32 + (n % 32 != 0); }
 
-  /// PReLU's view of its input: [outer][channels][inner]. NCHW: {N, C, H*W}; NHWC: {N*H*W, C, 1};
-  /// one shared slope: {1, 1, n}.
-  struct PReluShape {
-    std::size_t outer = 1;
-    std::size_t channels = 1;
-    std::size_t inner = 1;
-  };
+/// PReLU's view of its input: [outer][channels][inner]. NCHW: {N, C, H*W}; NHWC: {N*H*W, C, 1};
+/// one shared slope: {1, 1, n}.
+struct PReluShape {
+  std::size_t outer = 1;
+  std::size_t channels = 1;
+  std::size_t inner = 1;
+};
 
 }  // namespace actlayer

@@ -167,6 +167,8 @@ bool near_kink(const Activation& act, double z) {
     default:
       return false;
   }
+}
+
 /// Where an op's derivative jumps: central differences straddling one mean nothing.
 std::vector<double> kinks(const Activation& act) {
   if (act.op == Op::hardtanh) return {act.lo, act.hi};
