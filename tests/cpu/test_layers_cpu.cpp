@@ -328,3 +328,16 @@ TEST(LayerMessages, NameTheLayerFunctionAndSayWhenAShapeOverflows) {
 
 }  // namespace
 }  // namespace actlayer::testing
+
+namespace actlayer::testing {
+namespace {
+
+TEST(LayerMessages, PReluLayerStartsFromTheSlopeItIsGiven) {
+  const PReluLayer<__half> half(2, 0.1f, Device::cpu);  // fp32 master slopes for 16-bit data
+  EXPECT_EQ(half.alpha().to_host(), (std::vector<float>{0.1f, 0.1f}));
+  const PReluLayer<double> wide(3, -0.75, Device::cpu);
+  EXPECT_EQ(wide.alpha().to_host(), (std::vector<double>{-0.75, -0.75, -0.75}));
+}
+
+}  // namespace
+}  // namespace actlayer::testing
