@@ -45,9 +45,9 @@ struct PhiloxKey {
   /// The 4 words of group q (elements 4q .. 4q+3) at `off` (rrelu_plan.hpp).
   __device__ __forceinline__ PhiloxWords words(std::uint64_t q, std::uint64_t off) const {
     const PhiloxInput in = philox_input(seed, off, q);
-    const uint4 w = curand_Philox4x32_10(
-        make_uint4(in.counter[0], in.counter[1], in.counter[2], in.counter[3]),
-        make_uint2(in.key[0], in.key[1]));
+    const uint4 w =
+        curand_Philox4x32_10(make_uint4(in.counter[0], in.counter[1], in.counter[2], in.counter[3]),
+                             make_uint2(in.key[0], in.key[1]));
     return {{w.x, w.y, w.z, w.w}};
   }
 };
@@ -58,7 +58,8 @@ __device__ __forceinline__ void draw_slopes(const ops::RRelu& op, const PhiloxKe
                                             std::size_t i0, float (&r)[W]) {
   const std::uint64_t off = k.current_offset();
   std::uint32_t w[W];
-  chunk_words(i0, [&](std::uint64_t q) { return k.words(q, off); }, w);
+  chunk_words(
+      i0, [&](std::uint64_t q) { return k.words(q, off); }, w);
 #pragma unroll
   for (int j = 0; j < W; ++j) r[j] = op.slope(w[j]);
 }

@@ -44,10 +44,9 @@ CudaResult launch_rrelu_advance(std::uint64_t* counter, cudaStream_t stream) {
 
 CudaResult launch_rrelu_slope_sum(const Activation& act, std::size_t n, double* partials,
                                   double* accumulator, cudaStream_t stream) {
-  const CudaResult partial =
-      detail::launch_checked(slope_partials_kernel, kSlopeSumBlocks, kReduceThreads, stream,
-                             ops::RRelu{act.lower, act.upper}, PhiloxKey::from(act.philox), n,
-                             partials);
+  const CudaResult partial = detail::launch_checked(
+      slope_partials_kernel, kSlopeSumBlocks, kReduceThreads, stream,
+      ops::RRelu{act.lower, act.upper}, PhiloxKey::from(act.philox), n, partials);
   if (!partial.ok()) return partial;
   return detail::launch_checked(slope_accumulate_kernel, 1, kReduceThreads, stream, partials,
                                 static_cast<double>(n), accumulator);

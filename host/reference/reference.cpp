@@ -513,7 +513,7 @@ Value<T> backward_from_output_one(const Activation& act, T y_, T dy) {
     case Op::mish:
     case Op::tanhshrink:
       return not_a_number<T>();  // no output form: refused by the checks
-    case Op::hardsigmoid:  // a where 0 < y < 1
+    case Op::hardsigmoid:        // a where 0 < y < 1
       if (!(y > 0 && y < 1) || act.hard_slope == 0.0f) return zero<T>();
       return {product<T>(act.hard_slope, wide(dy)), E(act.hard_slope) * to_exact(dy)};
     case Op::hardtanh:

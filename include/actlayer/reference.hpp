@@ -2,9 +2,10 @@
 // pointers, synchronous.
 //
 // The reference is written independently of ops.cuh, from the formulas, in long double
-// (__float128 for double results), and rounds each result once to T. It is the ground truth of the tests and the backend of the
-// layers on Device::cpu buffers. It validates its arguments as the CUDA calls do, and also
-// rejects a device counter in activation.philox.device_offset, which it cannot read.
+// (__float128 for double results), and rounds each result once to T. It is the ground truth of the
+// tests and the backend of the layers on Device::cpu buffers. It validates its arguments as the
+// CUDA calls do, and also rejects a device counter in activation.philox.device_offset, which it
+// cannot read.
 #pragma once
 
 #include <cstddef>

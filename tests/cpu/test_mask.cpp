@@ -181,9 +181,8 @@ TEST(MaskBits, ZeroIsNotPositive) {
   float y[5];
   for (int call = 0; call < 2; ++call) {
     std::uint32_t mask[1] = {0xFFFFFFFFu};
-    const Status s = call == 0
-                         ? reference::forward_with_mask(Activation::relu(), x, y, mask, 5)
-                         : reference::prelu_forward_with_mask(x, alpha, y, mask, {1, 1, 5});
+    const Status s = call == 0 ? reference::forward_with_mask(Activation::relu(), x, y, mask, 5)
+                               : reference::prelu_forward_with_mask(x, alpha, y, mask, {1, 1, 5});
     ASSERT_EQ(s, Status::success) << last_error();
     EXPECT_EQ(mask[0], 0b10100u) << (call == 0 ? "forward_with_mask" : "prelu_forward_with_mask");
   }

@@ -18,9 +18,9 @@ using detail::kThreads;
 using detail::kUnroll;
 
 struct Walked {
-  std::vector<int> writes;        // per element
-  std::size_t misaligned = 0;     // vector accesses not on a 16-byte boundary of some pointer
-  std::size_t out_of_range = 0;   // accesses past n
+  std::vector<int> writes;       // per element
+  std::size_t misaligned = 0;    // vector accesses not on a 16-byte boundary of some pointer
+  std::size_t out_of_range = 0;  // accesses past n
 };
 
 /// Every thread of the grid, as elementwise_kernel runs them.
@@ -64,8 +64,8 @@ void check_split(std::size_t element, int pointers, std::size_t n, unsigned resi
       addresses.push_back(0x10000 * (k + 1) + (rest % offsets) * element);
       rest /= offsets;
     }
-    const ElementwiseSplit s = detail::split_elementwise(addresses.data(), pointers, n, element,
-                                                         Chunk, resident);
+    const ElementwiseSplit s =
+        detail::split_elementwise(addresses.data(), pointers, n, element, Chunk, resident);
     SCOPED_TRACE(::testing::Message() << "element " << element << " chunk " << Chunk << " n " << n
                                       << " offsets #" << c << " resident " << resident);
     ASSERT_GE(s.blocks, 1u);
@@ -109,11 +109,13 @@ TEST(ElementwisePlan, GridAndUnrolledStridesOverManyBlocks) {
     check_split<4>(4, 2, n, 64);
   }
   const std::uintptr_t aligned[2] = {0x1000, 0x2000};
-  const ElementwiseSplit big = detail::split_elementwise(aligned, 2, std::size_t{1} << 30, 4, 4, 1056);
+  const ElementwiseSplit big =
+      detail::split_elementwise(aligned, 2, std::size_t{1} << 30, 4, 4, 1056);
   EXPECT_EQ(big.blocks, 1056u);  // capped: the grid strides
   EXPECT_EQ(big.head, 0u);
   EXPECT_EQ(big.nvec, (std::size_t{1} << 30) / 4);
-  const ElementwiseSplit small = detail::split_elementwise(aligned, 2, 4 * kThreads * kUnroll, 4, 4, 1056);
+  const ElementwiseSplit small =
+      detail::split_elementwise(aligned, 2, 4 * kThreads * kUnroll, 4, 4, 1056);
   EXPECT_EQ(small.blocks, 1u);  // one block, each thread kUnroll vectors
 }
 
@@ -154,8 +156,8 @@ void check_chunks(std::uint64_t seed, std::uint64_t offset, std::uint64_t first)
         words);
     for (int j = 0; j < W; ++j) {
       ASSERT_EQ(words[j], reference::detail::philox_word(seed, offset, i0 + j))
-          << "seed " << seed << " offset " << offset << " element " << i0 + j << " (chunk of "
-          << W << " at " << i0 << ")";
+          << "seed " << seed << " offset " << offset << " element " << i0 + j << " (chunk of " << W
+          << " at " << i0 << ")";
     }
     // One draw per group of 4 the chunk touches.
     EXPECT_EQ(draws, static_cast<int>((i0 + W - 1) / 4 - i0 / 4 + 1)) << "chunk at " << i0;
@@ -177,8 +179,8 @@ TEST(RReluPlan, EveryElementTakesItsReferenceWord) {
 }
 
 TEST(RReluPlan, CounterAndKeyPlacement) {
-  const cuda_impl::PhiloxInput in = cuda_impl::philox_input(0x1111222233334444ull,
-                                                            0x5555666677778888ull, 0x99990000aaaabbbbull);
+  const cuda_impl::PhiloxInput in =
+      cuda_impl::philox_input(0x1111222233334444ull, 0x5555666677778888ull, 0x99990000aaaabbbbull);
   EXPECT_EQ(in.counter[0], 0x77778888u);  // lo(offset)
   EXPECT_EQ(in.counter[1], 0x55556666u);  // hi(offset)
   EXPECT_EQ(in.counter[2], 0xaaaabbbbu);  // lo(q)

@@ -117,8 +117,8 @@ __device__ __forceinline__ void store_chunk(T* p, const Chunk<T, W>& c) {
 /// U chunks of W elements, at element indices i, i + step, ..., i + (U-1)*step: every load is
 /// issued before the first result is computed.
 template <int W, int U, class T, int K, class Body>
-__device__ __forceinline__ void run_chunks(const ElementwiseArgs<T, K>& s, const Body& body, std::size_t i,
-                                           std::size_t step) {
+__device__ __forceinline__ void run_chunks(const ElementwiseArgs<T, K>& s, const Body& body,
+                                           std::size_t i, std::size_t step) {
   using F = compute_t<T>;
   Chunk<T, W> in[U][K];
   Chunk<T, W> old[U];
@@ -203,8 +203,8 @@ CudaResult launch_elementwise(const Body& body, T* out, const std::array<const T
     s.in[k] = in[k];
     addresses[k + 1] = reinterpret_cast<std::uintptr_t>(in[k]);
   }
-  s.split = split_elementwise(addresses, K + 1, n, sizeof(T), ChunkElements<T, Body>::value,
-                              resident);
+  s.split =
+      split_elementwise(addresses, K + 1, n, sizeof(T), ChunkElements<T, Body>::value, resident);
   s.alpha = blend.alpha;
   s.beta = blend.beta;
   return launch_checked(elementwise_kernel<T, K, Body>, s.split.blocks, kThreads, stream, s, body);

@@ -28,9 +28,8 @@ struct ElementwiseSplit {
 /// The split of n > 0 elements of `element` bytes over `count` pointers (output and inputs),
 /// with chunks of `chunk` elements, on a device that holds `resident` blocks at once. Vector
 /// accesses need every pointer at the same offset from a 16-byte boundary.
-inline ElementwiseSplit split_elementwise(const std::uintptr_t* addresses, int count,
-                                          std::size_t n, std::size_t element, int chunk,
-                                          unsigned resident) {
+inline ElementwiseSplit split_elementwise(const std::uintptr_t* addresses, int count, std::size_t n,
+                                          std::size_t element, int chunk, unsigned resident) {
   ElementwiseSplit s;
   s.n = n;
   s.chunk = chunk;
