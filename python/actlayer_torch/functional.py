@@ -193,6 +193,10 @@ def prelu(input, weight):
     return _PRelu.apply(input, weight)
 
 
+# Gated (GLU family) and bias-fused forms come here once the library has them: an operator
+# pair in csrc/actlayer_torch.cpp (its CPU backend functions next to host::forward), an
+# autograd.Function like _Activation, and a function with torch.nn.functional's name.
+
 # Every actlayer op (include/actlayer/activation.hpp's ACTLAYER_OPS) has a function here.
 OPS = ("identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "rrelu", "elu", "selu",
        "celu", "silu", "swish", "quick_gelu", "mish", "softplus", "logsigmoid", "softsign",
