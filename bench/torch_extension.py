@@ -92,9 +92,11 @@ def ratios(A, raw_rows):
                     if theirs is None:
                         continue
                     if pas == "forward":
-                        ours = lambda s: torch.ops.actlayer.forward(bufs[s][0], op, p, [])  # noqa: E731
+                        def ours(s, b=bufs, op=op, p=p):
+                            return torch.ops.actlayer.forward(b[s][0], op, p, [])
                     else:
-                        ours = lambda s: torch.ops.actlayer.backward(bufs[s][0], bufs[s][1], op, p, [])  # noqa: E731
+                        def ours(s, b=bufs, op=op, p=p):
+                            return torch.ops.actlayer.backward(b[s][0], b[s][1], op, p, [])
                     inner = compare_torch.inner_for(n)
                     ms = compare_torch.timed(torch, sets, inner, ours)
                     torch_ms = compare_torch.timed(torch, sets, inner, theirs)

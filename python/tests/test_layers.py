@@ -167,3 +167,25 @@ def test_training_matches_torch_nn(activations):
 
 def test_package_version_of_the_ops():
     assert hasattr(torch.ops.actlayer, "forward") and actlayer_torch.functional is A
+
+
+def philox_slopes(seed, n, lower=1 / 8, upper=1 / 3):
+    """RReLU's training slopes as docs/design.md §5 writes them (Philox4x32-10, offset 0)."""
+    m32 = 0xFFFFFFFF
+    out = []
+    for i in range(n):
+        c, k = [0, 0, (i // 4) & m32, (i // 4) >> 32], [seed & m32, seed >> 32]
+        for _ in range(10):
+            p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+            c = [(p1 >> 32) ^ c[1] ^ k[0], p1 & m32, (p0 >> 32) ^ c[3] ^ k[1], p0 & m32]
+            k = [(k[0] + 0x9E3779B9) & m32, (k[1] + 0xBB67AE85) & m32]
+        u = (c[i % 4] >> 8) * 2.0**-24
+        lo, hi = (torch.tensor(v, dtype=torch.float32) for v in (lower, upper))
+        out.append(float((hi - lo).double() * u + lo.double()))  # fmaf: exact product, one sum
+    return torch.tensor(out, dtype=torch.float64).float()
+
+
+def test_rrelu_slopes_are_the_documented_philox_draws():
+    seed = 0x7EDCBA9876543210  # both halves of the 64-bit key in use
+    y = A.rrelu(-torch.ones(64), training=True, seed=seed)
+    assert torch.equal(-y, philox_slopes(seed, 64))
