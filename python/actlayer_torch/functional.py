@@ -10,6 +10,8 @@ Conventions that differ from PyTorch's (README "Semantics"; docs/API.md "Python"
   parameter exact in float32, such as 0.125, gives the same);
 - the derivative where a flat piece meets a sloped one is the flat side's (0), as PyTorch, except
   hardswish'(-3) = 0 (PyTorch: -1/2);
+- a NaN in x gives a NaN gradient in every op (PyTorch's piecewise-linear ops pass dy, or
+  slope*dy, through at NaN: relu'(NaN)*dy = dy there);
 - silu, mish, swish, quick_gelu at -inf are -0 (PyTorch: NaN); softplus decides beta*z >
   threshold exactly (PyTorch compares the rounded beta*z);
 - ``inplace=True`` is accepted and ignored: the result is always a new tensor;

@@ -110,6 +110,9 @@ def test_documented_differences_from_pytorch():
     x = torch.tensor([-3.0], requires_grad=True)
     A.hardswish(x).backward()
     assert x.grad.item() == 0  # PyTorch: -1/2
+    x = torch.tensor([math.nan], requires_grad=True)
+    A.relu(x).backward()
+    assert x.grad.isnan().item()  # PyTorch: 1, dy passed through
     x = torch.tensor([0.0, -0.0], requires_grad=True)
     A.relu(x).backward(torch.ones(2))
     assert x.grad.tolist() == [0.0, 0.0]  # relu'(0) = 0, the left branch, as PyTorch
