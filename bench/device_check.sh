@@ -123,6 +123,13 @@ if step bench 200 env ACTLAYER_COMMIT="$commit" "$build/bench/actlayer_bench" --
     "$logs/bench.json" --out "$OUT/bench-results.json"
   sed -n '/^targets:/,$p' "$logs/compare_torch.log" 2>/dev/null | tee -a "$summary"
 fi
+# actlayer through PyTorch (python/actlayer_torch, built above where python3 imports a CUDA
+# PyTorch): per-call overhead over the raw call, and the ratios to PyTorch's kernels.
+if [ -f "$build/python/actlayer_torch/_actlayer_torch.so" ]; then
+  step torch_extension 120 env PYTHONPATH="$build/python" PYTHONUNBUFFERED=1 python3 \
+    "$root/bench/torch_extension.py" --raw "$OUT/bench-results.json" --out "$logs/torch_extension.json" &&
+    grep -E "overhead|within 5 %" "$logs/torch_extension.log" | tee -a "$summary"
+fi
 
 # 4. The samples on the GPU (their timings are in their logs).
 for sample in custom_training_loop accuracy_table train_mlp vanishing_gradient custom_activation; do

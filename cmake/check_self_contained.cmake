@@ -1,7 +1,7 @@
 # Checks that the repository stands on its own: no source or document refers to the folder of
 # design notes and course material that the project started from, outside the repository (its
 # content lives in docs/design.md and docs/course.md). Every match is reported as file:line.
-#   scanned   include/ cuda/ host/ tests/ samples/ bench/ cmake/ docs/ .ci/, README.md,
+#   scanned   include/ cuda/ host/ tests/ samples/ bench/ cmake/ docs/ .ci/ python/, README.md,
 #             CMakeLists.txt, CMakePresets.json
 #   skipped   tests/data/ (fixtures), docs/images/ and image files
 # The patterns are assembled from pieces so that this file does not match itself.
@@ -20,7 +20,7 @@ string(CONCAT piece "seed" "-activation-" "functions")
 list(APPEND patterns "${piece}")
 
 set(files "")
-foreach(dir include cuda host tests samples bench cmake docs .ci)
+foreach(dir include cuda host tests samples bench cmake docs .ci python)
   file(GLOB_RECURSE found LIST_DIRECTORIES false "${SOURCE_DIR}/${dir}/*")
   list(APPEND files ${found})
 endforeach()
