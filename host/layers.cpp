@@ -96,6 +96,20 @@ void run_elementwise(const char* who, const Buffer<T>& out, Cuda cuda, Cpu cpu, 
       [&] { return cpu(args..., blend); });
 }
 
+/// Throws unless the kept mask covers n elements.
+void require_kept_mask(const char* function, std::size_t mask_n, std::size_t n) {
+  if (mask_n != n) {
+    throw_invalid(detail::format(
+        "%s: the kept mask covers %zu elements, dx has %zu (call forward_keep_mask first)",
+        function, mask_n, n));
+  }
+}
+
+/// mask resized to hold mask_words(n) words (on `device`, allocated on `stream`).
+void size_mask(Buffer<std::uint32_t>& mask, std::size_t n, Device device, cudaStream_t stream) {
+  if (mask.size() != mask_words(n)) mask = Buffer<std::uint32_t>(mask_words(n), device, stream);
+}
+
 }  // namespace
 
 // ---- ActivationLayer ------------------------------------------------------------------------
@@ -142,9 +156,7 @@ template <class T>
 void ActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Blend blend) {
   const char* const fn = "ActivationLayer::forward_keep_mask";
   check_buffers(fn, device_, arg("y", y), arg("x", x));
-  if (mask_.size() != mask_words(y.size())) {
-    mask_ = Buffer<std::uint32_t>(mask_words(y.size()), device_, y.stream());
-  }
+  size_mask(mask_, y.size(), device_, y.stream());
   mask_n_ = 0;  // no valid mask until this call succeeds
   run_elementwise(fn, y, actlayer::forward_with_mask<T>, reference::forward_with_mask<T>, blend,
                   act_, x.data(), y.data(), mask_.data(), y.size());
@@ -156,12 +168,7 @@ void ActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>&
                                                  Blend blend) const {
   const char* const fn = "ActivationLayer::backward_from_kept_mask";
   check_buffers(fn, device_, arg("dx", dx), arg("dy", dy));
-  if (mask_n_ != dx.size()) {
-    throw_invalid(
-        detail::format("%s: the kept mask covers %zu elements, dx has %zu (call "
-                       "forward_keep_mask first)",
-                       fn, mask_n_, dx.size()));
-  }
+  require_kept_mask(fn, mask_n_, dx.size());
   run_elementwise(fn, dx, actlayer::backward_from_mask<T>, reference::backward_from_mask<T>, blend,
                   act_, mask_.data(), dy.data(), dx.data(), dx.size());
 }
@@ -339,6 +346,49 @@ void BiasActivationLayer<T>::backward_from_output(const Buffer<T>& y, const Buff
       [&] {
         return reference::bias_act_backward_from_output(act_, y.data(), dy.data(), dx.data(),
                                                         dbias_.data(), shape, blend);
+      });
+}
+
+template <class T>
+void BiasActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y,
+                                               ChannelShape shape) {
+  const char* const fn = "BiasActivationLayer::forward_keep_mask";
+  check_buffers(fn, device_, arg("bias", bias_));
+  check_buffers(fn, device_, arg("y", y), arg("x", x));
+  require_shape(fn, channels(), shape, y.size());
+  size_mask(mask_, y.size(), device_, y.stream());
+  mask_n_ = 0;  // no valid mask until this call succeeds
+  run(
+      fn, y,
+      [&](cudaStream_t s) {
+        return actlayer::bias_act_forward_with_mask(act_, x.data(), bias_.data(), y.data(),
+                                                    mask_.data(), shape, s);
+      },
+      [&] {
+        return reference::bias_act_forward_with_mask(act_, x.data(), bias_.data(), y.data(),
+                                                     mask_.data(), shape);
+      });
+  mask_n_ = y.size();
+}
+
+template <class T>
+void BiasActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>& dx,
+                                                     ChannelShape shape, ParamGrad dbias_mode) {
+  const char* const fn = "BiasActivationLayer::backward_from_kept_mask";
+  check_buffers(fn, device_, arg("dbias", dbias_));
+  check_buffers(fn, device_, arg("dx", dx), arg("dy", dy));
+  require_shape(fn, channels(), shape, dx.size());
+  require_kept_mask(fn, mask_n_, dx.size());
+  const Blend blend = param_blend(dbias_mode);
+  run_with_workspace(
+      fn, dx, workspace_, bias_act_backward_workspace_bytes(shape),
+      [&](cudaStream_t s, double* ws, std::size_t bytes) {
+        return actlayer::bias_act_backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
+                                                     dbias_.data(), shape, ws, bytes, s, blend);
+      },
+      [&] {
+        return reference::bias_act_backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
+                                                      dbias_.data(), shape, blend);
       });
 }
 

@@ -153,6 +153,12 @@ class BiasActivationLayer {
   /// tanh, ...: see backward_from_output); Error(not_supported) for the others.
   void backward_from_output(const Buffer<T>& y, const Buffer<T>& dy, Buffer<T>& dx,
                             ChannelShape shape, ParamGrad dbias_mode);
+  /// forward(), keeping a 1-bit mask of x + bias > 0 in the layer instead of x (relu,
+  /// leaky_relu, step, rrelu eval; else Error not_supported): x may be released afterwards.
+  void forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, ChannelShape shape);
+  /// dx and dbias from the kept mask (see bias_act_backward_from_mask).
+  void backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>& dx, ChannelShape shape,
+                               ParamGrad dbias_mode);
 
  private:
   Activation act_;
@@ -160,6 +166,8 @@ class BiasActivationLayer {
   Buffer<Param> bias_;
   Buffer<Param> dbias_;
   Buffer<double> workspace_;  // CUDA backward's partial sums, grown on demand
+  Buffer<std::uint32_t> mask_;
+  std::size_t mask_n_ = 0;  // elements the kept mask covers (0: none)
 };
 
 /// RReLU: in training, a random slope r_i ~ U[lower, upper] per element, from Philox keyed by

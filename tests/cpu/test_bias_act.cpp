@@ -429,6 +429,15 @@ TEST(BiasActivationLayerCpu, TrainsItsBiasThroughTheReference) {
       Status::success);
   EXPECT_EQ(dx.to_host(), want_dx);
   EXPECT_EQ(relu.dbias().to_host(), want_db);
+  // The kept mask: the same dx and dbias as from x (relu), and refused before a forward.
+  BiasActivationLayer<float> masked(3, Activation::relu(), Device::cpu);
+  Buffer<float> dx_mask(24, Device::cpu);
+  masked.forward_keep_mask(x, y, shape);
+  masked.backward_from_kept_mask(dy, dx_mask, shape, ParamGrad::overwrite);
+  EXPECT_EQ(dx_mask.to_host(), want_dx);
+  EXPECT_EQ(masked.dbias().to_host(), want_db);
+  BiasActivationLayer<float> no_forward(3, Activation::relu(), Device::cpu);
+
   struct Throws {
     std::function<void()> call;
     Status want;
