@@ -118,7 +118,7 @@ void expect_dbias_close(const std::vector<T>& dx, const std::vector<compute_t<T>
   for (std::size_t i = 0; i < dx.size(); ++i) {
     magnitude[(i / s.inner) % s.channels] += std::fabs(to_double(dx[i]));
   }
-  const double tol = std::is_same_v<T, double> ? 1e-13 : 1e-5;
+  const double tol = std::is_same_v<T, double> ? 1e-12 : 1e-5;
   for (std::size_t c = 0; c < s.channels; ++c) {
     const double g = static_cast<double>(got[c]), w = static_cast<double>(want[c]);
     if (std::isnan(w)) {
