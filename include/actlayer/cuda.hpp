@@ -229,7 +229,7 @@ Status bias_act_forward(const Activation& act, const T* x, const compute_t<T>* b
                         ChannelShape shape, cudaStream_t stream = nullptr);
 
 /// Bytes of device workspace the bias_act backward calls need for `shape` (per-block partial
-/// sums of dbias; at most an eighth of a float tensor, usually far less). Depends on the shape
+/// sums of dbias: at most n/64 doubles, usually far less). Depends on the shape
 /// only; 0 for an invalid shape.
 std::size_t bias_act_backward_workspace_bytes(ChannelShape shape) noexcept;
 
