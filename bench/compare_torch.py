@@ -212,6 +212,19 @@ def torch_call(row, bufs, torch, F):
         return lambda s: f(bufs[s][0])
     if op == "quick_gelu" and fwd:  # CLIP's QuickGELU as written: x * sigmoid(1.702 x)
         return lambda s: bufs[s][0] * torch.sigmoid(1.702 * bufs[s][0])
+    if op.startswith("bias_act_"):  # PyTorch's composite: the activation backward, then a sum
+        m = re.search(r"shape \{(\d+), (\d+), 1\}", row.get("note", ""))
+        if not m or fwd:
+            return None
+        rows, c = (int(v) for v in m.groups())
+        shaped = [[t[: rows * c].view(rows, c) for t in b] for b in bufs]
+        act_backward = {"bias_act_relu": lambda g, z: aten.threshold_backward(g, z, 0),
+                        "bias_act_gelu": lambda g, z: aten.gelu_backward(g, z)}[op]
+
+        def composite(s):
+            gx = act_backward(shaped[s][1], shaped[s][0])  # z = x + b, as autograd saves it
+            return gx, gx.sum(0)
+        return composite
     if op.startswith("prelu"):
         m = re.search(r"shape \{(\d+), (\d+), (\d+)\}", row.get("note", ""))
         if not m:
@@ -247,7 +260,7 @@ def check_targets(data):
     def verdict(name, ok, detail):
         verdicts.append({"target": name, "met": ok, "detail": detail})
 
-    elementwise = [r for r in big if not r["op"].startswith(("prelu", "rrelu_train"))]
+    elementwise = [r for r in big if not r["op"].startswith(("prelu", "rrelu_train", "bias_act"))]
     for p, bound in (("forward", 0.95), ("backward", 0.93), ("from_output", 0.93)):
         rs = [r for r in elementwise if r["pass"] == p and r["vs_copy"] is not None]
         if rs:
@@ -264,7 +277,8 @@ def check_targets(data):
     if lat and data.get("empty_kernel_us"):
         ratio = lat[0]["ms"] * 1000 / data["empty_kernel_us"]
         verdict("2^16 within 1.3 x the empty kernel", ratio <= 1.3, f"{ratio:.2f} x")
-    for op, p, bound in (("prelu", "backward", 1.5), ("rrelu_train", "forward", 1.4)):
+    for op, p, bound in (("prelu", "backward", 1.5), ("rrelu_train", "forward", 1.4),
+                         ("bias_act", "backward", 1.5)):
         rs = [r for r in big if r["op"].startswith(op) and r["pass"] == p and r.get("vs_torch") is not None]
         if rs:
             worst = min(rs, key=lambda r: r["vs_torch"])
@@ -300,6 +314,16 @@ def check_targets(data):
         if worst:
             verdict(f"{op} {p} within {bound} x {plain} {p} (time per byte)", worst[0] <= bound,
                     f"worst {worst[1]['op']} {worst[1]['dtype']} n={worst[1]['n']}: {worst[0]:.3f} x")
+    # bias_act backward (dx + dbias) within 1.15 x the plain backward of its op, timed by the
+    # bench at the same n (its note).
+    worst = None
+    for r in big:
+        m = re.search(r"plain backward [0-9.e+-]+ ms: ([0-9.e+-]+) x", r.get("note", ""))
+        if r["op"].startswith("bias_act") and m and (worst is None or float(m.group(1)) > worst[0]):
+            worst = (float(m.group(1)), r)
+    if worst:
+        verdict("bias_act backward within 1.15 x the plain backward", worst[0] <= 1.15,
+                f"worst {worst[1]['op']} {worst[1]['dtype']} n={worst[1]['n']}: {worst[0]:.3f} x")
     data["targets"] = verdicts
 
 

@@ -12,7 +12,7 @@
 
 #include "actlayer/activation.hpp"
 #include "actlayer/detail/cuda_result.hpp"
-#include "prelu_plan.hpp"
+#include "channel_plan.hpp"
 
 namespace actlayer::cuda_impl {
 
@@ -38,11 +38,11 @@ CudaResult launch_backward_from_mask(const Activation& act, const std::uint32_t*
                                      T* dx, std::size_t n, cudaStream_t stream, Blend blend);
 template <class T>
 CudaResult launch_prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y,
-                                          std::uint32_t* mask, PReluShape shape,
+                                          std::uint32_t* mask, ChannelShape shape,
                                           cudaStream_t stream);
 template <class T>
 CudaResult launch_prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
-                                              const T* dy, T* dx, PReluShape shape,
+                                              const T* dy, T* dx, ChannelShape shape,
                                               cudaStream_t stream);
 
 // RReLU in training mode (rrelu.cuh); the plain forward/backward above dispatch to the first
@@ -65,13 +65,36 @@ constexpr unsigned kSlopeSumBlocks = 1024;
 CudaResult launch_rrelu_slope_sum(const Activation& act, std::size_t n, double* partials,
                                   double* accumulator, cudaStream_t stream);
 
-// PReLU (prelu.cuh). Arguments are validated; `plan` is make_prelu_plan(shape).
+// The channel kernels (channel.cuh). Arguments are validated; `plan` is
+// make_channel_plan(shape).
+
+// PReLU (prelu.cuh).
 template <class T>
-CudaResult launch_prelu_forward(const T* x, const compute_t<T>* alpha, T* y, const PReluPlan& plan,
-                                cudaStream_t stream);
+CudaResult launch_prelu_forward(const T* x, const compute_t<T>* alpha, T* y,
+                                const ChannelPlan& plan, cudaStream_t stream);
 template <class T>
 CudaResult launch_prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
-                                 compute_t<T>* dalpha, const PReluPlan& plan, double* workspace,
+                                 compute_t<T>* dalpha, const ChannelPlan& plan, double* workspace,
                                  cudaStream_t stream, Blend dalpha_blend);
+
+// bias_act (bias_act.cuh): `in` is x (pass backward, with the bias) or y (pass
+// backward_from_output, bias unread).
+template <class T>
+CudaResult launch_bias_act_forward(const Activation& act, const T* x, const compute_t<T>* bias,
+                                   T* y, const ChannelPlan& plan, cudaStream_t stream);
+template <class T>
+CudaResult launch_bias_act_backward(const Activation& act, Pass pass, const T* in,
+                                    const compute_t<T>* bias, const T* dy, T* dx,
+                                    compute_t<T>* dbias, const ChannelPlan& plan, double* workspace,
+                                    cudaStream_t stream, Blend dbias_blend);
+template <class T>
+CudaResult launch_bias_act_forward_with_mask(const Activation& act, const T* x,
+                                             const compute_t<T>* bias, T* y, std::uint32_t* mask,
+                                             ChannelShape shape, cudaStream_t stream);
+template <class T>
+CudaResult launch_bias_act_backward_from_mask(const Activation& act, const std::uint32_t* mask,
+                                              const T* dy, T* dx, compute_t<T>* dbias,
+                                              const ChannelPlan& plan, double* workspace,
+                                              cudaStream_t stream, Blend dbias_blend);
 
 }  // namespace actlayer::cuda_impl

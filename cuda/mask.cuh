@@ -20,7 +20,7 @@
 #include "actlayer/detail/elementwise.cuh"
 #include "actlayer/ops.cuh"
 #include "launch.hpp"
-#include "prelu_plan.hpp"
+#include "channel_plan.hpp"
 
 namespace actlayer::cuda_impl {
 
@@ -40,11 +40,16 @@ struct ChannelCursor {
   }
 };
 
-/// The forward value of element i for the mask kernel: a built-in elementwise op, or PReLU
-/// with its channel's slope.
+/// The forward of element i for the mask kernel: z = pre(x, i), whose sign is the bit, and
+/// y = value(z, i). A built-in elementwise op, PReLU with its channel's slope, or bias_act
+/// (bias_act.cuh: z = x + bias[c]).
 template <class Op>
 struct OpValue {
   Op op;
+  template <class F>
+  __device__ __forceinline__ F pre(F x, std::size_t) const {
+    return x;
+  }
   template <class F>
   __device__ __forceinline__ F operator()(F z, std::size_t) const {
     return op.value(z);
@@ -56,13 +61,17 @@ struct PReluValue {
   const P* alpha;
   std::size_t channels, inner;
   template <class F>
+  __device__ __forceinline__ F pre(F x, std::size_t) const {
+    return x;
+  }
+  template <class F>
   __device__ __forceinline__ F operator()(F z, std::size_t i) const {
     return ops::PRelu::value(z, F(alpha[(i / inner) % channels]));
   }
 };
 
 /// One warp per mask word at a time: lane l takes element 32w + l (coalesced accesses), the
-/// warp's ballot of x > 0 is the word, lane 0 stores it. Lanes past n vote 0, so the bits past
+/// warp's ballot of z > 0 is the word, lane 0 stores it. Lanes past n vote 0, so the bits past
 /// n are 0. Every lane of a warp runs the same iterations, so the ballot is always full.
 template <class T, class Value>
 __global__ void __launch_bounds__(256)
@@ -77,7 +86,7 @@ __global__ void __launch_bounds__(256)
        w < words; w += warps) {
     const std::size_t i = w * kMaskBits + lane;
     const bool inside = i < n;
-    const F z = inside ? ops::widen(x[i]) : F(0);
+    const F z = inside ? value.pre(ops::widen(x[i]), i) : F(0);
     const std::uint32_t bits = __ballot_sync(0xffffffffu, inside && z > F(0));
     if (inside) {
       const T old = beta != 0.0f ? y[i] : T{};  // beta == 0 never reads y
@@ -139,7 +148,7 @@ struct PReluMaskBackwardBody {
 
 template <class T>
 CudaResult launch_prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y,
-                                          std::uint32_t* mask, PReluShape shape,
+                                          std::uint32_t* mask, ChannelShape shape,
                                           cudaStream_t stream) {
   const std::size_t n = shape.outer * shape.channels * shape.inner;
   return launch_forward_mask(
@@ -148,7 +157,7 @@ CudaResult launch_prelu_forward_with_mask(const T* x, const compute_t<T>* alpha,
 
 template <class T>
 CudaResult launch_prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
-                                              const T* dy, T* dx, PReluShape shape,
+                                              const T* dy, T* dx, ChannelShape shape,
                                               cudaStream_t stream) {
   const std::size_t n = shape.outer * shape.channels * shape.inner;
   return detail::launch_elementwise<T, 1>(

@@ -7,6 +7,7 @@
 
 #include "actlayer/cuda.hpp"
 #include "actlayer/reference.hpp"
+#include "common/checks.hpp"
 #include "common/validate.hpp"
 #include "../cuda/launch.hpp"
 #include "actlayer/detail/calls.hpp"
@@ -95,6 +96,20 @@ void run_elementwise(const char* who, const Buffer<T>& out, Cuda cuda, Cpu cpu, 
       [&] { return cpu(args..., blend); });
 }
 
+/// Throws unless the kept mask covers n elements.
+void require_kept_mask(const char* function, std::size_t mask_n, std::size_t n) {
+  if (mask_n != n) {
+    throw_invalid(detail::format(
+        "%s: the kept mask covers %zu elements, dx has %zu (call forward_keep_mask first)",
+        function, mask_n, n));
+  }
+}
+
+/// mask resized to hold mask_words(n) words (on `device`, allocated on `stream`).
+void size_mask(Buffer<std::uint32_t>& mask, std::size_t n, Device device, cudaStream_t stream) {
+  if (mask.size() != mask_words(n)) mask = Buffer<std::uint32_t>(mask_words(n), device, stream);
+}
+
 }  // namespace
 
 // ---- ActivationLayer ------------------------------------------------------------------------
@@ -141,9 +156,7 @@ template <class T>
 void ActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Blend blend) {
   const char* const fn = "ActivationLayer::forward_keep_mask";
   check_buffers(fn, device_, arg("y", y), arg("x", x));
-  if (mask_.size() != mask_words(y.size())) {
-    mask_ = Buffer<std::uint32_t>(mask_words(y.size()), device_, y.stream());
-  }
+  size_mask(mask_, y.size(), device_, y.stream());
   mask_n_ = 0;  // no valid mask until this call succeeds
   run_elementwise(fn, y, actlayer::forward_with_mask<T>, reference::forward_with_mask<T>, blend,
                   act_, x.data(), y.data(), mask_.data(), y.size());
@@ -155,12 +168,7 @@ void ActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>&
                                                  Blend blend) const {
   const char* const fn = "ActivationLayer::backward_from_kept_mask";
   check_buffers(fn, device_, arg("dx", dx), arg("dy", dy));
-  if (mask_n_ != dx.size()) {
-    throw_invalid(
-        detail::format("%s: the kept mask covers %zu elements, dx has %zu (call "
-                       "forward_keep_mask first)",
-                       fn, mask_n_, dx.size()));
-  }
+  require_kept_mask(fn, mask_n_, dx.size());
   run_elementwise(fn, dx, actlayer::backward_from_mask<T>, reference::backward_from_mask<T>, blend,
                   act_, mask_.data(), dy.data(), dx.data(), dx.size());
 }
@@ -186,14 +194,14 @@ PReluLayer<T>::PReluLayer(std::size_t channels, Param init, Device device, cudaS
 namespace {
 
 /// Throws unless shape has the layer's channels and `count` elements.
-void require_shape(const char* function, std::size_t channels, PReluShape shape,
+void require_shape(const char* function, std::size_t channels, ChannelShape shape,
                    std::size_t count) {
   std::size_t n = 0;
   if (shape.channels != channels) {
     throw_invalid(detail::format("%s: shape.channels = %zu but the layer has %zu channels",
                                  function, shape.channels, channels));
   }
-  if (!detail::prelu_size(shape, &n)) {
+  if (!detail::channel_size(shape, &n)) {
     throw_invalid(
         detail::format("%s: shape {outer %zu, channels %zu, inner %zu}: the element "
                        "count overflows size_t",
@@ -205,6 +213,27 @@ void require_shape(const char* function, std::size_t channels, PReluShape shape,
                        "the buffers' %zu elements",
                        function, shape.outer, shape.channels, shape.inner, count));
   }
+}
+
+/// run() for a backward with a parameter gradient: on CUDA, the layer's `workspace` grown to
+/// `bytes` (never shrunk; allocated on out's stream), then cuda(stream, workspace, its bytes).
+template <class T, class Cuda, class Cpu>
+void run_with_workspace(const char* who, const Buffer<T>& out, Buffer<double>& workspace,
+                        std::size_t bytes, Cuda&& cuda, Cpu&& cpu) {
+  run(
+      who, out,
+      [&](cudaStream_t s) {
+        if (workspace.size() * sizeof(double) < bytes) {
+          workspace =
+              Buffer<double>((bytes + sizeof(double) - 1) / sizeof(double), out.device(), s);
+        }
+        return cuda(s, workspace.data(), workspace.size() * sizeof(double));
+      },
+      cpu);
+}
+
+Blend param_blend(ParamGrad mode) {
+  return Blend{1.0f, mode == ParamGrad::accumulate ? 1.0f : 0.0f};
 }
 
 }  // namespace
@@ -230,17 +259,12 @@ void PReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>&
   check_buffers(fn, device_, arg("dalpha", dalpha_), arg("alpha", alpha_));
   check_buffers(fn, device_, arg("dx", dx), arg("x", x), arg("dy", dy));
   require_shape(fn, channels(), shape, dx.size());
-  const Blend dalpha_blend{1.0f, dalpha_mode == ParamGrad::accumulate ? 1.0f : 0.0f};
-  run(
-      fn, dx,
-      [&](cudaStream_t s) {
-        const std::size_t bytes = prelu_backward_workspace_bytes(shape);
-        if (workspace_.size() * sizeof(double) < bytes) {
-          workspace_ = Buffer<double>((bytes + sizeof(double) - 1) / sizeof(double), device_, s);
-        }
+  const Blend dalpha_blend = param_blend(dalpha_mode);
+  run_with_workspace(
+      fn, dx, workspace_, prelu_backward_workspace_bytes(shape),
+      [&](cudaStream_t s, double* ws, std::size_t bytes) {
         return actlayer::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
-                                        dalpha_.data(), shape, workspace_.data(),
-                                        workspace_.size() * sizeof(double), s, dalpha_blend);
+                                        dalpha_.data(), shape, ws, bytes, s, dalpha_blend);
       },
       [&] {
         return reference::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
@@ -252,6 +276,126 @@ template class PReluLayer<float>;
 template class PReluLayer<double>;
 template class PReluLayer<__half>;
 template class PReluLayer<__nv_bfloat16>;
+
+// ---- BiasActivationLayer --------------------------------------------------------------------
+
+template <class T>
+BiasActivationLayer<T>::BiasActivationLayer(std::size_t channels, Activation act, Device device,
+                                            cudaStream_t stream)
+    : act_(act), device_(device) {
+  const char* const fn = "BiasActivationLayer";
+  if (channels == 0) throw_invalid("BiasActivationLayer: channels must be >= 1 (got 0)");
+  detail::ArgCheck check(fn);
+  throw_if_failed(detail::bias_act_activation(check, act, detail::Saved::x).status());
+  require_device(fn, device);
+  bias_ = Buffer<Param>::from_host(std::vector<Param>(channels, Param(0)), device, stream);
+  dbias_ = Buffer<Param>::from_host(std::vector<Param>(channels, Param(0)), device, stream);
+  // The kernels may run on other streams: the uploads must have landed first.
+  if (device == Device::cuda) synchronize(fn, stream);
+}
+
+template <class T>
+void BiasActivationLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, ChannelShape shape) const {
+  const char* const fn = "BiasActivationLayer::forward";
+  check_buffers(fn, device_, arg("bias", bias_));
+  check_buffers(fn, device_, arg("y", y), arg("x", x));
+  require_shape(fn, channels(), shape, y.size());
+  run(
+      fn, y,
+      [&](cudaStream_t s) {
+        return actlayer::bias_act_forward(act_, x.data(), bias_.data(), y.data(), shape, s);
+      },
+      [&] { return reference::bias_act_forward(act_, x.data(), bias_.data(), y.data(), shape); });
+}
+
+template <class T>
+void BiasActivationLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx,
+                                      ChannelShape shape, ParamGrad dbias_mode) {
+  const char* const fn = "BiasActivationLayer::backward";
+  check_buffers(fn, device_, arg("dbias", dbias_), arg("bias", bias_));
+  check_buffers(fn, device_, arg("dx", dx), arg("x", x), arg("dy", dy));
+  require_shape(fn, channels(), shape, dx.size());
+  const Blend blend = param_blend(dbias_mode);
+  run_with_workspace(
+      fn, dx, workspace_, bias_act_backward_workspace_bytes(shape),
+      [&](cudaStream_t s, double* ws, std::size_t bytes) {
+        return actlayer::bias_act_backward(act_, x.data(), bias_.data(), dy.data(), dx.data(),
+                                           dbias_.data(), shape, ws, bytes, s, blend);
+      },
+      [&] {
+        return reference::bias_act_backward(act_, x.data(), bias_.data(), dy.data(), dx.data(),
+                                            dbias_.data(), shape, blend);
+      });
+}
+
+template <class T>
+void BiasActivationLayer<T>::backward_from_output(const Buffer<T>& y, const Buffer<T>& dy,
+                                                  Buffer<T>& dx, ChannelShape shape,
+                                                  ParamGrad dbias_mode) {
+  const char* const fn = "BiasActivationLayer::backward_from_output";
+  check_buffers(fn, device_, arg("dbias", dbias_));
+  check_buffers(fn, device_, arg("dx", dx), arg("y", y), arg("dy", dy));
+  require_shape(fn, channels(), shape, dx.size());
+  const Blend blend = param_blend(dbias_mode);
+  run_with_workspace(
+      fn, dx, workspace_, bias_act_backward_workspace_bytes(shape),
+      [&](cudaStream_t s, double* ws, std::size_t bytes) {
+        return actlayer::bias_act_backward_from_output(act_, y.data(), dy.data(), dx.data(),
+                                                       dbias_.data(), shape, ws, bytes, s, blend);
+      },
+      [&] {
+        return reference::bias_act_backward_from_output(act_, y.data(), dy.data(), dx.data(),
+                                                        dbias_.data(), shape, blend);
+      });
+}
+
+template <class T>
+void BiasActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y,
+                                               ChannelShape shape) {
+  const char* const fn = "BiasActivationLayer::forward_keep_mask";
+  check_buffers(fn, device_, arg("bias", bias_));
+  check_buffers(fn, device_, arg("y", y), arg("x", x));
+  require_shape(fn, channels(), shape, y.size());
+  size_mask(mask_, y.size(), device_, y.stream());
+  mask_n_ = 0;  // no valid mask until this call succeeds
+  run(
+      fn, y,
+      [&](cudaStream_t s) {
+        return actlayer::bias_act_forward_with_mask(act_, x.data(), bias_.data(), y.data(),
+                                                    mask_.data(), shape, s);
+      },
+      [&] {
+        return reference::bias_act_forward_with_mask(act_, x.data(), bias_.data(), y.data(),
+                                                     mask_.data(), shape);
+      });
+  mask_n_ = y.size();
+}
+
+template <class T>
+void BiasActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>& dx,
+                                                     ChannelShape shape, ParamGrad dbias_mode) {
+  const char* const fn = "BiasActivationLayer::backward_from_kept_mask";
+  check_buffers(fn, device_, arg("dbias", dbias_));
+  check_buffers(fn, device_, arg("dx", dx), arg("dy", dy));
+  require_shape(fn, channels(), shape, dx.size());
+  require_kept_mask(fn, mask_n_, dx.size());
+  const Blend blend = param_blend(dbias_mode);
+  run_with_workspace(
+      fn, dx, workspace_, bias_act_backward_workspace_bytes(shape),
+      [&](cudaStream_t s, double* ws, std::size_t bytes) {
+        return actlayer::bias_act_backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
+                                                     dbias_.data(), shape, ws, bytes, s, blend);
+      },
+      [&] {
+        return reference::bias_act_backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
+                                                      dbias_.data(), shape, blend);
+      });
+}
+
+template class BiasActivationLayer<float>;
+template class BiasActivationLayer<double>;
+template class BiasActivationLayer<__half>;
+template class BiasActivationLayer<__nv_bfloat16>;
 
 // ---- RReluLayer -----------------------------------------------------------------------------
 

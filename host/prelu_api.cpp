@@ -8,29 +8,29 @@
 
 namespace actlayer {
 
-std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept {
+std::size_t prelu_backward_workspace_bytes(ChannelShape shape) noexcept {
   std::size_t n = 0;
-  if (!detail::prelu_size(shape, &n)) return 0;
-  return cuda_impl::make_prelu_plan(shape).workspace_bytes();
+  if (!detail::channel_size(shape, &n)) return 0;
+  return cuda_impl::make_channel_plan(shape).workspace_bytes();
 }
 
 using namespace detail;  // the checks
 
 template <class T, class>
-Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, PReluShape shape,
+Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, ChannelShape shape,
                      cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_forward";
   std::size_t n = 0;
   return checked_launch(fn, check_prelu_forward(fn, x, alpha, y, nullptr, false, shape, &n), n > 0,
                         [&] {
                           return cuda_impl::launch_prelu_forward(
-                              x, alpha, y, cuda_impl::make_prelu_plan(shape), stream);
+                              x, alpha, y, cuda_impl::make_channel_plan(shape), stream);
                         });
 }
 
 template <class T, class>
 Status prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
-                      compute_t<T>* dalpha, PReluShape shape, void* workspace,
+                      compute_t<T>* dalpha, ChannelShape shape, void* workspace,
                       std::size_t workspace_bytes, cudaStream_t stream, Blend dalpha_blend) {
   const char* const fn = "actlayer::prelu_backward";
   std::size_t n = 0;
@@ -40,14 +40,14 @@ Status prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
                            workspace_bytes, prelu_backward_workspace_bytes(shape), &n),
       true, [&] {
         return cuda_impl::launch_prelu_backward(
-            x, alpha, dy, dx, dalpha, cuda_impl::make_prelu_plan(shape),
+            x, alpha, dy, dx, dalpha, cuda_impl::make_channel_plan(shape),
             static_cast<double*>(workspace), stream, dalpha_blend);
       });
 }
 
 template <class T, class>
 Status prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y, std::uint32_t* mask,
-                               PReluShape shape, cudaStream_t stream) {
+                               ChannelShape shape, cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_forward_with_mask";
   std::size_t n = 0;
   return checked_launch(
@@ -57,7 +57,7 @@ Status prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y, std:
 
 template <class T, class>
 Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
-                                   const T* dy, T* dx, PReluShape shape, cudaStream_t stream) {
+                                   const T* dy, T* dx, ChannelShape shape, cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_backward_dx_from_mask";
   std::size_t n = 0;
   return checked_launch(

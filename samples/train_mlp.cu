@@ -4,14 +4,18 @@
 // others fit.
 //
 // Matrix products: cuBLAS on the GPU, plain loops on the CPU. Activations and their gradients:
-// actlayer. Parameter updates: Adam, with Thrust on the GPU.
+// actlayer. Parameter updates: Adam, with Thrust on the GPU. With --bias-fused the hidden
+// layers' bias is added by the activation's own call (bias_act: y = f(x W^T + b), and dx and db
+// from one backward) instead of a separate kernel and a separate sum, for every activation but
+// prelu and rrelu (their own layers): the same table, to within rounding.
 //
 // Each activation's row is printed as soon as it is trained; meanwhile the epoch, loss and
 // elapsed time go to stderr (a live line on a terminal, else a line every --progress-every
 // seconds; --quiet: none), so that --json's last line on stdout stays clean.
 //
 //   train_mlp [--device auto|cuda|cpu] [--epochs N] [--points N] [--hidden N] [--lr X]
-//             [--activations a,b,...] [--seed N] [--progress-every S] [--quiet] [--json]
+//             [--activations a,b,...] [--seed N] [--bias-fused] [--progress-every S] [--quiet]
+//             [--json]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -68,16 +72,23 @@ const std::vector<std::string> kCourse = {"identity", "step",       "sigmoid", "
 /// for one batch size.
 class Mlp {
  public:
+  /// bias_fused: the hidden layers' bias goes into the activation's call where it can.
   Mlp(const sample::Context& ctx, const std::string& act, std::size_t hidden, float scale,
-      unsigned seed)
+      unsigned seed, bool bias_fused)
       : ctx_(ctx),
         hidden_(hidden),
+        fused_(bias_fused && fusable(act)),
         rng_(seed),
-        l1_(ctx, 2, hidden, scale, rng_),
-        l2_(ctx, hidden, hidden, scale, rng_),
+        l1_(ctx, 2, hidden, scale, rng_, !fused_),
+        l2_(ctx, hidden, hidden, scale, rng_, !fused_),
         l3_(ctx, hidden, 2, 1.0f, rng_),
-        a1_(sample::make_activation(act, ctx.device(), seed + 1)),
-        a2_(sample::make_activation(act, ctx.device(), seed + 2)) {}
+        a1_(sample::make_activation(act, ctx.device(), seed + 1, fused_ ? hidden : 0)),
+        a2_(sample::make_activation(act, ctx.device(), seed + 2, fused_ ? hidden : 0)) {}
+
+  static bool fusable(const std::string& act) {
+    actlayer::Activation a;
+    return sample::elementwise_activation(act, &a);
+  }
 
   struct Batch {
     std::size_t n;
@@ -137,6 +148,7 @@ class Mlp {
  private:
   const sample::Context& ctx_;
   std::size_t hidden_;
+  bool fused_;
   std::mt19937 rng_;
   sample::Linear l1_, l2_, l3_;
   std::unique_ptr<sample::Hidden> a1_, a2_;
@@ -152,6 +164,7 @@ struct Config {
   std::size_t points = 0, hidden = 0;
   double lr = 0;
   unsigned seed = 0;  // initial weights; RReLU's noise uses seed + 1 and seed + 2
+  bool bias_fused = false;
 };
 constexpr unsigned kTrainSeed = 1, kTestSeed = 2;  // the two data sets
 
@@ -170,7 +183,8 @@ struct Result {
 
 Result run(const sample::Context& ctx, const std::string& act, const Dataset& train,
            const Dataset& test, const Config& cfg, sample::Progress& progress) {
-  Mlp mlp(ctx, act, cfg.hidden, relu_family(act) ? std::sqrt(2.0f) : 1.0f, cfg.seed);
+  Mlp mlp(ctx, act, cfg.hidden, relu_family(act) ? std::sqrt(2.0f) : 1.0f, cfg.seed,
+          cfg.bias_fused);
   Mlp::Batch tr = mlp.batch(train), te = mlp.batch(test);
   Result r;
   r.activation = act;
@@ -239,6 +253,7 @@ std::string json_row(const Result& r, const Config& cfg) {
       .field("points", static_cast<double>(cfg.points))
       .field("hidden", sample::Json::numbers({hidden, hidden}))
       .field("seed", cfg.seed)
+      .field("bias_fused", sample::Json::boolean(cfg.bias_fused && Mlp::fusable(r.activation)))
       .field("data_seeds", sample::Json::numbers({kTrainSeed, kTestSeed}))
       .field("init", sample::Json::str(relu_family(r.activation) ? "he" : "lecun"))
       .field("optimizer", sample::Json::str("adam, full batch"));
@@ -273,6 +288,9 @@ int main(int argc, char** argv) {
                    "which to train, in this order (any op of actlayer's list, or prelu)")
       .int_option("seed", 2026, 0, 4294967295LL - 2,
                   "seed of the initial weights (RReLU's noise: seed + 1, seed + 2)")
+      .flag_option("bias-fused",
+                   "add the hidden layers' bias in the activation's call (bias_act), but for "
+                   "prelu and rrelu")
       .number_option("progress-every", 5, 0, 3600,
                      "seconds between progress lines on stderr when it is not a terminal")
       .flag_option("quiet", "no progress on stderr");
@@ -285,13 +303,15 @@ int main(int argc, char** argv) {
   cfg.hidden = static_cast<std::size_t>(args.integer("hidden"));
   cfg.lr = args.number("lr");
   cfg.seed = static_cast<unsigned>(args.integer("seed"));
+  cfg.bias_fused = args.flag("bias-fused");
   const Dataset train = spirals(cfg.points, kTrainSeed), test = spirals(cfg.points, kTestSeed);
   sample::Progress progress("train_mlp", args.flag("quiet"), args.number("progress-every"));
 
   std::printf(
       "two spirals, %zu train / %zu test points, 2-%zu-%zu-2 MLP, %d epochs of Adam (lr %g), on "
-      "%s\n\n",
-      cfg.points, cfg.points, cfg.hidden, cfg.hidden, cfg.epochs, cfg.lr, backend.name.c_str());
+      "%s%s\n\n",
+      cfg.points, cfg.points, cfg.hidden, cfg.hidden, cfg.epochs, cfg.lr, backend.name.c_str(),
+      cfg.bias_fused ? ", hidden biases fused into the activations (bias_act)" : "");
   std::printf("%-11s %9s %9s %10s %12s %8s  %s\n", "activation", "train acc", "test acc",
               "final loss", "epochs to 90%", "seconds", "notes");
   std::fflush(stdout);

@@ -100,9 +100,9 @@ Status check_backward_from_mask(const char* fn, const Activation& act, const std
 /// prelu_forward, with the mask when `mask` is given (mask_expected); *n = the element count.
 template <class T, class P>
 Status check_prelu_forward(const char* fn, const T* x, const P* alpha, T* y, std::uint32_t* mask,
-                           bool mask_expected, PReluShape shape, std::size_t* n) {
+                           bool mask_expected, ChannelShape shape, std::size_t* n) {
   ArgCheck check(fn);
-  check.prelu_shape(shape, n)
+  check.channel_shape(shape, n)
       .input("x", x, *n)
       .input("alpha", alpha, shape.channels)
       .output("y", y, *n);
@@ -114,33 +114,82 @@ Status check_prelu_forward(const char* fn, const T* x, const P* alpha, T* y, std
 /// workspace == nullptr and needed == 0).
 template <class T, class P>
 Status check_prelu_backward(const char* fn, const T* x, const P* alpha, const T* dy, T* dx,
-                            P* dalpha, PReluShape shape, Blend blend, void* workspace,
+                            P* dalpha, ChannelShape shape, Blend blend, void* workspace,
                             std::size_t workspace_bytes, std::size_t needed, std::size_t* n) {
   return ArgCheck(fn)
-      .prelu_shape(shape, n)
+      .channel_shape(shape, n)
       .blend(blend)
       .input("x", x, *n)
       .input("alpha", alpha, shape.channels)
       .input("dy", dy, *n)
       .output("dx", dx, *n)
       .side_output("dalpha", dalpha, shape.channels)
-      .require(workspace_bytes >= needed, Status::invalid_argument,
-               format("workspace_bytes = %zu is less than prelu_backward_workspace_bytes(shape) "
-                      "= %zu",
-                      workspace_bytes, needed))
-      .side_output("workspace", static_cast<double*>(workspace), needed / sizeof(double))
+      .workspace("prelu_backward_workspace_bytes", workspace, workspace_bytes, needed)
       .status();
 }
 
 template <class T, class P>
 Status check_prelu_dx_from_mask(const char* fn, const std::uint32_t* mask, const P* alpha,
-                                const T* dy, T* dx, PReluShape shape, std::size_t* n) {
+                                const T* dy, T* dx, ChannelShape shape, std::size_t* n) {
   ArgCheck check(fn);
-  check.prelu_shape(shape, n);
+  check.channel_shape(shape, n);
   return check.input("mask", mask, mask_words(*n))
       .input("alpha", alpha, shape.channels)
       .input("dy", dy, *n)
       .output("dx", dx, *n)
+      .status();
+}
+
+// ---- bias_act ----------------------------------------------------------------------------
+
+/// What a bias_act backward reads besides dy: x (and the bias), the forward's output y, or the
+/// mask of x + bias > 0.
+enum class Saved { x, y, mask };
+
+/// The activation of a bias_act call: valid, with the pass (for `saved`), not rrelu in training
+/// mode, and sign-only for the mask calls.
+inline ArgCheck& bias_act_activation(ArgCheck& check, const Activation& act, Saved saved) {
+  check.activation(act, saved == Saved::y ? Pass::backward_from_output : Pass::backward)
+      .require(!(act.op == Op::rrelu && act.training), Status::not_supported,
+               "rrelu in training mode: bias_act does not draw its per-element random slopes "
+               "(add the bias and call forward/backward, or use rrelu in eval mode)");
+  return saved == Saved::mask ? check.mask_op(act) : check;
+}
+
+/// bias_act_forward, with the mask when `mask_expected`; *n = the element count.
+template <class T, class P>
+Status check_bias_act_forward(const char* fn, const Activation& act, const T* x, const P* bias,
+                              T* y, std::uint32_t* mask, bool mask_expected, ChannelShape shape,
+                              std::size_t* n) {
+  ArgCheck check(fn);
+  bias_act_activation(check, act, mask_expected ? Saved::mask : Saved::x)
+      .channel_shape(shape, n)
+      .input("x", x, *n)
+      .input("bias", bias, shape.channels)
+      .output("y", y, *n);
+  if (mask_expected) check.side_output("mask", mask, mask_words(*n));
+  return check.status();
+}
+
+/// bias_act_backward (saved x: `in` and the bias), _from_output (saved y: `in`) or _from_mask
+/// (`mask`); `needed` is the workspace it takes (the reference: nullptr and 0).
+template <class T, class P>
+Status check_bias_act_backward(const char* fn, const Activation& act, Saved saved, const T* in,
+                               const std::uint32_t* mask, const P* bias, const T* dy, T* dx,
+                               P* dbias, ChannelShape shape, Blend blend, void* workspace,
+                               std::size_t workspace_bytes, std::size_t needed, std::size_t* n) {
+  ArgCheck check(fn);
+  bias_act_activation(check, act, saved).channel_shape(shape, n).blend(blend);
+  if (saved == Saved::mask) {
+    check.input("mask", mask, mask_words(*n));
+  } else {
+    check.input(saved == Saved::x ? "x" : "y", in, *n);
+  }
+  if (saved == Saved::x) check.input("bias", bias, shape.channels);
+  return check.input("dy", dy, *n)
+      .output("dx", dx, *n)
+      .side_output("dbias", dbias, shape.channels)
+      .workspace("bias_act_backward_workspace_bytes", workspace, workspace_bytes, needed)
       .status();
 }
 

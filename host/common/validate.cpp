@@ -184,7 +184,7 @@ ArgCheck& ArgCheck::blend(const Blend& blend) {
                         shortest(blend.alpha).c_str(), shortest(blend.beta).c_str()));
 }
 
-bool prelu_size(const PReluShape& shape, std::size_t* n) noexcept {
+bool channel_size(const ChannelShape& shape, std::size_t* n) noexcept {
   constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
   *n = 0;
   if (shape.channels != 0 && shape.outer > max / shape.channels) return false;
@@ -194,8 +194,8 @@ bool prelu_size(const PReluShape& shape, std::size_t* n) noexcept {
   return true;
 }
 
-ArgCheck& ArgCheck::prelu_shape(const PReluShape& shape, std::size_t* n) {
-  const bool fits = prelu_size(shape, n);
+ArgCheck& ArgCheck::channel_shape(const ChannelShape& shape, std::size_t* n) {
+  const bool fits = channel_size(shape, n);
   require(shape.channels >= 1, Status::invalid_argument, "shape.channels must be >= 1 (got 0)");
   require(fits, Status::invalid_argument,
           format("shape {outer %zu, channels %zu, inner %zu}: the element count overflows size_t",
@@ -246,6 +246,12 @@ ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::s
     regions_[region_count_++] = Region{name, begin, end, access};
   }
   return *this;
+}
+
+ArgCheck& ArgCheck::workspace(const char* sizer, void* p, std::size_t bytes, std::size_t needed) {
+  require(bytes >= needed, Status::invalid_argument,
+          format("workspace_bytes = %zu is less than %s(shape) = %zu", bytes, sizer, needed));
+  return side_output("workspace", static_cast<double*>(p), needed / sizeof(double));
 }
 
 Status check_elementwise_call(const char* function, const void* const* inputs,

@@ -21,7 +21,7 @@ std::string shortest(float v);
 std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /// outer * channels * inner into *n; false on overflow (channels == 0 gives n == 0 and true).
-bool prelu_size(const PReluShape& shape, std::size_t* n) noexcept;
+bool channel_size(const ChannelShape& shape, std::size_t* n) noexcept;
 
 /// Checks the arguments of one call, in the order given, and remembers the first problem (an
 /// invalid_argument found later still wins over a not_supported found earlier). Each check is
@@ -46,7 +46,7 @@ class ArgCheck {
   /// act is rrelu with training set (the calls that exist for training mode only).
   ArgCheck& rrelu_training(const Activation& act);
   /// channels >= 1 and no overflow; *n = outer * channels * inner (0 when the check failed).
-  ArgCheck& prelu_shape(const PReluShape& shape, std::size_t* n);
+  ArgCheck& channel_shape(const ChannelShape& shape, std::size_t* n);
 
   /// n elements read from p: p non-null when n > 0, aligned to T, no address overflow.
   template <class T>
@@ -69,6 +69,9 @@ class ArgCheck {
   /// An array of n elements of `size` bytes (alignment `align`).
   ArgCheck& array(const char* name, const void* p, std::size_t n, std::size_t size,
                   std::size_t align, Access access);
+  /// A device workspace of `bytes` bytes, of which the call needs `needed` (what `sizer`(shape)
+  /// returns): enough of it, and disjoint from every other array.
+  ArgCheck& workspace(const char* sizer, void* p, std::size_t bytes, std::size_t needed);
   /// A check of the caller's own: `message` is reported (after the function name) when !ok.
   ArgCheck& require(bool ok, Status status, const std::string& message);
 

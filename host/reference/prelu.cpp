@@ -7,6 +7,7 @@
 #include "actlayer/detail/instantiate.hpp"
 #include "common/checks.hpp"
 #include "common/validate.hpp"
+#include "elementwise.hpp"
 #include "round.hpp"
 
 namespace actlayer::reference {
@@ -33,11 +34,6 @@ Wide alpha_term(Wide z, Wide dy) {
   if (std::isnan(z) || std::isnan(dy)) return std::nan("");
   if (z == 0 || dy == 0) return 0;
   return z * dy;
-}
-
-template <class P>
-P round_param(Wide v) {
-  return static_cast<P>(v);  // float or double: one correct rounding
 }
 
 }  // namespace
@@ -80,9 +76,7 @@ Status prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
                                                : slope_times(alpha[c], dy[i]);
       }
     }
-    const Wide blended =
-        Wide{blend.alpha} * sum + (blend.beta != 0 ? Wide{blend.beta} * Wide{dalpha[c]} : Wide{0});
-    dalpha[c] = round_param<compute_t<T>>(blended);
+    dalpha[c] = detail::blended_param(sum, blend, dalpha[c]);
   }
   return Status::success;
 }

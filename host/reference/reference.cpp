@@ -13,6 +13,7 @@
 #include "actlayer/detail/instantiate.hpp"
 #include "common/checks.hpp"
 #include "common/validate.hpp"
+#include "elementwise.hpp"
 #include "philox.hpp"
 #include "round.hpp"
 
@@ -27,6 +28,7 @@ using detail::positive_zero;
 using detail::product;
 using detail::quotient;
 using detail::round_to;
+using detail::Value;
 using detail::Wide;
 using detail::wide;
 namespace ext = detail::ext;
@@ -36,14 +38,6 @@ template <class T>
 Exact<T> to_exact(T v) {
   return detail::exact(v);
 }
-
-/// One result: rounded once to T, and the exact value it was rounded from (in Exact<T>), which
-/// a blend uses so that a blended result is rounded only once too.
-template <class T>
-struct Value {
-  T rounded;
-  Exact<T> exact;
-};
 
 template <class T>
 Value<T> passed(T v) {  // a T passed through unchanged
@@ -678,6 +672,30 @@ Status backward_from_mask(const Activation& act, const std::uint32_t* mask, cons
   }
   return Status::success;
 }
+
+namespace detail {
+
+template <class T>
+Value<T> forward_value(const Activation& act, T x) {
+  return forward_one(act, x);
+}
+template <class T>
+Value<T> backward_value(const Activation& act, T x, T dy) {
+  return backward_one(act, x, dy);
+}
+template <class T>
+Value<T> backward_from_output_value(const Activation& act, T y, T dy) {
+  return backward_from_output_one(act, y, dy);
+}
+#define ACTLAYER_REFERENCE_VALUES(F)                         \
+  template Value<F> forward_value(const Activation&, F);     \
+  template Value<F> backward_value(const Activation&, F, F); \
+  template Value<F> backward_from_output_value(const Activation&, F, F);
+ACTLAYER_REFERENCE_VALUES(float)
+ACTLAYER_REFERENCE_VALUES(double)
+#undef ACTLAYER_REFERENCE_VALUES
+
+}  // namespace detail
 
 ACTLAYER_ENTRY_POINTS(reference_entry_points, &forward<T>, &backward<T>, &backward_from_output<T>,
                       &rrelu_forward_save_noise<T>, &rrelu_backward_saved_noise<T>,

@@ -277,12 +277,15 @@ const char* last_error() noexcept;
 /// 32-bit words of a 1-bit mask over n elements (bit i % 32 of word i / 32 is element i's).
 constexpr std::size_t mask_words(std::size_t n) noexcept { return n / 32 + (n % 32 != 0); }
 
-/// PReLU's view of its input: [outer][channels][inner]. NCHW: {N, C, H*W}; NHWC: {N*H*W, C, 1};
-/// one shared slope: {1, 1, n}.
-struct PReluShape {
+/// A tensor viewed as [outer][channels][inner], with one parameter per channel (the middle
+/// index): PReLU's slope, bias_act's bias. NCHW: {N, C, H*W}; NHWC: {N*H*W, C, 1}; rows x
+/// features: {rows, F, 1}; one shared parameter: {1, 1, n}.
+struct ChannelShape {
   std::size_t outer = 1;
   std::size_t channels = 1;
   std::size_t inner = 1;
 };
+/// PReLU's name for it (the shape came with PReLU first).
+using PReluShape = ChannelShape;
 
 }  // namespace actlayer

@@ -145,12 +145,12 @@ namespace actlayer {
 ///   actlayer::Status s = actlayer::prelu_forward(d_x, d_alpha, d_y, {n, c, h * w}, stream);
 /// @endcode
 template <class T, class = if_element_t<T>>
-Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, PReluShape shape,
+Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, ChannelShape shape,
                      cudaStream_t stream = nullptr);
 
 /// Bytes of device workspace prelu_backward needs for `shape` (per-block partial sums of dalpha;
 /// far smaller than the tensor). Depends on the shape only; 0 for an invalid shape.
-std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept;
+std::size_t prelu_backward_workspace_bytes(ChannelShape shape) noexcept;
 
 /// dx = dy for x > 0, alpha[c]*dy otherwise; and dalpha[c] = sum over x <= 0 of x*dy, blended:
 /// dalpha = a*sum + b*dalpha with dalpha_blend = {a, b} ({1, 1} accumulates across
@@ -176,20 +176,124 @@ std::size_t prelu_backward_workspace_bytes(PReluShape shape) noexcept;
 /// @endcode
 template <class T, class = if_element_t<T>>
 Status prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
-                      compute_t<T>* dalpha, PReluShape shape, void* workspace,
+                      compute_t<T>* dalpha, ChannelShape shape, void* workspace,
                       std::size_t workspace_bytes, cudaStream_t stream = nullptr,
                       Blend dalpha_blend = {});
 
 /// prelu_forward(), and the mask of x > 0 (see forward_with_mask).
 template <class T, class = if_element_t<T>>
 Status prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y, std::uint32_t* mask,
-                               PReluShape shape, cudaStream_t stream = nullptr);
+                               ChannelShape shape, cudaStream_t stream = nullptr);
 
 /// PReLU's dx alone from the mask: dy where the bit is set, alpha[c]*dy where not. dalpha needs
 /// x itself (it sums x*dy): this is for frozen slopes, or a dx computed before x is released.
 template <class T, class = if_element_t<T>>
 Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
-                                   const T* dy, T* dx, PReluShape shape,
+                                   const T* dy, T* dx, ChannelShape shape,
                                    cudaStream_t stream = nullptr);
+
+}  // namespace actlayer
+
+// ============================================================================================
+// bias_act: a per-channel bias fused with an activation, and a deterministic bias gradient
+// ============================================================================================
+// y = f(x + bias[c]) over x viewed as [outer][channels][inner] (ChannelShape: NCHW {N, C, H*W},
+// NHWC {N*H*W, C, 1}, rows x features {rows, F, 1}), for any op but rrelu in training mode
+// (not_supported: its random slopes are drawn by the elementwise kernels). The bias and its
+// gradient are compute_t<T> (float for half and bfloat16 data: the fp32 master copy), one per
+// channel: `bias` and `dbias` hold shape.channels values (a pointer does not say its length:
+// the calls cannot check it).
+//
+// Rounding: z = x + bias[c] is rounded once to the working precision compute_t<T> and f is
+// evaluated at that z (as cuBLASLt's bias epilogues do). dx = dy f'(z) rounded to T; dbias[c]
+// is the sum, in double, of the dx values in the working precision (before they are rounded to
+// a 16-bit T), in an order fixed by the shape: bitwise identical from run to run, on any
+// stream and any GPU, whatever the pointers' alignment (no atomics; as prelu_backward).
+
+namespace actlayer {
+
+/// y = f(x + bias[c]).
+///
+/// @param act    the activation (validated; rrelu in training mode is not_supported)
+/// @param x      outer*channels*inner inputs on the device; may equal y
+/// @param bias   shape.channels values on the device
+/// @return success, invalid_argument (a bad activation, channels == 0, size overflow,
+///         null/misaligned/overlapping pointers), not_supported or cuda_error.
+///
+/// @code
+///   actlayer::Status s = actlayer::bias_act_forward(actlayer::Activation::gelu(), d_x, d_bias,
+///                                                   d_y, {rows, features, 1}, stream);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_forward(const Activation& act, const T* x, const compute_t<T>* bias, T* y,
+                        ChannelShape shape, cudaStream_t stream = nullptr);
+
+/// Bytes of device workspace the bias_act backward calls need for `shape` (per-block partial
+/// sums of dbias: at most n/64 doubles, usually far less). Depends on the shape
+/// only; 0 for an invalid shape.
+std::size_t bias_act_backward_workspace_bytes(ChannelShape shape) noexcept;
+
+/// dx = dy f'(x + bias[c]) and dbias = a*sum + b*dbias with dbias_blend = {a, b}, the sum over
+/// each channel of dx ({1, 1} accumulates across micro-batches). One pass over x and dy writes
+/// dx and per-block partial sums to `workspace`; a second, small kernel adds them in a fixed
+/// order. With zero elements (outer or inner 0) dbias is still written: a*0 + b*dbias.
+///
+/// @param x               the forward's input (not x + bias); may equal dx, as may dy
+/// @param workspace       at least bias_act_backward_workspace_bytes(shape) bytes on the
+///                        device, 8-byte aligned; overwritten
+/// @param dbias           shape.channels values on the device; must not overlap anything else
+/// @return success, invalid_argument (as bias_act_forward, a workspace too small, a
+///         non-finite dbias_blend), not_supported or cuda_error (two kernels are launched: if
+///         the second launch fails, dx has been written).
+///
+/// @code
+///   std::size_t bytes = actlayer::bias_act_backward_workspace_bytes(shape);
+///   // ... d_ws = bytes of device memory, allocated once ...
+///   actlayer::Status s = actlayer::bias_act_backward(act, d_x, d_bias, d_dy, d_dx, d_dbias,
+///                                                    shape, d_ws, bytes, stream);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_backward(const Activation& act, const T* x, const compute_t<T>* bias, const T* dy,
+                         T* dx, compute_t<T>* dbias, ChannelShape shape, void* workspace,
+                         std::size_t workspace_bytes, cudaStream_t stream = nullptr,
+                         Blend dbias_blend = {});
+
+/// bias_act_backward from the forward's output y = f(x + bias[c]) instead of x, for the ops
+/// with an output form (as backward_from_output; others: not_supported). The bias is not read.
+///
+/// @code
+///   actlayer::Status s = actlayer::bias_act_backward_from_output(
+///       actlayer::Activation::relu(), d_y, d_dy, d_dx, d_dbias, shape, d_ws, bytes, stream);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
+                                     compute_t<T>* dbias, ChannelShape shape, void* workspace,
+                                     std::size_t workspace_bytes, cudaStream_t stream = nullptr,
+                                     Blend dbias_blend = {});
+
+/// bias_act_forward, and the 1-bit mask of x + bias[c] > 0 (see forward_with_mask), for relu,
+/// leaky_relu, step and rrelu (eval); other ops: not_supported.
+///
+/// @code
+///   actlayer::Status s = actlayer::bias_act_forward_with_mask(
+///       actlayer::Activation::relu(), d_x, d_bias, d_y, d_mask, shape, stream);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_forward_with_mask(const Activation& act, const T* x, const compute_t<T>* bias, T* y,
+                                  std::uint32_t* mask, ChannelShape shape,
+                                  cudaStream_t stream = nullptr);
+
+/// bias_act_backward with the sign of x + bias[c] read from the mask: the same dx and dbias
+/// bits as from x wherever x + bias was not NaN.
+///
+/// @code
+///   actlayer::Status s = actlayer::bias_act_backward_from_mask(
+///       actlayer::Activation::relu(), d_mask, d_dy, d_dx, d_dbias, shape, d_ws, bytes, stream);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy,
+                                   T* dx, compute_t<T>* dbias, ChannelShape shape, void* workspace,
+                                   std::size_t workspace_bytes, cudaStream_t stream = nullptr,
+                                   Blend dbias_blend = {});
 
 }  // namespace actlayer

@@ -5,8 +5,8 @@
 // Streams: a call is enqueued on its output buffer's stream (y for forward, dx for backward),
 // and is not ordered against the streams of the input buffers: when those differ, order them
 // yourself (an event, or a synchronisation). A layer with state on the device (PReluLayer's
-// workspace, RReluLayer's counter and sums, ActivationLayer's kept mask) is meant for one
-// stream at a time. Constructors synchronise the stream they upload on.
+// and BiasActivationLayer's workspace, RReluLayer's counter and sums, ActivationLayer's kept
+// mask) is meant for one stream at a time. Constructors synchronise the stream they upload on.
 //
 // Constructors, one rule for every layer: the layer's own parameters first, then
 // `Device device = Device::cuda`, then (for the layers that upload state when constructed)
@@ -111,6 +111,63 @@ class PReluLayer {
   Buffer<Param> alpha_;
   Buffer<Param> dalpha_;
   Buffer<double> workspace_;  // CUDA backward's partial sums, grown on demand
+};
+
+/// A per-channel bias fused with an activation: y = f(x + bias[c]) (bias_act_forward), and
+/// in the backward dx and dbias = the sum of dx over each channel, in one pass and a fixed-order
+/// final sum (dbias bitwise reproducible). Owns the bias (`channels` values of compute_t<T>,
+/// the fp32 master copy for half and bfloat16 data; zero-initialised, as a freshly constructed
+/// layer whose bias your initialiser then sets), its gradient, and the workspace of its CUDA
+/// backward. The activation is checked when constructed (rrelu in training mode is refused).
+///
+/// @code
+///   actlayer::BiasActivationLayer<float> hidden(256, actlayer::Activation::gelu());
+///   actlayer::ChannelShape rows{batch, 256, 1};  // rows x features
+///   hidden.forward(x, y, rows);                  // y = gelu(x + bias)
+///   hidden.backward(x, dy, dx, rows, actlayer::ParamGrad::overwrite);  // dx, dbias()
+/// @endcode
+template <class T>
+class BiasActivationLayer {
+ public:
+  using Param = compute_t<T>;
+
+  explicit BiasActivationLayer(std::size_t channels, Activation act = Activation::relu(),
+                               Device device = Device::cuda, cudaStream_t stream = nullptr);
+
+  std::size_t channels() const noexcept { return bias_.size(); }
+  Device device() const noexcept { return device_; }
+  const Activation& activation() const noexcept { return act_; }
+  Buffer<Param>& bias() noexcept { return bias_; }
+  const Buffer<Param>& bias() const noexcept { return bias_; }
+  Buffer<Param>& dbias() noexcept { return dbias_; }
+  const Buffer<Param>& dbias() const noexcept { return dbias_; }
+
+  /// y = f(x + bias[c]). shape.channels must be channels(); x and y hold shape's element
+  /// count on the layer's device.
+  void forward(const Buffer<T>& x, Buffer<T>& y, ChannelShape shape) const;
+  /// dx = dy f'(x + bias[c]) from the forward's input x, and dbias (overwritten or accumulated,
+  /// as PReluLayer's dalpha).
+  void backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>& dx, ChannelShape shape,
+                ParamGrad dbias_mode);
+  /// The same from the forward's output y, for the ops with an output form (relu, sigmoid,
+  /// tanh, ...: see backward_from_output); Error(not_supported) for the others.
+  void backward_from_output(const Buffer<T>& y, const Buffer<T>& dy, Buffer<T>& dx,
+                            ChannelShape shape, ParamGrad dbias_mode);
+  /// forward(), keeping a 1-bit mask of x + bias > 0 in the layer instead of x (relu,
+  /// leaky_relu, step, rrelu eval; else Error not_supported): x may be released afterwards.
+  void forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, ChannelShape shape);
+  /// dx and dbias from the kept mask (see bias_act_backward_from_mask).
+  void backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>& dx, ChannelShape shape,
+                               ParamGrad dbias_mode);
+
+ private:
+  Activation act_;
+  Device device_;
+  Buffer<Param> bias_;
+  Buffer<Param> dbias_;
+  Buffer<double> workspace_;  // CUDA backward's partial sums, grown on demand
+  Buffer<std::uint32_t> mask_;
+  std::size_t mask_n_ = 0;  // elements the kept mask covers (0: none)
 };
 
 /// RReLU: in training, a random slope r_i ~ U[lower, upper] per element, from Philox keyed by

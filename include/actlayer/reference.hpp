@@ -60,22 +60,56 @@ namespace actlayer::reference {
 
 /// PReLU forward on host memory. See actlayer::prelu_forward.
 template <class T, class = if_element_t<T>>
-Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, PReluShape shape);
+Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, ChannelShape shape);
 
 /// PReLU backward on host memory (dalpha summed in long double, no workspace). See
 /// actlayer::prelu_backward.
 template <class T, class = if_element_t<T>>
 Status prelu_backward(const T* x, const compute_t<T>* alpha, const T* dy, T* dx,
-                      compute_t<T>* dalpha, PReluShape shape, Blend dalpha_blend = {});
+                      compute_t<T>* dalpha, ChannelShape shape, Blend dalpha_blend = {});
 
 /// PReLU forward and the mask of x > 0 on host memory. See actlayer::prelu_forward_with_mask.
 template <class T, class = if_element_t<T>>
 Status prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y, std::uint32_t* mask,
-                               PReluShape shape);
+                               ChannelShape shape);
 
 /// PReLU's dx from the mask on host memory. See actlayer::prelu_backward_dx_from_mask.
 template <class T, class = if_element_t<T>>
 Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
-                                   const T* dy, T* dx, PReluShape shape);
+                                   const T* dy, T* dx, ChannelShape shape);
+
+}  // namespace actlayer::reference
+
+namespace actlayer::reference {
+
+/// y = f(x + bias[c]) on host memory. See actlayer::bias_act_forward.
+template <class T, class = if_element_t<T>>
+Status bias_act_forward(const Activation& act, const T* x, const compute_t<T>* bias, T* y,
+                        ChannelShape shape);
+
+/// dx and dbias on host memory (dbias summed in long double in index order, no workspace).
+/// See actlayer::bias_act_backward.
+template <class T, class = if_element_t<T>>
+Status bias_act_backward(const Activation& act, const T* x, const compute_t<T>* bias, const T* dy,
+                         T* dx, compute_t<T>* dbias, ChannelShape shape, Blend dbias_blend = {});
+
+/// dx and dbias from the forward's output on host memory. See
+/// actlayer::bias_act_backward_from_output.
+template <class T, class = if_element_t<T>>
+Status bias_act_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
+                                     compute_t<T>* dbias, ChannelShape shape,
+                                     Blend dbias_blend = {});
+
+/// bias_act_forward and the mask of x + bias > 0 on host memory. See
+/// actlayer::bias_act_forward_with_mask.
+template <class T, class = if_element_t<T>>
+Status bias_act_forward_with_mask(const Activation& act, const T* x, const compute_t<T>* bias, T* y,
+                                  std::uint32_t* mask, ChannelShape shape);
+
+/// dx and dbias from the mask on host memory. See actlayer::bias_act_backward_from_mask.
+template <class T, class = if_element_t<T>>
+Status bias_act_backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy,
+                                   T* dx, compute_t<T>* dbias, ChannelShape shape,
+                                   Blend dbias_blend = {});
 
 }  // namespace actlayer::reference

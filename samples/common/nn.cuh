@@ -134,9 +134,11 @@ struct AdamStep {
 
 class Linear {
  public:
-  /// W ~ N(0, scale^2 / in) (scale sqrt(2) = He, 1 = LeCun/Xavier-like), b = 0.
-  Linear(const Context& ctx, std::size_t in, std::size_t out, float scale, std::mt19937& rng)
-      : ctx_(ctx), in_(in), out_(out) {
+  /// W ~ N(0, scale^2 / in) (scale sqrt(2) = He, 1 = LeCun/Xavier-like), b = 0. Without `bias`
+  /// the layer is y = x W^T: the activation after it adds (and trains) the bias (BiasFused).
+  Linear(const Context& ctx, std::size_t in, std::size_t out, float scale, std::mt19937& rng,
+         bool bias = true)
+      : ctx_(ctx), in_(in), out_(out), bias_(bias) {
     std::normal_distribution<float> normal(0.0f, scale / std::sqrt(static_cast<float>(in)));
     std::vector<float> w(in * out);
     for (float& v : w) v = normal(rng);
@@ -160,7 +162,7 @@ class Linear {
                                 static_cast<int>(rows), static_cast<int>(in_), &one, w_.data(),
                                 static_cast<int>(in_), x.data(), static_cast<int>(in_), &zero,
                                 y.data(), static_cast<int>(out_)));
-      add_bias_kernel<<<256, 256>>>(y.data(), b_.data(), rows, out_);
+      if (bias_) add_bias_kernel<<<256, 256>>>(y.data(), b_.data(), rows, out_);
       SAMPLE_CUDA(cudaGetLastError());
       return;
     }
@@ -168,7 +170,7 @@ class Linear {
     float* y_ = y.data();
     for (std::size_t r = 0; r < rows; ++r) {
       for (std::size_t o = 0; o < out_; ++o) {
-        float s = b[o];
+        float s = bias_ ? b[o] : 0.0f;
         for (std::size_t i = 0; i < in_; ++i) s += x_[r * in_ + i] * w[o * in_ + i];
         y_[r * out_ + o] = s;
       }
@@ -186,8 +188,10 @@ class Linear {
                                 dy.data(), o, &zero, dw_.data(), i));
       if (ones_.size() < rows) ones_ = upload(std::vector<float>(rows, 1.0f), Device::cuda);
       // db [out] = dy^T [out x rows] 1.
-      SAMPLE_CUBLAS(cublasSgemv(ctx_.blas(), CUBLAS_OP_N, o, r, &one, dy.data(), o, ones_.data(), 1,
-                                &zero, db_.data(), 1));
+      if (bias_) {
+        SAMPLE_CUBLAS(cublasSgemv(ctx_.blas(), CUBLAS_OP_N, o, r, &one, dy.data(), o, ones_.data(),
+                                  1, &zero, db_.data(), 1));
+      }
       if (dx) {
         // dx^T [in x rows] = W^T [in x out] dy^T [out x rows].
         SAMPLE_CUBLAS(cublasSgemm(ctx_.blas(), CUBLAS_OP_N, CUBLAS_OP_N, i, r, o, &one, w_.data(),
@@ -220,7 +224,7 @@ class Linear {
 
   void adam(float lr, int step) {
     adam_update(w_, dw_, mw_, vw_, lr, step);
-    adam_update(b_, db_, mb_, vb_, lr, step);
+    if (bias_) adam_update(b_, db_, mb_, vb_, lr, step);
   }
 
   /// Adam on any parameter buffer (also PReLU's slopes).
@@ -246,6 +250,7 @@ class Linear {
  private:
   const Context& ctx_;
   std::size_t in_, out_;
+  bool bias_;
   Buffer<float> w_, b_, dw_, db_, mw_, vw_, mb_, vb_;
   Buffer<float> ones_;
 };
@@ -318,14 +323,19 @@ class Hidden {
   virtual std::vector<float> parameters() const { return {}; }
 };
 
+/// Whether a's gradient can be taken from its output (its functor's trait: saves keeping x).
+inline bool has_output_form(const actlayer::Activation& a) {
+  bool yes = false;
+  actlayer::ops::visit(a,
+                       [&](auto, auto op) { yes = actlayer::ops::no_output_form(op) == nullptr; });
+  return yes;
+}
+
 /// Any elementwise op (actlayer::ActivationLayer). The gradient is taken from the output where
-/// the op has an output form (its functor's trait: saves keeping x), else from x.
+/// the op has an output form, else from x.
 class Elementwise : public Hidden {
  public:
-  Elementwise(actlayer::Activation a, Device d) : layer_(a, d) {
-    actlayer::ops::visit(
-        a, [&](auto, auto op) { from_output_ = actlayer::ops::no_output_form(op) == nullptr; });
-  }
+  Elementwise(actlayer::Activation a, Device d) : layer_(a, d), from_output_(has_output_form(a)) {}
   void forward(const Buffer<float>& x, Buffer<float>& y) override { layer_.forward(x, y); }
   void backward(const Buffer<float>& x, const Buffer<float>& y, const Buffer<float>& dy,
                 Buffer<float>& dx) override {
@@ -339,6 +349,41 @@ class Elementwise : public Hidden {
  private:
   actlayer::ActivationLayer<float> layer_;
   bool from_output_ = false;
+};
+
+/// The dense layer's bias and any elementwise op in one call (actlayer::BiasActivationLayer):
+/// y = f(x + b) over [rows][width], and dx and db from one backward (from the output where the
+/// op has an output form). The Linear before it is built without a bias; b starts at 0 as
+/// Linear's and is trained by Adam.
+class BiasFused : public Hidden {
+ public:
+  BiasFused(actlayer::Activation a, std::size_t width, Device d)
+      : layer_(width, a, d),
+        from_output_(has_output_form(a)),
+        m_(zeros(width, d)),
+        v_(zeros(width, d)) {}
+  void forward(const Buffer<float>& x, Buffer<float>& y) override {
+    layer_.forward(x, y, shape(x));
+  }
+  void backward(const Buffer<float>& x, const Buffer<float>& y, const Buffer<float>& dy,
+                Buffer<float>& dx) override {
+    if (from_output_) {
+      layer_.backward_from_output(y, dy, dx, shape(x), actlayer::ParamGrad::overwrite);
+    } else {
+      layer_.backward(x, dy, dx, shape(x), actlayer::ParamGrad::overwrite);
+    }
+  }
+  void update(float lr, int step) override {
+    Linear::adam_update(layer_.bias(), layer_.dbias(), m_, v_, lr, step);
+  }
+
+ private:
+  actlayer::ChannelShape shape(const Buffer<float>& x) const {
+    return {x.size() / layer_.channels(), layer_.channels(), 1};  // rows x features
+  }
+  actlayer::BiasActivationLayer<float> layer_;
+  bool from_output_;
+  Buffer<float> m_, v_;
 };
 
 /// PReLU with one shared slope per layer (PyTorch's nn.PReLU() default), trained by Adam.
@@ -386,18 +431,29 @@ inline std::vector<std::string> activation_names() {
   return names;
 }
 
+/// The Activation a sample's name stands for: leaky_relu in the course's form y = z/10, every
+/// other op of the list with its default parameters. false for prelu and rrelu (layers of their
+/// own, whose bias cannot be fused) and for unknown names.
+inline bool elementwise_activation(const std::string& name, actlayer::Activation* act) {
+  if (name == "prelu" || name == "rrelu") return false;
+  if (name == "leaky_relu") {
+    *act = actlayer::Activation::leaky_relu_divisor(10.0f);
+    return true;
+  }
+  return actlayer::op_from_string(name, &act->op);
+}
+
 /// The hidden activation a sample trains with, by name (activation_names()): PReLU with one
-/// trainable slope, RReLU keyed by `seed`, leaky_relu in the course's form y = z/10, and every
-/// other op of the list with its default parameters. nullptr for an unknown name.
+/// trainable slope, RReLU keyed by `seed`, the elementwise ops as elementwise_activation() says,
+/// with the dense layer's bias fused in when `fused_width` (the layer's width) is not 0.
+/// nullptr for an unknown name.
 inline std::unique_ptr<Hidden> make_activation(const std::string& name, Device d,
-                                               std::uint64_t seed) {
+                                               std::uint64_t seed, std::size_t fused_width = 0) {
   if (name == "prelu") return std::make_unique<PRelu>(d);
   if (name == "rrelu") return std::make_unique<RRelu>(d, seed);
-  if (name == "leaky_relu") {
-    return std::make_unique<Elementwise>(actlayer::Activation::leaky_relu_divisor(10.0f), d);
-  }
   actlayer::Activation act;
-  if (!actlayer::op_from_string(name, &act.op)) return nullptr;
+  if (!elementwise_activation(name, &act)) return nullptr;
+  if (fused_width > 0) return std::make_unique<BiasFused>(act, fused_width, d);
   return std::make_unique<Elementwise>(act, d);
 }
 

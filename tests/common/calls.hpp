@@ -67,6 +67,8 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
   const ArraySpec noise_in{"noise", Kind::noise, 4, n, Role::input};
   const ArraySpec alpha{"alpha", Kind::param, sizeof(P), channels, Role::input};
   const ArraySpec dalpha{"dalpha", Kind::param, sizeof(P), channels, Role::side_output};
+  const ArraySpec bias{"bias", Kind::param, sizeof(P), channels, Role::input};
+  const ArraySpec dbias{"dbias", Kind::param, sizeof(P), channels, Role::side_output};
   const ArraySpec counter{"activation.philox.device_offset", Kind::counter, 8, 1, Role::input};
   const std::size_t ws_bytes = prelu_backward_workspace_bytes(kCallShape);
   const ArraySpec workspace{"workspace", Kind::workspace, 8, ws_bytes / 8, Role::side_output};
@@ -78,6 +80,8 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
   const Activation sig = Activation::sigmoid();
   const Activation leaky = Activation::leaky_relu(0.25f);
   const Activation train = Activation::rrelu_training({7, 3});
+  const Activation gelu = Activation::gelu();
+  const Activation relu = Activation::relu();
   const auto with_counter = [train](void* p) {
     Activation act = train;
     act.philox.device_offset = static_cast<const std::uint64_t*>(p);
@@ -140,6 +144,29 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
           return prelu_backward_dx_from_mask(m(p[0]), a(p[1]), d(p[2]), d(p[3]), kCallShape,
                                              stream);
         });
+    add("bias_act_forward", false, {x, bias, y}, {}, [=](void* const* p, Blend) {
+      return bias_act_forward(gelu, d(p[0]), a(p[1]), d(p[2]), kCallShape, stream);
+    });
+    add("bias_act_backward", true, {x, bias, dy, dx, dbias, workspace}, {"dbias"},
+        [=](void* const* p, Blend b) {
+          return bias_act_backward(gelu, d(p[0]), a(p[1]), d(p[2]), d(p[3]), a(p[4]), kCallShape,
+                                   p[5], ws_bytes, stream, b);
+        });
+    add("bias_act_backward_from_output", true, {y_in, dy, dx, dbias, workspace}, {"dbias"},
+        [=](void* const* p, Blend b) {
+          return bias_act_backward_from_output(sig, d(p[0]), d(p[1]), d(p[2]), a(p[3]), kCallShape,
+                                               p[4], ws_bytes, stream, b);
+        });
+    add("bias_act_forward_with_mask", false, {x, bias, y, mask_out}, {},
+        [=](void* const* p, Blend) {
+          return bias_act_forward_with_mask(relu, d(p[0]), a(p[1]), d(p[2]), m(p[3]), kCallShape,
+                                            stream);
+        });
+    add("bias_act_backward_from_mask", true, {mask_in, dy, dx, dbias, workspace}, {"dbias"},
+        [=](void* const* p, Blend b) {
+          return bias_act_backward_from_mask(relu, m(p[0]), d(p[1]), d(p[2]), a(p[3]), kCallShape,
+                                             p[4], ws_bytes, stream, b);
+        });
   } else {
     namespace r = reference;
     add("forward", true, {x, y}, {"y"},
@@ -180,6 +207,29 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
     add("prelu_backward_dx_from_mask", false, {mask_in, alpha, dy, dx}, {},
         [=](void* const* p, Blend) {
           return r::prelu_backward_dx_from_mask(m(p[0]), a(p[1]), d(p[2]), d(p[3]), kCallShape);
+        });
+    add("bias_act_forward", false, {x, bias, y}, {}, [=](void* const* p, Blend) {
+      return r::bias_act_forward(gelu, d(p[0]), a(p[1]), d(p[2]), kCallShape);
+    });
+    add("bias_act_backward", true, {x, bias, dy, dx, dbias}, {"dbias"},
+        [=](void* const* p, Blend b) {
+          return r::bias_act_backward(gelu, d(p[0]), a(p[1]), d(p[2]), d(p[3]), a(p[4]), kCallShape,
+                                      b);
+        });
+    add("bias_act_backward_from_output", true, {y_in, dy, dx, dbias}, {"dbias"},
+        [=](void* const* p, Blend b) {
+          return r::bias_act_backward_from_output(sig, d(p[0]), d(p[1]), d(p[2]), a(p[3]),
+                                                  kCallShape, b);
+        });
+    add("bias_act_forward_with_mask", false, {x, bias, y, mask_out}, {},
+        [=](void* const* p, Blend) {
+          return r::bias_act_forward_with_mask(relu, d(p[0]), a(p[1]), d(p[2]), m(p[3]),
+                                               kCallShape);
+        });
+    add("bias_act_backward_from_mask", true, {mask_in, dy, dx, dbias}, {"dbias"},
+        [=](void* const* p, Blend b) {
+          return r::bias_act_backward_from_mask(relu, m(p[0]), d(p[1]), d(p[2]), a(p[3]),
+                                                kCallShape, b);
         });
     add("rrelu_slopes", false, {noise_out}, {},
         [=](void* const* p, Blend) { return r::rrelu_slopes(train, f(p[0]), n); });

@@ -1,18 +1,24 @@
 // The host halves of the launches, walked on the CPU exactly as the kernels walk them: the
-// elementwise split (every element written once, every vector access aligned and in range) and
-// RReLU's Philox placement (every element's word is the reference Philox's word for it).
+// elementwise split (every element written once, every vector access aligned and in range),
+// RReLU's Philox placement (every element's word is the reference Philox's word for it), and
+// the channel plan of PReLU and bias_act (every element in exactly one partial sum of its
+// channel).
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <random>
 #include <vector>
 
+#include "../cuda/channel_plan.hpp"
 #include "../cuda/rrelu_plan.hpp"
+#include "actlayer/cuda.hpp"
 #include "actlayer/detail/elementwise_plan.hpp"
 #include "reference/philox.hpp"
 
 namespace actlayer::testing {
 namespace {
 
+using cuda_impl::ChannelPlan;
 using detail::ElementwiseSplit;
 using detail::kThreads;
 using detail::kUnroll;
@@ -187,6 +193,99 @@ TEST(RReluPlan, CounterAndKeyPlacement) {
   EXPECT_EQ(in.counter[3], 0x99990000u);  // hi(q)
   EXPECT_EQ(in.key[0], 0x33334444u);      // lo(seed)
   EXPECT_EQ(in.key[1], 0x11112222u);      // hi(seed)
+}
+
+// ---- The plan ------------------------------------------------------------------------------
+
+/// Walks the channel plan exactly as the kernels do (PReLU's and bias_act's: the same kernels)
+/// and checks that every element is visited once and lands in exactly one partial sum, of its
+/// own channel; every partial slot is written once, and the shared-memory tile stays in
+/// bounds. The slot of each element and the order of the final sum depend on the plan, hence
+/// on the shape only: the gradient's bits cannot depend on anything else.
+void check_plan(ChannelShape shape) {
+  SCOPED_TRACE(::testing::Message()
+               << "shape {" << shape.outer << ", " << shape.channels << ", " << shape.inner << "}");
+  const ChannelPlan p = cuda_impl::make_channel_plan(shape);
+  const std::size_t n = shape.outer * shape.channels * shape.inner;
+  ASSERT_EQ(p.n, n);
+  std::vector<unsigned char> seen(n, 0), written(p.partials * shape.channels, 0);
+  constexpr std::size_t kNone = ~std::size_t{0};
+  std::vector<std::size_t> slot(n, kNone);  // the partial each element is summed into
+  std::size_t wrong_channel = 0;
+  if (p.layout == ChannelPlan::Layout::rows) {
+    for (std::size_t b = 0; b < p.blocks; ++b) {
+      const cuda_impl::RowSegment r = cuda_impl::row_segment(p, b);
+      ASSERT_LT(r.partial, written.size());
+      ++written[r.partial];
+      for (std::size_t i = r.begin; i < r.end; ++i) {
+        wrong_channel += (i / shape.inner) % shape.channels != r.channel;
+        ++seen[i];
+        slot[i] = r.partial;
+      }
+    }
+  } else {
+    const std::size_t width_all = shape.channels * shape.inner;
+    for (std::size_t b = 0; b < p.blocks; ++b) {
+      const cuda_impl::ColumnTile t = cuda_impl::column_tile(p, b);
+      ASSERT_LE(p.lanes * t.width, cuda_impl::kTileEntries);
+      ASSERT_EQ(t.width % t.group, 0u);
+      for (std::size_t item = 0; item < p.lanes * t.groups; ++item) {
+        const std::size_t lane = item / t.groups, col = (item % t.groups) * t.group;
+        for (std::size_t o = t.o0 + lane; o < t.o1; o += p.lanes) {
+          for (std::size_t k = 0; k < t.group; ++k) {
+            const std::size_t i = o * width_all + t.j0 + col + k;
+            wrong_channel += (i / shape.inner) % shape.channels != t.c0 + (col + k) / shape.inner;
+            ++seen[i];
+            slot[i] = t.partial_base + (col + k) / shape.inner;
+          }
+        }
+      }
+      for (std::size_t lc = 0; lc < t.channels; ++lc) ++written[t.partial_base + lc];
+    }
+  }
+  EXPECT_EQ(wrong_channel, 0u) << "elements given another channel's parameter";
+  std::size_t foreign = 0;  // summed into a slot the final kernel adds to another channel
+  for (std::size_t i = 0; i < n; ++i) {
+    foreign += slot[i] == kNone || slot[i] >= written.size() ||
+               slot[i] % shape.channels != (i / shape.inner) % shape.channels;
+  }
+  EXPECT_EQ(foreign, 0u) << "elements summed into another channel's partial";
+  std::size_t missed = 0, twice = 0;
+  for (unsigned char s : seen) missed += s == 0, twice += s > 1;
+  EXPECT_EQ(missed, 0u);
+  EXPECT_EQ(twice, 0u);
+  for (unsigned char w : written) ASSERT_EQ(w, 1) << "a partial slot not written exactly once";
+  // Every partial slot the kernels write lies inside the workspace the caller allocates.
+  EXPECT_GE(p.workspace_bytes(), written.size() * sizeof(double));
+  // No tensor-sized scratch: at most n/64 doubles (plus one row of partials for tiny tensors).
+  EXPECT_LE(p.workspace_bytes(), n * sizeof(double) / 64 + shape.channels * sizeof(double));
+  EXPECT_EQ(p.workspace_bytes(), prelu_backward_workspace_bytes(shape));
+  EXPECT_EQ(p.workspace_bytes(), bias_act_backward_workspace_bytes(shape));
+}
+
+TEST(ChannelPlan, CoversEveryElementOnceAndEveryPartialOnce) {
+  const ChannelShape shapes[] = {
+      {1, 1, 1},    {2, 3, 5},     {1, 1, 1000003}, {4, 64, 3136},  {2, 5, 3 * 5},
+      {7, 16, 16},  {64, 3, 1},    {1000, 64, 1},   {33, 2049, 1},  {5, 1, 2048},
+      {5, 1, 2049}, {3, 7, 16384}, {2, 3, 16385},   {1, 100003, 1}, {9, 13, 49},
+      {300, 1, 7},  {8, 1000, 3},  {128, 2048, 1},  {1, 4097, 1},   {70, 9, 227},
+  };
+  for (const ChannelShape& s : shapes) check_plan(s);
+  std::mt19937_64 rng(3);
+  for (int k = 0; k < 200; ++k) {
+    const ChannelShape s{1 + rng() % 70, 1 + rng() % 70, 1 + rng() % (k % 2 ? 40 : 5000)};
+    check_plan(s);
+  }
+}
+
+TEST(ChannelPlan, DependsOnTheShapeOnly) {
+  // The same shape always gives the same split (the workspace API takes only the shape).
+  const ChannelShape s{64, 256, 196};
+  EXPECT_EQ(prelu_backward_workspace_bytes(s), prelu_backward_workspace_bytes(s));
+  EXPECT_EQ(prelu_backward_workspace_bytes({0, 5, 7}), 0u);
+  EXPECT_EQ(prelu_backward_workspace_bytes({3, 0, 7}), 0u);  // invalid: channels == 0
+  EXPECT_EQ(bias_act_backward_workspace_bytes({0, 5, 7}), 0u);
+  EXPECT_EQ(bias_act_backward_workspace_bytes({3, 0, 7}), 0u);
 }
 
 }  // namespace

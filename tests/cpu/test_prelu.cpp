@@ -1,6 +1,6 @@
-// PReLU on the CPU: the kernels' block plan (every element once, every partial once, the
-// workspace bound), the reference against 4-D NCHW/NHWC loops written here, finite
-// differences, special values, the ops.cuh functor on the host, argument errors and the layer.
+// PReLU on the CPU (the kernels' block plan is walked in test_plans.cpp): the reference against 4-D
+// NCHW/NHWC loops written here, finite differences, special values, the ops.cuh functor on the
+// host, argument errors and the layer.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "../cuda/prelu_plan.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/layers.hpp"
 #include "actlayer/ops.cuh"
@@ -24,85 +23,6 @@
 
 namespace actlayer::testing {
 namespace {
-
-using cuda_impl::PReluPlan;
-
-// ---- The plan ------------------------------------------------------------------------------
-
-/// Walks the plan exactly as the kernels do and checks that every element is visited once,
-/// every partial slot written once, and the shared-memory tile stays in bounds.
-void check_plan(PReluShape shape) {
-  SCOPED_TRACE(::testing::Message()
-               << "shape {" << shape.outer << ", " << shape.channels << ", " << shape.inner << "}");
-  const PReluPlan p = cuda_impl::make_prelu_plan(shape);
-  const std::size_t n = shape.outer * shape.channels * shape.inner;
-  ASSERT_EQ(p.n, n);
-  std::vector<unsigned char> seen(n, 0), written(p.partials * shape.channels, 0);
-  std::size_t wrong_channel = 0;
-  if (p.layout == PReluPlan::Layout::rows) {
-    for (std::size_t b = 0; b < p.blocks; ++b) {
-      const cuda_impl::RowSegment r = cuda_impl::row_segment(p, b);
-      ASSERT_LT(r.partial, written.size());
-      ++written[r.partial];
-      for (std::size_t i = r.begin; i < r.end; ++i) {
-        wrong_channel += (i / shape.inner) % shape.channels != r.channel;
-        ++seen[i];
-      }
-    }
-  } else {
-    const std::size_t width_all = shape.channels * shape.inner;
-    for (std::size_t b = 0; b < p.blocks; ++b) {
-      const cuda_impl::ColumnTile t = cuda_impl::column_tile(p, b);
-      ASSERT_LE(p.lanes * t.width, cuda_impl::kTileEntries);
-      ASSERT_EQ(t.width % t.group, 0u);
-      for (std::size_t item = 0; item < p.lanes * t.groups; ++item) {
-        const std::size_t lane = item / t.groups, col = (item % t.groups) * t.group;
-        for (std::size_t o = t.o0 + lane; o < t.o1; o += p.lanes) {
-          for (std::size_t k = 0; k < t.group; ++k) {
-            const std::size_t i = o * width_all + t.j0 + col + k;
-            wrong_channel += (i / shape.inner) % shape.channels != t.c0 + (col + k) / shape.inner;
-            ++seen[i];
-          }
-        }
-      }
-      for (std::size_t lc = 0; lc < t.channels; ++lc) ++written[t.partial_base + lc];
-    }
-  }
-  EXPECT_EQ(wrong_channel, 0u) << "elements given another channel's slope";
-  std::size_t missed = 0, twice = 0;
-  for (unsigned char s : seen) missed += s == 0, twice += s > 1;
-  EXPECT_EQ(missed, 0u);
-  EXPECT_EQ(twice, 0u);
-  for (unsigned char w : written) ASSERT_EQ(w, 1) << "a partial slot not written exactly once";
-  // Every partial slot the kernels write lies inside the workspace the caller allocates.
-  EXPECT_GE(p.workspace_bytes(), written.size() * sizeof(double));
-  // No tensor-sized scratch: at most n/64 doubles (plus one row of partials for tiny tensors).
-  EXPECT_LE(p.workspace_bytes(), n * sizeof(double) / 64 + shape.channels * sizeof(double));
-  EXPECT_EQ(p.workspace_bytes(), prelu_backward_workspace_bytes(shape));
-}
-
-TEST(PReluPlan, CoversEveryElementOnceAndEveryPartialOnce) {
-  const PReluShape shapes[] = {
-      {1, 1, 1},    {2, 3, 5},     {1, 1, 1000003}, {4, 64, 3136},  {2, 5, 3 * 5},
-      {7, 16, 16},  {64, 3, 1},    {1000, 64, 1},   {33, 2049, 1},  {5, 1, 2048},
-      {5, 1, 2049}, {3, 7, 16384}, {2, 3, 16385},   {1, 100003, 1}, {9, 13, 49},
-      {300, 1, 7},  {8, 1000, 3},  {128, 2048, 1},  {1, 4097, 1},   {70, 9, 227},
-  };
-  for (const PReluShape& s : shapes) check_plan(s);
-  std::mt19937_64 rng(3);
-  for (int k = 0; k < 200; ++k) {
-    const PReluShape s{1 + rng() % 70, 1 + rng() % 70, 1 + rng() % (k % 2 ? 40 : 5000)};
-    check_plan(s);
-  }
-}
-
-TEST(PReluPlan, DependsOnTheShapeOnly) {
-  // The same shape always gives the same split (the workspace API takes only the shape).
-  const PReluShape s{64, 256, 196};
-  EXPECT_EQ(prelu_backward_workspace_bytes(s), prelu_backward_workspace_bytes(s));
-  EXPECT_EQ(prelu_backward_workspace_bytes({0, 5, 7}), 0u);
-  EXPECT_EQ(prelu_backward_workspace_bytes({3, 0, 7}), 0u);  // invalid: channels == 0
-}
 
 // ---- The reference against 4-D loops --------------------------------------------------------
 

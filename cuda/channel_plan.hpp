@@ -1,4 +1,4 @@
-// cuda/prelu_plan.hpp — how the PReLU kernels split a [outer][channels][inner] tensor into
+// cuda/channel_plan.hpp — how the PReLU kernels split a [outer][channels][inner] tensor into
 // blocks. The split depends on the shape only (not on the GPU, the stream or the data type), so
 // the workspace size is a function of the shape, and dalpha's summation order — hence its
 // bits — is the same on every run and every device. Plain C++: the host layer sizes the
@@ -31,7 +31,7 @@
 
 namespace actlayer::cuda_impl {
 
-constexpr std::size_t kPReluThreads = detail::kThreads;  // the one block size
+constexpr std::size_t kChannelThreads = detail::kThreads;  // the one block size
 constexpr std::size_t kTileEntries = 2048;   // doubles of shared memory per column tile (16 KB)
 constexpr std::size_t kSegment = 16384;      // elements per block in the rows layout
 constexpr std::size_t kGranule = 8;          // consecutive elements a thread owns at a time
@@ -39,7 +39,7 @@ constexpr std::size_t kTargetBlocks = 4096;  // enough blocks to fill any curren
 constexpr std::size_t kMinTileElements =
     64;  // elements per partial sum, at least (bounds the workspace)
 
-struct PReluPlan {
+struct ChannelPlan {
   enum class Layout { rows, columns };
   Layout layout = Layout::rows;
   std::size_t outer = 0, channels = 0, inner = 0, n = 0;
@@ -64,15 +64,15 @@ struct PReluPlan {
 inline std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
 
 /// The plan for a valid shape (channels >= 1, no overflow).
-inline PReluPlan make_prelu_plan(const PReluShape& s) {
-  PReluPlan p;
+inline ChannelPlan make_channel_plan(const PReluShape& s) {
+  ChannelPlan p;
   p.outer = s.outer;
   p.channels = s.channels;
   p.inner = s.inner;
   p.n = s.outer * s.channels * s.inner;
   if (p.n == 0) return p;  // nothing to read: dalpha is just blended with 0
   if (s.inner > kTileEntries) {
-    p.layout = PReluPlan::Layout::rows;
+    p.layout = ChannelPlan::Layout::rows;
     // Equal segments of whole granules: inner = 16385 gives two of 8200, not 16384 and 1.
     p.segments = ceil_div(s.inner, kSegment);
     p.segment = std::min(s.inner, ceil_div(ceil_div(s.inner, p.segments), kGranule) * kGranule);
@@ -80,7 +80,7 @@ inline PReluPlan make_prelu_plan(const PReluShape& s) {
     p.blocks = s.outer * s.channels * p.segments;
     return p;
   }
-  p.layout = PReluPlan::Layout::columns;
+  p.layout = ChannelPlan::Layout::columns;
   const std::size_t fit = kTileEntries / s.inner;  // >= 1
   if (s.channels <= fit) {
     p.tile_channels = s.channels;
@@ -119,7 +119,7 @@ struct RowSegment {
   std::size_t channel, begin, end, partial;
 };
 
-ACTLAYER_PLAN_HD RowSegment row_segment(const PReluPlan& p, std::size_t b) {
+ACTLAYER_PLAN_HD RowSegment row_segment(const ChannelPlan& p, std::size_t b) {
   const std::size_t row = b / p.segments, seg = b % p.segments;
   RowSegment r;
   r.channel = row % p.channels;
@@ -138,7 +138,7 @@ struct ColumnTile {
   std::size_t c0, channels, width, group, groups, j0, o0, o1, partial_base;
 };
 
-ACTLAYER_PLAN_HD ColumnTile column_tile(const PReluPlan& p, std::size_t b) {
+ACTLAYER_PLAN_HD ColumnTile column_tile(const ChannelPlan& p, std::size_t b) {
   const std::size_t rt = b / p.col_tiles, ct = b % p.col_tiles;
   ColumnTile t;
   t.c0 = ct * p.tile_channels;

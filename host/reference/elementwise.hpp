@@ -1,0 +1,35 @@
+// host/reference/elementwise.hpp — one element of the reference's elementwise passes, for the
+// reference's calls built on them (bias_act). Internal to the reference.
+#pragma once
+
+#include "actlayer/activation.hpp"
+#include "round.hpp"
+
+namespace actlayer::reference::detail {
+
+/// One result: rounded once to T, and the exact value it was rounded from (in Exact<T>), which
+/// a blend uses so that a blended result is rounded only once too.
+template <class T>
+struct Value {
+  T rounded;
+  Exact<T> exact;
+};
+
+/// f(x), dy f'(x), and dy f'(x) from y = f(x), for any valid act but rrelu in training mode;
+/// for float and double (the working precisions).
+template <class T>
+Value<T> forward_value(const Activation& act, T x);
+template <class T>
+Value<T> backward_value(const Activation& act, T x, T dy);
+template <class T>
+Value<T> backward_from_output_value(const Activation& act, T y, T dy);
+
+/// A parameter's gradient (dalpha, dbias): alpha*sum + beta*old rounded once to P (float or
+/// double); old is not read when beta == 0.
+template <class P>
+P blended_param(Wide sum, Blend blend, const P& old) {
+  return static_cast<P>(Wide{blend.alpha} * sum +
+                        (blend.beta != 0 ? Wide{blend.beta} * Wide{old} : Wide{0}));
+}
+
+}  // namespace actlayer::reference::detail
