@@ -225,6 +225,7 @@ TEST(ElementwisePlan, GatedRowsEveryElementOnceNoChunkAcrossARow) {
         check_rows<4>(4, hidden, rows, shift);  // float
         check_rows<2>(8, hidden, rows, shift);  // double
         check_rows<8>(2, hidden, rows, shift);  // half, bfloat16
+        check_rows<8>(4, hidden, rows, shift);  // float, chunks of two vectors (as RReLU's)
       }
     }
   }
