@@ -161,6 +161,20 @@ TYPED_TEST(GatedTyped, PackedLayoutsMatchTheSplitForm) {
   }
 }
 
+TEST(GatedReference, BlendRoundsOnceFromTheExactResult) {
+  // y = alpha * g(a) * b + beta * old, rounded once: in float against the double formula.
+  const float a = 0.8125f, b = -1.75f, old = 3.0f, dy = 0.5f;
+  float y = old, da = old, db = old;
+  const Blend blend{2.0f, 0.5f};
+  ASSERT_EQ(reference::gated_forward_split(Gated::swiglu(), &a, &b, &y, 1, blend), Status::success);
+  ASSERT_EQ(reference::gated_backward_split(Gated::swiglu(), &a, &b, &dy, &da, &db, 1, blend),
+            Status::success);
+  const double s = sigmoid(a), silu = a * s, dsilu = s * (1 + a * (1 - s));
+  EXPECT_EQ(y, static_cast<float>(2 * silu * b + 0.5 * old));
+  EXPECT_EQ(da, static_cast<float>(2 * dsilu * b * dy + 0.5 * old));
+  EXPECT_EQ(db, static_cast<float>(2 * silu * dy + 0.5 * old));
+}
+
 TEST(GatedReference, ClampGradientPassesInsideTheLimitsEndsIncluded) {
   const Gated g = Gated::clamped_swiglu(2.0f, 1.0f);
   const double above = std::nextafter(2.0, 3.0);
@@ -308,6 +322,20 @@ TEST(GatedLayer, CpuLayerRunsTheReferenceAndChecksSizes) {
         << e.what();
   }
   EXPECT_THROW(layer.backward(in, y2, din, {2, 4}), Error);  // in has 24, not 16
+  Buffer<float> short_b(11, Device::cpu);
+  try {
+    layer.forward(a, short_b, y2);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("GatedActivationLayer::forward: b has 11 elements but y "
+                                         "has 12"),
+              std::string::npos)
+        << e.what();
+  }
+  // In place through the layer: din = in.
+  Buffer<float> inout = Buffer<float>::from_host(host, Device::cpu);
+  layer.backward(inout, dy, inout, shape);
+  for (std::size_t k = 0; k < 24; ++k) EXPECT_EQ(inout.data()[k], rdin[k]) << k;
   EXPECT_THROW(
       GatedActivationLayer<float>(Gated::of(Activation::rrelu_training({1, 2})), Device::cpu),
       Error);
