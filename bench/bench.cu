@@ -618,6 +618,49 @@ void bench_rrelu() {
   }
 }
 
+// The gated activations at n >= 2^26 outputs: forward reads a and b and writes y (3 streams of
+// n), backward reads a, b, dy and writes da, db (5): the copy of those bytes is the bound.
+template <class T>
+void bench_gated() {
+  const std::size_t n = std::size_t{1} << std::min(g_opt.quick ? 24 : 26, g_opt.max_log2);
+  const std::size_t hidden = 8192;  // a LLaMA-like width; rows = n / hidden
+  const GatedShape shape{n / hidden, hidden};
+  const int sets = sets_for(5 * n * sizeof(T));
+  Arena<T> arena(2 * n, 3, sets);  // packed in (or a | b), dy, din (or da | db)
+  const std::pair<const char*, Gated> gates[] = {
+      {"swiglu", Gated::swiglu()}, {"geglu", Gated::geglu()}, {"glu", Gated::glu()}};
+  for (const auto& gate : gates) {
+    const char* const name = gate.first;
+    const Gated g = gate.second;  // captured below (a structured binding cannot be in C++17)
+    for (bool split : {false, true}) {
+      for (int pass = 0; pass < 2; ++pass) {
+        Row r;
+        r.op = std::string("gated_") + name + (split ? "[split]" : "[packed]");
+        r.dtype = element_name<T>();
+        r.pass = pass == 0 ? "forward" : "backward";
+        r.n = n;
+        r.bytes = static_cast<double>(n) * sizeof(T) * (pass == 0 ? 3 : 5);
+        r.ms = time_ms(sets, inner_for(n), [&](int s) {
+          const T* in = arena.at(s, 0);
+          T* dy = arena.at(s, 1);
+          T* out = arena.at(s, 2);
+          if (pass == 0 && split) {
+            CHECK_ACT(gated_forward_split(g, in, in + n, out, n));
+          } else if (pass == 0) {
+            CHECK_ACT(gated_forward(g, in, out, shape));
+          } else if (split) {
+            CHECK_ACT(gated_backward_split(g, in, in + n, dy, out, out + n, n));
+          } else {
+            CHECK_ACT(gated_backward(g, in, dy, out, shape));
+          }
+        });
+        r.copy_ms = copy_ms_for(r.bytes);
+        g_rows.push_back(r);
+      }
+    }
+  }
+}
+
 // ============================================================================================
 // Output
 // ============================================================================================
@@ -733,6 +776,8 @@ int main(int argc, char** argv) {
   bench_rrelu<__half>();
   bench_mask<float>();
   bench_mask<__half>();
+  bench_gated<float>();
+  bench_gated<__nv_bfloat16>();
 
   // The small-size latency target: one relu forward of 2^16 floats, one launch per repetition.
   {

@@ -225,6 +225,8 @@ def torch_call(row, bufs, torch, F):
             gx = act_backward(shaped[s][1], shaped[s][0])  # z = x + b, as autograd saves it
             return gx, gx.sum(0)
         return composite
+    if op.startswith("gated_"):
+        return gated_call(row, bufs, torch, F)
     if op.startswith("prelu"):
         m = re.search(r"shape \{(\d+), (\d+), (\d+)\}", row.get("note", ""))
         if not m:
@@ -241,6 +243,34 @@ def torch_call(row, bufs, torch, F):
             return gx, gw.sum_to_size(wv.shape)
         return backward
     return None
+
+
+def gated_call(row, bufs, torch, F):
+    """PyTorch's composites for the gated rows (a, b, dy = bufs[s][0..2], n outputs): forward
+    F.silu(a) * b (F.gelu for geglu; F.glu on [b | a] rows for glu), backward what autograd runs
+    for it: db = g(a) * dy (g(a) saved by the forward), da = g_backward(b * dy, a)."""
+    op, fwd = row["op"], row["pass"] == "forward"
+    aten = torch.ops.aten
+    hidden = 8192  # bench_gated's width
+    if op.startswith("gated_glu"):
+        x = [torch.cat([b[1].view(-1, hidden), b[0].view(-1, hidden)], dim=1) for b in bufs]
+        if fwd:
+            return lambda s: F.glu(x[s], -1)
+        return lambda s: aten.glu_backward(bufs[s][2].view(-1, hidden), x[s], -1)
+    if op.startswith("gated_swiglu"):
+        g, gb = F.silu, aten.silu_backward
+    elif op.startswith("gated_geglu"):
+        g, gb = F.gelu, lambda d, a: aten.gelu_backward(d, a, approximate="none")
+    else:
+        return None
+    if fwd:
+        return lambda s: g(bufs[s][0]) * bufs[s][1]
+    saved = [g(b[0]) for b in bufs]
+
+    def backward(s):
+        a, b, dy = bufs[s][0], bufs[s][1], bufs[s][2]
+        return gb(b * dy, a), saved[s] * dy
+    return backward
 
 
 # ---- Targets and table ---------------------------------------------------------------------

@@ -96,5 +96,15 @@ CudaResult launch_bias_act_backward_from_mask(const Activation& act, const std::
                                               const T* dy, T* dx, compute_t<T>* dbias,
                                               const ChannelPlan& plan, double* workspace,
                                               cudaStream_t stream, Blend dbias_blend);
+// Gated activations (gated.cuh): a and b point at the first element's a and b; hidden = H for
+// the packed layouts (a, b, and backward's da, db are rows of 2H), 0 for two separate arrays;
+// n = rows * H > 0.
+template <class T>
+CudaResult launch_gated_forward(const Gated& g, const T* a, const T* b, T* y, std::size_t n,
+                                std::size_t hidden, cudaStream_t stream, Blend blend);
+template <class T>
+CudaResult launch_gated_backward(const Gated& g, const T* a, const T* b, const T* dy, T* da, T* db,
+                                 std::size_t n, std::size_t hidden, cudaStream_t stream,
+                                 Blend blend);
 
 }  // namespace actlayer::cuda_impl

@@ -511,4 +511,83 @@ template class RReluLayer<double>;
 template class RReluLayer<__half>;
 template class RReluLayer<__nv_bfloat16>;
 
+// ---- GatedActivationLayer -------------------------------------------------------------------
+
+namespace {
+
+/// The CPU backend of GatedActivationLayer, in one place: the reference for now.
+namespace gated_cpu = reference;
+
+/// Throws unless `count` elements are what `shape` needs for `name` (`halves` = 2 for the
+/// packed input and its gradient, 1 for y and dy).
+void require_gated_size(const char* function, GatedShape shape, const char* name, std::size_t count,
+                        std::size_t halves) {
+  std::size_t n = 0;
+  throw_if_failed(detail::ArgCheck(function).gated_shape(shape, &n).status());
+  if (n * halves != count) {
+    throw_invalid(
+        detail::format("%s: %s has %zu elements but shape {rows %zu, hidden %zu} needs "
+                       "%s = %zu",
+                       function, name, count, shape.rows, shape.hidden,
+                       halves == 2 ? "rows*2*hidden" : "rows*hidden", n * halves));
+  }
+}
+
+}  // namespace
+
+template <class T>
+GatedActivationLayer<T>::GatedActivationLayer(Gated gated, Device device)
+    : gated_(gated), device_(device) {
+  throw_if_failed(detail::ArgCheck("GatedActivationLayer").gated(gated).status());
+  require_device("GatedActivationLayer", device);
+}
+
+template <class T>
+void GatedActivationLayer<T>::forward(const Buffer<T>& in, Buffer<T>& y, GatedShape shape,
+                                      Blend blend) const {
+  const char* const fn = "GatedActivationLayer::forward";
+  check_buffers(fn, device_, arg("y", y));
+  check_buffers(fn, device_, arg("in", in));
+  require_gated_size(fn, shape, "in", in.size(), 2);
+  require_gated_size(fn, shape, "y", y.size(), 1);
+  run_elementwise(fn, y, actlayer::gated_forward<T>, gated_cpu::gated_forward<T>, blend, gated_,
+                  in.data(), y.data(), shape);
+}
+
+template <class T>
+void GatedActivationLayer<T>::backward(const Buffer<T>& in, const Buffer<T>& dy, Buffer<T>& din,
+                                       GatedShape shape, Blend blend) const {
+  const char* const fn = "GatedActivationLayer::backward";
+  check_buffers(fn, device_, arg("din", din), arg("in", in));
+  check_buffers(fn, device_, arg("dy", dy));
+  require_gated_size(fn, shape, "in", in.size(), 2);
+  require_gated_size(fn, shape, "dy", dy.size(), 1);
+  run_elementwise(fn, din, actlayer::gated_backward<T>, gated_cpu::gated_backward<T>, blend, gated_,
+                  in.data(), dy.data(), din.data(), shape);
+}
+
+template <class T>
+void GatedActivationLayer<T>::forward(const Buffer<T>& a, const Buffer<T>& b, Buffer<T>& y,
+                                      Blend blend) const {
+  const char* const fn = "GatedActivationLayer::forward";
+  check_buffers(fn, device_, arg("y", y), arg("a", a), arg("b", b));
+  run_elementwise(fn, y, actlayer::gated_forward_split<T>, gated_cpu::gated_forward_split<T>, blend,
+                  gated_, a.data(), b.data(), y.data(), y.size());
+}
+
+template <class T>
+void GatedActivationLayer<T>::backward(const Buffer<T>& a, const Buffer<T>& b, const Buffer<T>& dy,
+                                       Buffer<T>& da, Buffer<T>& db, Blend blend) const {
+  const char* const fn = "GatedActivationLayer::backward";
+  check_buffers(fn, device_, arg("da", da), arg("a", a), arg("b", b), arg("dy", dy));
+  check_buffers(fn, device_, arg("db", db), arg("a", a));
+  run_elementwise(fn, da, actlayer::gated_backward_split<T>, gated_cpu::gated_backward_split<T>,
+                  blend, gated_, a.data(), b.data(), dy.data(), da.data(), db.data(), da.size());
+}
+
+template class GatedActivationLayer<float>;
+template class GatedActivationLayer<double>;
+template class GatedActivationLayer<__half>;
+template class GatedActivationLayer<__nv_bfloat16>;
+
 }  // namespace actlayer

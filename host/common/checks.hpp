@@ -193,4 +193,48 @@ Status check_bias_act_backward(const char* fn, const Activation& act, Saved save
       .status();
 }
 
+// ---- Gated activations: the packed calls check the shape and set *n = rows * hidden --------
+
+template <class T>
+Status check_gated_forward(const char* fn, const Gated& g, const T* in, T* y, GatedShape shape,
+                           Blend blend, std::size_t* n) {
+  ArgCheck check(fn);
+  check.gated(g).blend(blend).gated_shape(shape, n);
+  return check.input("in", in, 2 * *n).output("y", y, *n).status();
+}
+
+template <class T>
+Status check_gated_forward(const char* fn, const Gated& g, const T* a, const T* b, T* y,
+                           std::size_t n, Blend blend) {
+  return ArgCheck(fn)
+      .gated(g)
+      .blend(blend)
+      .input("a", a, n)
+      .input("b", b, n)
+      .output("y", y, n)
+      .status();
+}
+
+template <class T>
+Status check_gated_backward(const char* fn, const Gated& g, const T* in, const T* dy, T* din,
+                            GatedShape shape, Blend blend, std::size_t* n) {
+  ArgCheck check(fn);
+  check.gated(g).blend(blend).gated_shape(shape, n);
+  return check.input("in", in, 2 * *n).input("dy", dy, *n).output("din", din, 2 * *n).status();
+}
+
+template <class T>
+Status check_gated_backward(const char* fn, const Gated& g, const T* a, const T* b, const T* dy,
+                            T* da, T* db, std::size_t n, Blend blend) {
+  return ArgCheck(fn)
+      .gated(g)
+      .blend(blend)
+      .input("a", a, n)
+      .input("b", b, n)
+      .input("dy", dy, n)
+      .output("da", da, n)
+      .output("db", db, n)
+      .status();
+}
+
 }  // namespace actlayer::detail

@@ -204,6 +204,35 @@ ArgCheck& ArgCheck::channel_shape(const ChannelShape& shape, std::size_t* n) {
   return *this;
 }
 
+ArgCheck& ArgCheck::gated(const Gated& g) {
+  const bool rrelu_training = g.gate.op == Op::rrelu && g.gate.training;
+  require(!rrelu_training, Status::invalid_argument,
+          "gated.gate is rrelu in training mode, which cannot be a gate (its slopes are drawn per "
+          "call): use rrelu in eval mode");
+  activation(g.gate, Pass::forward);
+  require(g.layout == GatedLayout::gate_first || g.layout == GatedLayout::gate_second,
+          Status::invalid_argument,
+          format("gated.layout = %d is not a GatedLayout", static_cast<int>(g.layout)));
+  require(
+      g.limit > 0.0f, Status::invalid_argument,
+      format("gated.limit must be > 0, or inf for no clamp (got %s)", shortest(g.limit).c_str()));
+  return require(
+      std::isfinite(g.linear_offset), Status::invalid_argument,
+      format("gated.linear_offset must be finite (got %s)", shortest(g.linear_offset).c_str()));
+}
+
+ArgCheck& ArgCheck::gated_shape(const GatedShape& shape, std::size_t* n) {
+  constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
+  const bool fits =
+      shape.hidden <= max / 2 && (shape.hidden == 0 || shape.rows <= max / 2 / shape.hidden);
+  require(fits, Status::invalid_argument,
+          format("shape {rows %zu, hidden %zu}: the input's rows*2*hidden elements overflow "
+                 "size_t",
+                 shape.rows, shape.hidden));
+  *n = done() ? 0 : shape.rows * shape.hidden;
+  return *this;
+}
+
 ArgCheck& ArgCheck::array(const char* name, const void* p, std::size_t n, std::size_t size,
                           std::size_t align, Access access) {
   if (done() || n == 0) return *this;

@@ -47,6 +47,11 @@ class ArgCheck {
   ArgCheck& rrelu_training(const Activation& act);
   /// channels >= 1 and no overflow; *n = outer * channels * inner (0 when the check failed).
   ArgCheck& channel_shape(const ChannelShape& shape, std::size_t* n);
+  /// A gated activation: its gate op (parameters; not rrelu in training), layout, limit > 0 (or
+  /// inf) and a finite linear_offset.
+  ArgCheck& gated(const Gated& gated);
+  /// rows * 2 * hidden fits size_t; *n = rows * hidden, the output count (0 when it failed).
+  ArgCheck& gated_shape(const GatedShape& shape, std::size_t* n);
 
   /// n elements read from p: p non-null when n > 0, aligned to T, no address overflow.
   template <class T>

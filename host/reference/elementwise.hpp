@@ -1,5 +1,6 @@
 // host/reference/elementwise.hpp — one element of the reference's elementwise passes, for the
-// reference's calls built on them (bias_act). Internal to the reference.
+// reference's calls built on them (bias_act, gated), so that each op's formula stays written
+// once, in reference.cpp. Internal to the reference.
 #pragma once
 
 #include "actlayer/activation.hpp"
@@ -23,6 +24,14 @@ template <class T>
 Value<T> backward_value(const Activation& act, T x, T dy);
 template <class T>
 Value<T> backward_from_output_value(const Activation& act, T y, T dy);
+
+/// f(z) and f'(z) before rounding, for any op but rrelu in training mode, T float or double:
+/// the exact values the forward rounds to T and the backward multiplies dy by (f' is NaN for a
+/// NaN z, +inf where f' is infinite).
+template <class T>
+Exact<T> exact_value(const Activation& act, T z);
+template <class T>
+Exact<T> exact_derivative(const Activation& act, T z);
 
 /// A parameter's gradient (dalpha, dbias): alpha*sum + beta*old rounded once to P (float or
 /// double); old is not read when beta == 0.

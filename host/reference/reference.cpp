@@ -564,6 +564,19 @@ T blend_one(const Value<T>& f, const T* old, Blend blend) {
 
 }  // namespace
 
+template <class T>
+Exact<T> detail::exact_value(const Activation& act, T z) {
+  return forward_one(act, z).exact;
+}
+template <class T>
+Exact<T> detail::exact_derivative(const Activation& act, T z) {
+  return backward_one(act, z, T(1)).exact;  // dy * f'(z) at dy = 1, exactly
+}
+template Exact<float> detail::exact_value(const Activation&, float);
+template Exact<double> detail::exact_value(const Activation&, double);
+template Exact<float> detail::exact_derivative(const Activation&, float);
+template Exact<double> detail::exact_derivative(const Activation&, double);
+
 template <class T, class>
 Status forward(const Activation& act, const T* x, T* y, std::size_t n, Blend blend) {
   const Status s = actlayer::detail::check_forward(

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <type_traits>
 
@@ -247,6 +248,55 @@ struct Activation {
     Activation a;
     a.op = op;
     return a;
+  }
+};
+
+/// Which half of a packed gated input row is the gate a (the other is b, the "up" or linear
+/// half).
+enum class GatedLayout : std::uint8_t {
+  gate_first,   ///< [a | b]: TransformerEngine's, vLLM's and LLaMA-style fused gate_up order
+  gate_second,  ///< [b | a]: PyTorch's F.glu, whose SECOND half is the gate
+};
+
+/// A packed gated call's view: input rows x 2*hidden, output rows x hidden.
+struct GatedShape {
+  std::size_t rows = 0;
+  std::size_t hidden = 0;
+};
+
+/// A gated activation y = g(a') * (b' + linear_offset): the gate op g of any Activation, and
+/// an optional clamp a' = min(a, limit), b' = clamp(b, -limit, limit) (limit = inf: none, a' =
+/// a, b' = b). The clamp's gradient passes where its input lies inside [-inf or -limit, limit],
+/// ends included, and is 0 elsewhere (NaN included), as PyTorch's clamp backward.
+struct Gated {
+  Activation gate = Activation::silu();
+  GatedLayout layout = GatedLayout::gate_first;
+  float limit = std::numeric_limits<float>::infinity();  ///< > 0, or inf (no clamp)
+  float linear_offset = 0.0f;  ///< finite; 0 adds nothing (b' keeps its -0)
+
+  /// Any op as the gate (not rrelu in training mode), in either layout.
+  static constexpr Gated of(Activation gate, GatedLayout layout = GatedLayout::gate_first) {
+    Gated g;
+    g.gate = gate;
+    g.layout = layout;
+    return g;
+  }
+  /// PyTorch's F.glu: sigmoid gate, the second half: y = b * sigmoid(a) with in = [b | a].
+  static constexpr Gated glu() { return of(Activation::sigmoid(), GatedLayout::gate_second); }
+  static constexpr Gated reglu() { return of(Activation::relu()); }            ///< relu(a) * b
+  static constexpr Gated geglu() { return of(Activation::gelu()); }            ///< gelu(a) * b
+  static constexpr Gated geglu_tanh() { return of(Activation::gelu_tanh()); }  ///< tanh approx.
+  static constexpr Gated swiglu() { return of(Activation::silu()); }           ///< silu(a) * b
+  /// a*sigmoid(beta*a) * b.
+  static constexpr Gated swish(float beta) { return of(Activation::swish(beta)); }
+  /// GPT-OSS's clamped SwiGLU: a' = min(a, limit), b' = clamp(b, -limit, limit),
+  /// y = a'*sigmoid(alpha*a') * (b' + 1). (GPT-OSS's checkpoints interleave a and b; give them
+  /// de-interleaved, as two pointers or [a | b] rows.)
+  static constexpr Gated clamped_swiglu(float limit = 7.0f, float alpha = 1.702f) {
+    Gated g = of(Activation::swish(alpha));
+    g.limit = limit;
+    g.linear_offset = 1.0f;
+    return g;
   }
 };
 

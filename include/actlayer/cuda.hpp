@@ -297,3 +297,68 @@ Status bias_act_backward_from_mask(const Activation& act, const std::uint32_t* m
                                    Blend dbias_blend = {});
 
 }  // namespace actlayer
+
+// ============================================================================================
+// Gated activations: y = g(a) * b (GLU, ReGLU, GeGLU, SwiGLU, ...)
+// ============================================================================================
+
+namespace actlayer {
+
+/// y = alpha*(g(a') * (b' + gated.linear_offset)) + beta*y over a packed input of shape.rows
+/// rows x 2*shape.hidden, each row [a | b] (GatedLayout::gate_first) or [b | a] (gate_second,
+/// PyTorch's F.glu); y is rows x hidden. a' and b' are a and b clamped when gated.limit is
+/// finite (see Gated). Computed in compute_t<T>, rounded once. 16-byte vectors when hidden is a
+/// multiple of 16/sizeof(T) and both pointers are 16-byte aligned, scalars otherwise.
+///
+/// @param in     rows * 2 * hidden inputs on the device; must not overlap y
+/// @param y      rows * hidden outputs on the device; read only when blend.beta != 0
+/// @return success, invalid_argument (gated's gate op or parameters, rows*2*hidden overflowing,
+///         null, misaligned or overlapping pointers) or cuda_error.
+///
+/// @code
+///   actlayer::Status s = actlayer::gated_forward(actlayer::Gated::swiglu(), d_in, d_y,
+///                                                {tokens, hidden}, stream);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status gated_forward(const Gated& gated, const T* in, T* y, GatedShape shape,
+                     cudaStream_t stream = nullptr, Blend blend = {});
+
+/// The packed backward, in one pass: da = g'(a')*(b' + offset)*dy and db = g(a')*dy (times the
+/// clamp's 0/1 gradient), both blended, written into din in in's layout. dy*(b' + offset) is
+/// formed first, then the gate's accurate dy*g' (ops::backward) of it.
+///
+/// @param in     the forward's packed input (rows * 2 * hidden); din may be in (in place)
+/// @param dy     rows * hidden gradients of y
+/// @param din    rows * 2 * hidden gradients, da and db where a and b lie in `in`
+///
+/// @code
+///   actlayer::Status s = actlayer::gated_backward(actlayer::Gated::swiglu(), d_in, d_dy, d_din,
+///                                                 {tokens, hidden}, stream);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status gated_backward(const Gated& gated, const T* in, const T* dy, T* din, GatedShape shape,
+                      cudaStream_t stream = nullptr, Blend blend = {});
+
+/// gated_forward with a and b in two arrays of n elements (the gate and up projections kept
+/// apart); gated.layout is not used. y may be a or b (in place).
+///
+/// @code
+///   actlayer::Status s = actlayer::gated_forward_split(actlayer::Gated::geglu(), d_a, d_b, d_y,
+///                                                      n, stream);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status gated_forward_split(const Gated& gated, const T* a, const T* b, T* y, std::size_t n,
+                           cudaStream_t stream = nullptr, Blend blend = {});
+
+/// gated_backward with a, b, da and db in arrays of n elements: da and db in one pass. da and db
+/// must not overlap; each may be one of a, b or dy.
+///
+/// @code
+///   actlayer::Status s = actlayer::gated_backward_split(actlayer::Gated::geglu(), d_a, d_b,
+///                                                       d_dy, d_da, d_db, n, stream);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status gated_backward_split(const Gated& gated, const T* a, const T* b, const T* dy, T* da, T* db,
+                            std::size_t n, cudaStream_t stream = nullptr, Blend blend = {});
+
+}  // namespace actlayer

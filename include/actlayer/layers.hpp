@@ -239,4 +239,41 @@ class RReluLayer {
   cudaStream_t last_stream_ = nullptr;  // CUDA: where the latest sums were accumulated
 };
 
+/// A gated activation layer (GLU family): y = g(a) * b for a Gated (Gated::swiglu(), glu(),
+/// geglu(), ... or any op as the gate), over a packed input of rows x 2H (Gated's layout says
+/// which half is the gate) or over a and b in two buffers. RReLU in training mode is refused
+/// as a gate.
+///
+/// @code
+///   actlayer::GatedActivationLayer<__nv_bfloat16> swiglu(actlayer::Gated::swiglu());
+///   actlayer::GatedShape shape{tokens, hidden};  // in: tokens x 2*hidden, y: tokens x hidden
+///   swiglu.forward(in, y, shape);
+///   swiglu.backward(in, dy, din, shape);       // din: da and db where a and b lie in `in`
+///   swiglu.forward(a, b, y2);                  // gate and up projections in two buffers
+/// @endcode
+template <class T>
+class GatedActivationLayer {
+ public:
+  explicit GatedActivationLayer(Gated gated = Gated::swiglu(), Device device = Device::cuda);
+
+  const Gated& gated() const noexcept { return gated_; }
+  Device device() const noexcept { return device_; }
+
+  /// y = alpha*g(a)*b + beta*y over packed rows: in has shape.rows * 2 * shape.hidden elements,
+  /// y shape.rows * shape.hidden.
+  void forward(const Buffer<T>& in, Buffer<T>& y, GatedShape shape, Blend blend = {}) const;
+  /// din (in's size and layout; may be in) = da and db from dy (y's size).
+  void backward(const Buffer<T>& in, const Buffer<T>& dy, Buffer<T>& din, GatedShape shape,
+                Blend blend = {}) const;
+  /// y = alpha*g(a)*b + beta*y over a and b in two buffers of y's size (y may be a or b).
+  void forward(const Buffer<T>& a, const Buffer<T>& b, Buffer<T>& y, Blend blend = {}) const;
+  /// da and db (disjoint; each may be a, b or dy), all of one size.
+  void backward(const Buffer<T>& a, const Buffer<T>& b, const Buffer<T>& dy, Buffer<T>& da,
+                Buffer<T>& db, Blend blend = {}) const;
+
+ private:
+  Gated gated_;
+  Device device_;
+};
+
 }  // namespace actlayer

@@ -113,3 +113,26 @@ Status bias_act_backward_from_mask(const Activation& act, const std::uint32_t* m
                                    Blend dbias_blend = {});
 
 }  // namespace actlayer::reference
+
+namespace actlayer::reference {
+
+/// Gated forward, packed rows [a | b] or [b | a], on host memory. See actlayer::gated_forward.
+template <class T, class = if_element_t<T>>
+Status gated_forward(const Gated& gated, const T* in, T* y, GatedShape shape, Blend blend = {});
+
+/// Gated forward, a and b apart, on host memory. See actlayer::gated_forward_split.
+template <class T, class = if_element_t<T>>
+Status gated_forward_split(const Gated& gated, const T* a, const T* b, T* y, std::size_t n,
+                           Blend blend = {});
+
+/// Gated backward, packed, on host memory. See actlayer::gated_backward.
+template <class T, class = if_element_t<T>>
+Status gated_backward(const Gated& gated, const T* in, const T* dy, T* din, GatedShape shape,
+                      Blend blend = {});
+
+/// Gated backward, a and b apart, on host memory. See actlayer::gated_backward_split.
+template <class T, class = if_element_t<T>>
+Status gated_backward_split(const Gated& gated, const T* a, const T* b, const T* dy, T* da, T* db,
+                            std::size_t n, Blend blend = {});
+
+}  // namespace actlayer::reference

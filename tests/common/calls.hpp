@@ -47,6 +47,7 @@ struct CallSpec {
 // 70 elements: not a multiple of 32 (the last mask word is partial), 5 channels.
 constexpr std::size_t kCallN = 70;
 inline constexpr PReluShape kCallShape{2, 5, 7};
+inline constexpr GatedShape kCallGatedShape{7, 10};  // rows * hidden = kCallN
 
 /// The table for element type T: the CUDA entry points (cuda = true, on `stream`) or the
 /// reference.
@@ -72,6 +73,14 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
   const ArraySpec counter{"activation.philox.device_offset", Kind::counter, 8, 1, Role::input};
   const std::size_t ws_bytes = prelu_backward_workspace_bytes(kCallShape);
   const ArraySpec workspace{"workspace", Kind::workspace, 8, ws_bytes / 8, Role::side_output};
+  const ArraySpec packed{"in", Kind::data, sizeof(T), 2 * n, Role::input};
+  const ArraySpec dpacked{"din", Kind::data, sizeof(T), 2 * n, Role::output};
+  const ArraySpec ga{"a", Kind::data, sizeof(T), n, Role::input};
+  const ArraySpec gb{"b", Kind::data, sizeof(T), n, Role::input};
+  const ArraySpec da{"da", Kind::data, sizeof(T), n, Role::output};
+  const ArraySpec db{"db", Kind::data, sizeof(T), n, Role::output};
+  const Gated swiglu = Gated::clamped_swiglu();
+  const Gated glu = Gated::glu();
 
   const auto d = [](void* p) { return static_cast<T*>(p); };
   const auto m = [](void* p) { return static_cast<std::uint32_t*>(p); };
@@ -167,6 +176,20 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
           return bias_act_backward_from_mask(relu, m(p[0]), d(p[1]), d(p[2]), a(p[3]), kCallShape,
                                              p[4], ws_bytes, stream, b);
         });
+    add("gated_forward", true, {packed, y}, {"y"}, [=](void* const* p, Blend b) {
+      return gated_forward(glu, d(p[0]), d(p[1]), kCallGatedShape, stream, b);
+    });
+    add("gated_backward", true, {packed, dy, dpacked}, {"din"}, [=](void* const* p, Blend b) {
+      return gated_backward(swiglu, d(p[0]), d(p[1]), d(p[2]), kCallGatedShape, stream, b);
+    });
+    add("gated_forward_split", true, {ga, gb, y}, {"y"}, [=](void* const* p, Blend b) {
+      return gated_forward_split(swiglu, d(p[0]), d(p[1]), d(p[2]), n, stream, b);
+    });
+    add("gated_backward_split", true, {ga, gb, dy, da, db}, {"da", "db"},
+        [=](void* const* p, Blend b) {
+          return gated_backward_split(glu, d(p[0]), d(p[1]), d(p[2]), d(p[3]), d(p[4]), n, stream,
+                                      b);
+        });
   } else {
     namespace r = reference;
     add("forward", true, {x, y}, {"y"},
@@ -230,6 +253,19 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
         [=](void* const* p, Blend b) {
           return r::bias_act_backward_from_mask(relu, m(p[0]), d(p[1]), d(p[2]), a(p[3]),
                                                 kCallShape, b);
+        });
+    add("gated_forward", true, {packed, y}, {"y"}, [=](void* const* p, Blend b) {
+      return r::gated_forward(glu, d(p[0]), d(p[1]), kCallGatedShape, b);
+    });
+    add("gated_backward", true, {packed, dy, dpacked}, {"din"}, [=](void* const* p, Blend b) {
+      return r::gated_backward(swiglu, d(p[0]), d(p[1]), d(p[2]), kCallGatedShape, b);
+    });
+    add("gated_forward_split", true, {ga, gb, y}, {"y"}, [=](void* const* p, Blend b) {
+      return r::gated_forward_split(swiglu, d(p[0]), d(p[1]), d(p[2]), n, b);
+    });
+    add("gated_backward_split", true, {ga, gb, dy, da, db}, {"da", "db"},
+        [=](void* const* p, Blend b) {
+          return r::gated_backward_split(glu, d(p[0]), d(p[1]), d(p[2]), d(p[3]), d(p[4]), n, b);
         });
     add("rrelu_slopes", false, {noise_out}, {},
         [=](void* const* p, Blend) { return r::rrelu_slopes(train, f(p[0]), n); });

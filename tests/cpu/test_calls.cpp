@@ -104,8 +104,8 @@ namespace actlayer::testing {
 namespace {
 
 TEST(Calls, TwoResultsMustBeDisjoint) {
-  // No public call has two results today; the rule is checked directly so that one added later
-  // inherits it: two outputs that are the same array are refused, as are partly overlapping ones.
+  // The rule behind gated_backward_split's da and db, checked directly: two outputs that are the
+  // same array are refused, as are partly overlapping ones.
   float a[8] = {};
   EXPECT_EQ(detail::ArgCheck("f").output("y", a, 8).output("dx", a, 8).status(),
             Status::invalid_argument);

@@ -29,7 +29,21 @@ struct Walked {
   std::size_t out_of_range = 0;  // accesses past n
 };
 
-/// Every thread of the grid, as elementwise_kernel runs them.
+/// Every thread of the grid, as elementwise_kernel runs them: touch(i, count, vector) for each
+/// access of `count` elements at i.
+template <int Chunk, class Touch>
+void walk_grid(const ElementwiseSplit& s, const Touch& touch) {
+  const std::size_t threads = static_cast<std::size_t>(s.blocks) * kThreads;
+  for (std::size_t tid = 0; tid < threads; ++tid) {
+    detail::walk_elementwise<Chunk>(
+        s, tid, threads,
+        [&](std::size_t i, std::size_t step) {
+          for (int u = 0; u < kUnroll; ++u) touch(i + u * step, Chunk, true);
+        },
+        [&](std::size_t i) { touch(i, Chunk, true); }, [&](std::size_t i) { touch(i, 1, false); });
+  }
+}
+
 template <int Chunk>
 Walked walk(const ElementwiseSplit& s, const std::vector<std::uintptr_t>& addresses,
             std::size_t element) {
@@ -45,15 +59,7 @@ Walked walk(const ElementwiseSplit& s, const std::vector<std::uintptr_t>& addres
     }
     for (int j = 0; j < count; ++j) ++w.writes[i + j];
   };
-  const std::size_t threads = static_cast<std::size_t>(s.blocks) * kThreads;
-  for (std::size_t tid = 0; tid < threads; ++tid) {
-    detail::walk_elementwise<Chunk>(
-        s, tid, threads,
-        [&](std::size_t i, std::size_t step) {
-          for (int u = 0; u < kUnroll; ++u) touch(i + u * step, Chunk, true);
-        },
-        [&](std::size_t i) { touch(i, Chunk, true); }, [&](std::size_t i) { touch(i, 1, false); });
-  }
+  walk_grid<Chunk>(s, touch);
   return w;
 }
 
@@ -137,6 +143,98 @@ TEST(ElementwisePlan, HeadCountsElementsNotBytes) {
   const ElementwiseSplit s = detail::split_elementwise(mixed, 2, 100, 4, 4, 8);
   EXPECT_EQ(s.head, 100u);
   EXPECT_EQ(s.nvec, 0u);
+}
+
+// ---- The gated rows ----------------------------------------------------------------------
+
+TEST(ElementwisePlan, RowDividerDividesExactly) {
+  const std::uint64_t ds[] = {0,
+                              1,
+                              2,
+                              3,
+                              7,
+                              10,
+                              11008,
+                              14336,
+                              (1ull << 31) - 1,
+                              1ull << 31,
+                              4294967295,
+                              1ull << 32,
+                              (1ull << 33) + 3};
+  std::vector<std::uint64_t> is = {0,    1, 2, 3, 4294967295ull, 1ull << 32, (1ull << 40) + 12345,
+                                   ~0ull};
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (int k = 0; k < 2000; ++k) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    is.push_back(k % 2 ? x >> 32 : x >> (k % 64));
+  }
+  for (std::uint64_t d : ds) {
+    const detail::RowDivider div(d);
+    for (std::uint64_t i : is) {
+      ASSERT_EQ(div.quotient(i), d == 0 ? 0 : i / d) << i << " / " << d;
+      if (d > 1 && i >= d) {
+        ASSERT_EQ(div.quotient(i - 1), (i - 1) / d) << i - 1 << " / " << d;
+      }
+    }
+    for (std::uint64_t m = 1; d > 1 && d < (1ull << 32) && m < 4; ++m) {  // around multiples
+      ASSERT_EQ(div.quotient(m * d - 1), m - 1) << d;
+      ASSERT_EQ(div.quotient(m * d), m) << d;
+    }
+  }
+}
+
+/// The packed forward's grid (a, b: rows of 2H; y flat) or backward's (da, db too), walked as
+/// the kernel walks it: every output once, every packed element once, no chunk across a row,
+/// every vector aligned in every stream.
+template <int Chunk>
+void check_rows(std::size_t element, std::size_t hidden, std::size_t rows, std::size_t shift) {
+  const std::size_t n = rows * hidden;
+  const std::uintptr_t in = 0x100000 + shift * element, out = 0x900000;
+  const std::uintptr_t streams[3] = {in, in + hidden * element, out};
+  const detail::ElementwiseSplit s =
+      detail::split_elementwise(streams, 3, n, element, Chunk, 3, hidden);
+  detail::RowGeometry g;
+  g.rows = detail::RowDivider(hidden);
+  SCOPED_TRACE(::testing::Message() << "element " << element << " H " << hidden << " rows " << rows
+                                    << " shift " << shift);
+  std::vector<int> outputs(n, 0), packed(2 * n, 0);
+  std::size_t misaligned = 0, crossing = 0;
+  const auto touch = [&](std::size_t i, int count, bool vector) {
+    ASSERT_LE(i + count, n);
+    const std::size_t p = g.packed(i);
+    if (g.packed(i + count - 1) != p + count - 1) ++crossing;
+    if (vector) {
+      misaligned += (streams[0] + p * element) % 16 != 0;
+      misaligned += (streams[1] + p * element) % 16 != 0;
+      misaligned += (streams[2] + i * element) % 16 != 0;
+    }
+    for (int j = 0; j < count; ++j) {
+      ++outputs[i + j];
+      ++packed[p + j];
+      ++packed[p + hidden + j];
+    }
+  };
+  walk_grid<Chunk>(s, touch);
+  EXPECT_EQ(misaligned, 0u);
+  EXPECT_EQ(crossing, 0u);
+  for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(outputs[i], 1) << "output " << i;
+  for (std::size_t k = 0; k < 2 * n; ++k) ASSERT_EQ(packed[k], 1) << "packed " << k;
+  // Vectors exactly when H is whole vectors and the pointers are aligned.
+  const bool vectors = hidden % Chunk == 0 && shift == 0;
+  EXPECT_EQ(s.nvec, vectors ? n / Chunk : 0u);
+}
+
+TEST(ElementwisePlan, GatedRowsEveryElementOnceNoChunkAcrossARow) {
+  for (std::size_t hidden : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 33, 64}) {
+    for (std::size_t rows : {1, 2, 3, 5, 41}) {
+      for (std::size_t shift : {0, 1}) {
+        check_rows<4>(4, hidden, rows, shift);  // float
+        check_rows<2>(8, hidden, rows, shift);  // double
+        check_rows<8>(2, hidden, rows, shift);  // half, bfloat16
+        check_rows<8>(4, hidden, rows, shift);  // float, chunks of two vectors (as RReLU's)
+      }
+    }
+  }
 }
 
 // ---- RReLU's Philox placement ---------------------------------------------------------------

@@ -67,14 +67,31 @@ struct alignas(16) Vector16 {
   T v[kVecWidth<T>];
 };
 
-/// The kernel's arguments: K input streams, one output, the split of [0, n), the blend.
-template <class T, int K>
+/// Where each stream's element of index i lies. Flat: at i, for every stream.
+struct Flat {
+  static constexpr unsigned kRowStreams = 0;
+  static constexpr std::size_t row() { return 0; }
+  ACTLAYER_HD std::size_t packed(std::size_t i) const { return i; }
+};
+
+/// The gated layouts: the streams whose bit is set in RowStreams (inputs 0..K-1, then outputs
+/// K..K+M-1) are packed rows, read at RowGeometry::packed(i); the others at i.
+template <unsigned RowStreams>
+struct Rows : RowGeometry {
+  static constexpr unsigned kRowStreams = RowStreams;
+  std::size_t row() const { return rows.d; }
+};
+
+/// The kernel's arguments: K input streams, M outputs, the split of [0, n), the blend, and the
+/// streams' geometry.
+template <class T, int K, int M = 1, class Geometry = Flat>
 struct ElementwiseArgs {
-  T* out;
+  T* out[M];
   const T* in[K];
   ElementwiseSplit split;
   float alpha;
   float beta;
+  Geometry geometry;
 };
 
 // ============================================================================================
@@ -115,21 +132,33 @@ __device__ __forceinline__ void store_chunk(T* p, const Chunk<T, W>& c) {
 }
 
 /// U chunks of W elements, at element indices i, i + step, ..., i + (U-1)*step: every load is
-/// issued before the first result is computed.
-template <int W, int U, class T, int K, class Body>
-__device__ __forceinline__ void run_chunks(const ElementwiseArgs<T, K>& s, const Body& body,
+/// issued before the first result is computed. A Body with one output fills r[W], with M > 1
+/// r[M][W].
+template <int W, int U, class T, int K, int M, class G, class Body>
+__device__ __forceinline__ void run_chunks(const ElementwiseArgs<T, K, M, G>& s, const Body& body,
                                            std::size_t i, std::size_t step) {
   using F = compute_t<T>;
   Chunk<T, W> in[U][K];
-  Chunk<T, W> old[U];
+  Chunk<T, W> old[U][M];
+  std::size_t packed[U];
 #pragma unroll
   for (int u = 0; u < U; ++u) {
+    packed[u] = s.geometry.packed(i + u * step);  // once per chunk: a chunk lies in one row
 #pragma unroll
-    for (int k = 0; k < K; ++k) in[u][k] = load_chunk<T, W>(s.in[k] + i + u * step);
+    for (int k = 0; k < K; ++k) {
+      const bool row = G::kRowStreams >> k & 1u;
+      in[u][k] = load_chunk<T, W>(s.in[k] + (row ? packed[u] : i + u * step));
+    }
   }
-  if (s.beta != 0.0f) {  // beta == 0 never reads the output
+  if (s.beta != 0.0f) {  // beta == 0 never reads the outputs
 #pragma unroll
-    for (int u = 0; u < U; ++u) old[u] = load_chunk<T, W>(s.out + i + u * step);
+    for (int u = 0; u < U; ++u) {
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        const bool row = G::kRowStreams >> (K + m) & 1u;
+        old[u][m] = load_chunk<T, W>(s.out[m] + (row ? packed[u] : i + u * step));
+      }
+    }
   }
 #pragma unroll
   for (int u = 0; u < U; ++u) {
@@ -139,18 +168,28 @@ __device__ __forceinline__ void run_chunks(const ElementwiseArgs<T, K>& s, const
 #pragma unroll
       for (int j = 0; j < W; ++j) a[k][j] = ops::widen(in[u][k].v[j]);
     }
-    F r[W];
-    body(i + u * step, a, r);
-    Chunk<T, W> result;
+    F r[M][W];
+    if constexpr (M == 1) {
+      body(i + u * step, a, r[0]);
+    } else {
+      body(i + u * step, a, r);
+    }
 #pragma unroll
-    for (int j = 0; j < W; ++j) result.v[j] = blend_result(r[j], s.alpha, s.beta, old[u].v[j]);
-    store_chunk<T, W>(s.out + i + u * step, result);
+    for (int m = 0; m < M; ++m) {
+      Chunk<T, W> result;
+#pragma unroll
+      for (int j = 0; j < W; ++j) {
+        result.v[j] = blend_result(r[m][j], s.alpha, s.beta, old[u][m].v[j]);
+      }
+      const bool row = G::kRowStreams >> (K + m) & 1u;
+      store_chunk<T, W>(s.out[m] + (row ? packed[u] : i + u * step), result);
+    }
   }
 }
 
-template <class T, int K, class Body>
+template <class T, int K, int M, class G, class Body>
 __global__ void __launch_bounds__(kThreads)
-    elementwise_kernel(const ElementwiseArgs<T, K> s, const Body body) {
+    elementwise_kernel(const ElementwiseArgs<T, K, M, G> s, const Body body) {
   constexpr int V = ChunkElements<T, Body>::value;
   walk_elementwise<V>(
       s.split, static_cast<std::size_t>(blockIdx.x) * kThreads + threadIdx.x,
@@ -189,25 +228,39 @@ inline CudaResult resident_blocks(unsigned* blocks) {
   return {};
 }
 
+/// out[m][i] = alpha * body(i, in[0][i], ..., in[K-1][i])[m] + beta * out[m][i] for i < n
+/// (n > 0), each stream indexed through `geometry`.
+template <class T, int K, int M, class Body, class Geometry = Flat>
+CudaResult launch_elementwise(const Body& body, const std::array<T*, M>& out,
+                              const std::array<const T*, K>& in, std::size_t n, cudaStream_t stream,
+                              Blend blend, Geometry geometry = {}) {
+  unsigned resident = 0;
+  const CudaResult sized = resident_blocks(&resident);
+  if (!sized.ok()) return sized;
+  ElementwiseArgs<T, K, M, Geometry> s{};
+  std::uintptr_t addresses[K + M] = {};
+  for (int k = 0; k < K; ++k) {
+    s.in[k] = in[k];
+    addresses[k] = reinterpret_cast<std::uintptr_t>(in[k]);
+  }
+  for (int m = 0; m < M; ++m) {
+    s.out[m] = out[m];
+    addresses[K + m] = reinterpret_cast<std::uintptr_t>(out[m]);
+  }
+  s.split = split_elementwise(addresses, K + M, n, sizeof(T), ChunkElements<T, Body>::value,
+                              resident, geometry.row());
+  s.alpha = blend.alpha;
+  s.beta = blend.beta;
+  s.geometry = geometry;
+  return launch_checked(elementwise_kernel<T, K, M, Geometry, Body>, s.split.blocks, kThreads,
+                        stream, s, body);
+}
+
 /// out[i] = alpha * body(i, in[0][i], ..., in[K-1][i]) + beta * out[i] for i < n (n > 0).
 template <class T, int K, class Body>
 CudaResult launch_elementwise(const Body& body, T* out, const std::array<const T*, K>& in,
                               std::size_t n, cudaStream_t stream, Blend blend) {
-  unsigned resident = 0;
-  const CudaResult sized = resident_blocks(&resident);
-  if (!sized.ok()) return sized;
-  ElementwiseArgs<T, K> s{};
-  s.out = out;
-  std::uintptr_t addresses[K + 1] = {reinterpret_cast<std::uintptr_t>(out)};
-  for (int k = 0; k < K; ++k) {
-    s.in[k] = in[k];
-    addresses[k + 1] = reinterpret_cast<std::uintptr_t>(in[k]);
-  }
-  s.split =
-      split_elementwise(addresses, K + 1, n, sizeof(T), ChunkElements<T, Body>::value, resident);
-  s.alpha = blend.alpha;
-  s.beta = blend.beta;
-  return launch_checked(elementwise_kernel<T, K, Body>, s.split.blocks, kThreads, stream, s, body);
+  return launch_elementwise<T, K, 1>(body, std::array<T*, 1>{out}, in, n, stream, blend);
 }
 
 // ============================================================================================

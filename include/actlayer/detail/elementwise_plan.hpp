@@ -25,17 +25,21 @@ struct ElementwiseSplit {
   ACTLAYER_HD std::size_t tail_begin() const { return head + nvec * chunk; }
 };
 
-/// The split of n > 0 elements of `element` bytes over `count` pointers (output and inputs),
+/// The split of n > 0 elements of `element` bytes over `count` pointers (outputs and inputs),
 /// with chunks of `chunk` elements, on a device that holds `resident` blocks at once. Vector
-/// accesses need every pointer at the same offset from a 16-byte boundary.
+/// accesses need every pointer at the same offset from a 16-byte boundary. With rows of `row`
+/// elements (row > 0: the gated layouts, RowGeometry), a chunk must not cross a row: vectors
+/// only when row is a multiple of chunk and every pointer is 16-byte aligned.
 inline ElementwiseSplit split_elementwise(const std::uintptr_t* addresses, int count, std::size_t n,
-                                          std::size_t element, int chunk, unsigned resident) {
+                                          std::size_t element, int chunk, unsigned resident,
+                                          std::size_t row = 0) {
   ElementwiseSplit s;
   s.n = n;
   s.chunk = chunk;
   const std::uintptr_t offset = addresses[0] % 16;
   bool same_offset = true;
   for (int k = 1; k < count; ++k) same_offset = same_offset && addresses[k] % 16 == offset;
+  if (row != 0) same_offset = same_offset && offset == 0 && row % chunk == 0;
   if (same_offset) {
     s.head = std::min<std::size_t>(n, (16 - offset) % 16 / element);
     s.nvec = (n - s.head) / static_cast<std::size_t>(chunk);
@@ -49,6 +53,37 @@ inline ElementwiseSplit split_elementwise(const std::uintptr_t* addresses, int c
       std::max(1u, resident), std::max<std::size_t>(1, (work + kThreads - 1) / kThreads)));
   return s;
 }
+
+/// q = i / d without a 64-bit division for i, d < 2^32 (Lemire, Kaser and Kurz 2019: with
+/// m = ceil(2^64 / d), q = the high 64 bits of m * i), one for larger ones. Set up on the host.
+struct RowDivider {
+  std::uint64_t d = 0;  // 0: no rows (every quotient 0)
+  std::uint64_t m = 0;  // 0: divide
+
+  RowDivider() = default;
+  explicit RowDivider(std::uint64_t divisor) : d(divisor) {
+    if (d > 1 && d >> 32 == 0) m = ~std::uint64_t{0} / d + 1;
+  }
+  ACTLAYER_HD std::uint64_t quotient(std::uint64_t i) const {
+    if (d <= 1) return d == 0 ? 0 : i;
+    if (m == 0 || i >> 32 != 0) return i / d;
+#if defined(__CUDA_ARCH__)
+    return __umul64hi(m, i);
+#else
+    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(m) * i) >> 64);
+#endif
+  }
+};
+
+/// The gated layouts' rows: output element i = r*H + j (j < H) is read from, or written to, a
+/// packed row of 2H at r*2H + j, that is i + r*H (the caller adds H for the row's second half).
+/// With H = 0 (two separate pointers) every index is i itself.
+struct RowGeometry {
+  RowDivider rows;  // H
+  ACTLAYER_HD std::size_t packed(std::size_t i) const {
+    return i + static_cast<std::size_t>(rows.quotient(i) * rows.d);
+  }
+};
 
 /// Thread `tid` of `threads`: calls unrolled(i, step) for kUnroll aligned chunks at i,
 /// i + step, ...; one(i) for a single aligned chunk at i; scalar(i) for one element. Grid-stride,
