@@ -3,8 +3,8 @@
 // deep (the linear-collapse slide); step cannot learn by gradient (its derivative is 0); the
 // others fit.
 //
-// Matrix products: cuBLAS on the GPU, plain loops on the CPU. Activations and their gradients:
-// actlayer. Parameter updates: Adam, with Thrust on the GPU.
+// Matrix products: cuBLAS on the GPU, loops on actlayer's CPU threads. Activations and their
+// gradients: actlayer. Parameter updates: Adam, with Thrust on the GPU.
 //
 // Each activation's row is printed as soon as it is trained; meanwhile the epoch, loss and
 // elapsed time go to stderr (a live line on a terminal, else a line every --progress-every
