@@ -5,10 +5,10 @@ outputs over the first 2^20 elements to DIR/<row>.bin for cpu_bench's accuracy c
 
     python3 bench/cpu_torch.py DIR [--reps N] [--threads N]
 
-Exits 3 with a message where PyTorch is absent. The peers: torch.relu / threshold_backward,
-leaky_relu / leaky_relu_backward, prelu / prelu_backward (dx and dweight), sigmoid /
-sigmoid_backward and tanh / tanh_backward, whose backward takes the output y (the peer of both
-our backward passes).
+Exits 3 with a message where PyTorch is absent. The peers, each into a preallocated output (the
+aten out= overloads): relu / threshold_backward, leaky_relu / leaky_relu_backward, prelu /
+prelu_backward (dx and dweight), sigmoid / sigmoid_backward and tanh / tanh_backward, whose
+backward takes the output y (the peer of both our backward passes).
 """
 import argparse
 import json
@@ -37,19 +37,25 @@ def main():
     x4 = x.view(16, 64, -1)
     dy4 = dy.view(16, 64, -1)
     y_sig, y_tanh = torch.sigmoid(x), torch.tanh(x)
+    # Into preallocated outputs (the out= overloads), as actlayer writes into given buffers: an
+    # allocating call would also time the page faults of a fresh 64 MB tensor.
+    o, o2, da = torch.empty_like(x), torch.empty_like(x), torch.empty_like(alpha)
+    o4, o24 = o.view(16, 64, -1), o2.view(16, 64, -1)
     rows = {
-        "relu_forward": lambda: torch.relu(x),
-        "relu_backward": lambda: aten.threshold_backward(dy, x, 0),
-        "leaky_relu_forward": lambda: torch.nn.functional.leaky_relu(x, 0.01),
-        "leaky_relu_backward": lambda: aten.leaky_relu_backward(dy, x, 0.01, False),
-        "prelu_forward": lambda: torch.nn.functional.prelu(x4, alpha),
-        "prelu_backward": lambda: aten.prelu_backward(dy4, x4, alpha),
-        "sigmoid_forward": lambda: torch.sigmoid(x),
-        "sigmoid_backward": lambda: aten.sigmoid_backward(dy, y_sig),
-        "sigmoid_backward_from_y": lambda: aten.sigmoid_backward(dy, y_sig),
-        "tanh_forward": lambda: torch.tanh(x),
-        "tanh_backward": lambda: aten.tanh_backward(dy, y_tanh),
-        "tanh_backward_from_y": lambda: aten.tanh_backward(dy, y_tanh),
+        "relu_forward": lambda: aten.relu.out(x, out=o),
+        "relu_backward": lambda: aten.threshold_backward.grad_input(dy, x, 0, grad_input=o),
+        "leaky_relu_forward": lambda: aten.leaky_relu.out(x, 0.01, out=o),
+        "leaky_relu_backward": lambda: aten.leaky_relu_backward.grad_input(
+            dy, x, 0.01, False, grad_input=o),
+        "prelu_forward": lambda: aten.prelu.out(x4, alpha, out=o4),
+        "prelu_backward": lambda: aten.prelu_backward.out(dy4, x4, alpha, out0=o24, out1=da),
+        "sigmoid_forward": lambda: aten.sigmoid.out(x, out=o),
+        "sigmoid_backward": lambda: aten.sigmoid_backward.grad_input(dy, y_sig, grad_input=o),
+        "sigmoid_backward_from_y": lambda: aten.sigmoid_backward.grad_input(dy, y_sig,
+                                                                            grad_input=o),
+        "tanh_forward": lambda: aten.tanh.out(x, out=o),
+        "tanh_backward": lambda: aten.tanh_backward.grad_input(dy, y_tanh, grad_input=o),
+        "tanh_backward_from_y": lambda: aten.tanh_backward.grad_input(dy, y_tanh, grad_input=o),
     }
     result = {"torch": torch.__version__, "threads": args.threads}
     with torch.no_grad():

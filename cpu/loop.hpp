@@ -28,20 +28,22 @@
 
 namespace actlayer::cpu_impl {
 
-/// Elements [begin, end) one by one, in a loop the compiler vectorises (the Body's math
-/// if-converted into selects: hence -fno-trapping-math for these files, which changes no value).
+/// Elements [begin, end) one by one, in a loop the compiler vectorises where the Body's math
+/// if-converts into selects (hence the flags of CMakeLists.txt's actlayer_cpu, which change no
+/// value): the piecewise-linear ops, sigmoid's forward. Math-library calls stay scalar.
 template <bool kBlend, class T, std::size_t K, class Body>
 inline void run_elements(const Body& body, T* out, const std::array<const T*, K>& in,
                          std::size_t begin, std::size_t end, Blend blend) {
   static_assert(K == 1 || K == 2, "one or two input streams");
-  const T* const a = in[0];  // local copies: not reloaded after each store to out
+  const Body f = body;       // local copies: not reloaded after each store to out, so that
+  const T* const a = in[0];  // the op's parameters are loop invariants
   const T* const b = in[K - 1];
   for (std::size_t i = begin; i < end; ++i) {
     compute_t<T> r;
     if constexpr (K == 1) {
-      r = body(i, ops::widen(a[i]));
+      r = f(i, ops::widen(a[i]));
     } else {
-      r = body(i, ops::widen(a[i]), ops::widen(b[i]));
+      r = f(i, ops::widen(a[i]), ops::widen(b[i]));
     }
     if constexpr (kBlend) {
       out[i] = detail::blend_result(r, blend.alpha, blend.beta, out[i]);

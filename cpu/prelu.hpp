@@ -151,13 +151,26 @@ inline void channel_runs(const PReluShape& s, std::size_t begin, std::size_t end
   }
 }
 
+/// fn(k, slope) for k < len: one slope for the run (stride 0), or slope k (stride 1). Two loops,
+/// so that each has a loop-invariant or a contiguous slope for the vectoriser.
+template <class F, class P, class Fn>
+inline void for_run(const P* alpha, std::size_t len, std::size_t stride, Fn&& fn) {
+  if (stride == 0) {
+    const F a = F(alpha[0]);
+    for (std::size_t k = 0; k < len; ++k) fn(k, a);
+  } else {
+    for (std::size_t k = 0; k < len; ++k) fn(k, F(alpha[k]));
+  }
+}
+
 /// One run of the forward: y = prelu(x) with the run's slopes.
 template <class T>
 ACTLAYER_CPU_HOT void prelu_forward_run(const T* x, const compute_t<T>* alpha, T* y,
                                         std::size_t len, std::size_t stride) {
   using F = compute_t<T>;
-  for (std::size_t k = 0; k < len; ++k)
-    y[k] = ops::narrow<T>(ops::PRelu::value(ops::widen(x[k]), F(alpha[k * stride])));
+  for_run<F>(alpha, len, stride, [&](std::size_t k, F a) {
+    y[k] = ops::narrow<T>(ops::PRelu::value(ops::widen(x[k]), a));
+  });
 }
 
 /// One run of dx from the mask: the proxy input of elements i .. i+len-1.
@@ -166,10 +179,9 @@ ACTLAYER_CPU_HOT void prelu_mask_dx_run(const std::uint32_t* mask, std::size_t i
                                         const compute_t<T>* alpha, const T* dy, T* dx,
                                         std::size_t len, std::size_t stride) {
   using F = compute_t<T>;
-  for (std::size_t k = 0; k < len; ++k) {
-    dx[k] = ops::narrow<T>(
-        ops::PRelu::grad(proxy<F>(mask, i + k), F(alpha[k * stride]), ops::widen(dy[k])));
-  }
+  for_run<F>(alpha, len, stride, [&](std::size_t k, F a) {
+    dx[k] = ops::narrow<T>(ops::PRelu::grad(proxy<F>(mask, i + k), a, ops::widen(dy[k])));
+  });
 }
 
 template <class T>
