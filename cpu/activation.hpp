@@ -38,32 +38,39 @@ struct PhiloxDraw {
   }
 };
 
-/// Element i's slope: word i % 4 of group i / 4's draw (rrelu_plan.hpp). One draw per element
-/// here, where the kernels draw once per group of 4: the same words.
-inline float slope_of(const ops::RRelu& op, const PhiloxDraw& draw, std::size_t i) {
-  std::uint32_t w[1];
-  cuda_impl::chunk_words(i, draw, w);
-  return op.slope(w[0]);
-}
-
-struct RReluForwardBody {
+/// Element i's slope: word i % 4 of group i / 4's draw (rrelu_plan.hpp), the group's words kept
+/// for its next elements. Mutable state in a Body is safe because run_elements copies the Body
+/// for each task (loop.hpp).
+struct Slopes {
   ops::RRelu op;
   PhiloxDraw draw;
+  mutable std::uint64_t group = ~std::uint64_t{0};
+  mutable cuda_impl::PhiloxWords words{};
+  float operator()(std::size_t i) const {
+    if (i / 4 != group) {
+      group = i / 4;
+      words = draw(group);
+    }
+    return op.slope(words.w[i % 4]);
+  }
+};
+
+struct RReluForwardBody {
+  Slopes slope;
   float* noise;  // nullptr: not saved
   template <class F>
   F operator()(std::size_t i, F z) const {
-    const float r = slope_of(op, draw, i);
+    const float r = slope(i);
     if (noise) noise[i] = ops::RRelu::applied_slope(z, r);
     return ops::RRelu::value(z, r);
   }
 };
 
 struct RReluBackwardBody {
-  ops::RRelu op;
-  PhiloxDraw draw;
+  Slopes slope;
   template <class F>
   F operator()(std::size_t i, F z, F dy) const {
-    return ops::RRelu::grad(z, slope_of(op, draw, i), dy);
+    return ops::RRelu::grad(z, slope(i), dy);
   }
 };
 
@@ -127,8 +134,9 @@ void run_with_mask(const Body& body, T* out, const T* x, std::uint32_t* mask, st
 template <class T>
 void rrelu_forward(const Activation& act, const T* x, T* y, float* noise, std::size_t n,
                    Blend blend) {
-  const RReluForwardBody body{ops::RRelu{act.lower, act.upper},
-                              PhiloxDraw{act.philox.seed, act.philox.offset}, noise};
+  const RReluForwardBody body{
+      Slopes{ops::RRelu{act.lower, act.upper}, PhiloxDraw{act.philox.seed, act.philox.offset}},
+      noise};
   run_elementwise<T, 1>(body, y, {x}, n, blend);
 }
 
@@ -148,8 +156,8 @@ void forward(const Activation& act, const T* x, T* y, std::size_t n, Blend blend
 template <class T>
 void backward(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n, Blend blend) {
   if (act.op == Op::rrelu && act.training) {
-    const RReluBackwardBody body{ops::RRelu{act.lower, act.upper},
-                                 PhiloxDraw{act.philox.seed, act.philox.offset}};
+    const RReluBackwardBody body{
+        Slopes{ops::RRelu{act.lower, act.upper}, PhiloxDraw{act.philox.seed, act.philox.offset}}};
     return run_elementwise<T, 2>(body, dx, {x, dy}, n, blend);
   }
   ops::visit(act, [&](auto, auto op) {

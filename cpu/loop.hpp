@@ -35,8 +35,11 @@ template <bool kBlend, class T, std::size_t K, class Body>
 inline void run_elements(const Body& body, T* out, const std::array<const T*, K>& in,
                          std::size_t begin, std::size_t end, Blend blend) {
   static_assert(K == 1 || K == 2, "one or two input streams");
-  const Body f = body;       // local copies: not reloaded after each store to out, so that
-  const T* const a = in[0];  // the op's parameters are loop invariants
+  // Local copies: not reloaded after each store to out, so the op's parameters are loop
+  // invariants; and a copy of the Body per task, which may keep state of its own (RReLU's
+  // Philox words).
+  const Body f = body;
+  const T* const a = in[0];
   const T* const b = in[K - 1];
   for (std::size_t i = begin; i < end; ++i) {
     compute_t<T> r;
