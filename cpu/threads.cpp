@@ -1,6 +1,8 @@
 // The CPU backend's thread pool (threads.hpp).
 #include "threads.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -13,9 +15,16 @@ namespace {
 
 std::atomic<unsigned> requested{0};
 
+/// The pool of the process that started it: a child made by fork() has none of its threads
+/// (Python's multiprocessing, data-loader workers), so it runs its tasks on the calling thread
+/// and leaves the copies of the parent's thread handles alone.
 class Pool {
  public:
   ~Pool() {
+    if (getpid() != owner_) {
+      for (std::thread& t : workers_) t.detach();
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
@@ -26,7 +35,7 @@ class Pool {
 
   void run(std::size_t tasks, TaskRef task, unsigned threads) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock() || threads <= 1 || tasks <= 1) {
+    if (!busy.owns_lock() || threads <= 1 || tasks <= 1 || getpid() != owner_) {
       for (std::size_t k = 0; k < tasks; ++k) task(k);
       return;
     }
@@ -82,6 +91,7 @@ class Pool {
   unsigned wanted_ = 0;  // helpers of this generation not yet started
   std::size_t generation_ = 0;
   bool stopping_ = false;
+  const pid_t owner_ = getpid();
 };
 
 Pool& pool() {

@@ -4,6 +4,8 @@
 // tasks, vector blocks, alignment — changes a result); RReLU's slopes, the masks, PReLU and its
 // dalpha order; argument errors identical to the CUDA calls'.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -497,6 +499,26 @@ TEST(CpuBackendArguments, CudaPReluCallsLaunchWhenThereIsWork) {
             Status::cuda_error);
   EXPECT_EQ(prelu_backward_dx_from_mask(mask.data(), alpha.data(), x.data(), y.data(), s),
             Status::cuda_error);
+}
+
+/// A child made by fork() has none of the pool's threads: its calls run on its one thread
+/// (they would otherwise wait forever for helpers that do not exist).
+TEST(CpuBackendThreads, WorkInAForkedChild) {
+  const Threads t(2);
+  const std::size_t n = 3 * cpu_impl::kTaskElements + 5;
+  std::vector<float> x(n, -2.0f), y(n);
+  ASSERT_EQ(cpu::forward(Activation::relu(), x.data(), y.data(), n), Status::success);  // pool up
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::vector<float> z(n, 1.0f);
+    const bool ok = cpu::forward(Activation::relu(), x.data(), z.data(), n) == Status::success &&
+                    z[0] == 0.0f && z[n - 1] == 0.0f;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 TEST(CpuBackendThreads, SetAndRead) {
