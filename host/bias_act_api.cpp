@@ -20,7 +20,7 @@ Status bias_act_forward(const Activation& act, const T* x, const compute_t<T>* b
   const char* const fn = "actlayer::bias_act_forward";
   std::size_t n = 0;
   return checked_launch(fn, check_bias_act_forward(fn, act, x, bias, y, nullptr, false, shape, &n),
-                        n > 0, [&] {
+                        n, [&] {
                           return cuda_impl::launch_bias_act_forward(
                               act, x, bias, y, cuda_impl::make_channel_plan(shape), stream);
                         });
@@ -78,7 +78,7 @@ Status bias_act_forward_with_mask(const Activation& act, const T* x, const compu
   const char* const fn = "actlayer::bias_act_forward_with_mask";
   std::size_t n = 0;
   return checked_launch(
-      fn, check_bias_act_forward(fn, act, x, bias, y, mask, true, shape, &n), n > 0, [&] {
+      fn, check_bias_act_forward(fn, act, x, bias, y, mask, true, shape, &n), n, [&] {
         return cuda_impl::launch_bias_act_forward_with_mask(act, x, bias, y, mask, shape, stream);
       });
 }

@@ -37,7 +37,7 @@ template <class T, class>
 Status forward(const Activation& act, const T* x, T* y, std::size_t n, cudaStream_t stream,
                Blend blend) {
   const char* const fn = "actlayer::forward";
-  return checked_launch(fn, check_forward(fn, Memory::device, act, x, y, n, blend), n > 0,
+  return checked_launch(fn, check_forward(fn, Memory::device, act, x, y, n, blend), n,
                         [&] { return cuda_impl::launch_forward(act, x, y, n, stream, blend); });
 }
 
@@ -46,7 +46,7 @@ Status backward(const Activation& act, const T* x, const T* dy, T* dx, std::size
                 cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::backward";
   return checked_launch(
-      fn, check_backward(fn, Memory::device, Pass::backward, act, x, dy, dx, n, blend), n > 0,
+      fn, check_backward(fn, Memory::device, Pass::backward, act, x, dy, dx, n, blend), n,
       [&] { return cuda_impl::launch_backward(act, x, dy, dx, n, stream, blend); });
 }
 
@@ -56,8 +56,7 @@ Status backward_from_output(const Activation& act, const T* y, const T* dy, T* d
   const char* const fn = "actlayer::backward_from_output";
   return checked_launch(
       fn, check_backward(fn, Memory::device, Pass::backward_from_output, act, y, dy, dx, n, blend),
-      n > 0,
-      [&] { return cuda_impl::launch_backward_from_output(act, y, dy, dx, n, stream, blend); });
+      n, [&] { return cuda_impl::launch_backward_from_output(act, y, dy, dx, n, stream, blend); });
 }
 
 template <class T, class>
@@ -65,7 +64,7 @@ Status rrelu_forward_save_noise(const Activation& act, const T* x, T* y, float* 
                                 std::size_t n, cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::rrelu_forward_save_noise";
   return checked_launch(
-      fn, check_save_noise(fn, Memory::device, act, x, y, noise, n, blend), n > 0,
+      fn, check_save_noise(fn, Memory::device, act, x, y, noise, n, blend), n,
       [&] { return cuda_impl::launch_rrelu_forward(act, x, y, noise, n, stream, blend); });
 }
 
@@ -73,7 +72,7 @@ template <class T, class>
 Status rrelu_backward_saved_noise(const float* noise, const T* dy, T* dx, std::size_t n,
                                   cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::rrelu_backward_saved_noise";
-  return checked_launch(fn, check_saved_noise_backward(fn, noise, dy, dx, n, blend), n > 0, [&] {
+  return checked_launch(fn, check_saved_noise_backward(fn, noise, dy, dx, n, blend), n, [&] {
     return cuda_impl::launch_rrelu_backward_saved(noise, dy, dx, n, stream, blend);
   });
 }
@@ -82,7 +81,7 @@ template <class T, class>
 Status forward_with_mask(const Activation& act, const T* x, T* y, std::uint32_t* mask,
                          std::size_t n, cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::forward_with_mask";
-  return checked_launch(fn, check_forward_with_mask(fn, act, x, y, mask, n, blend), n > 0, [&] {
+  return checked_launch(fn, check_forward_with_mask(fn, act, x, y, mask, n, blend), n, [&] {
     return cuda_impl::launch_forward_with_mask(act, x, y, mask, n, stream, blend);
   });
 }
@@ -91,7 +90,7 @@ template <class T, class>
 Status backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy, T* dx,
                           std::size_t n, cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::backward_from_mask";
-  return checked_launch(fn, check_backward_from_mask(fn, act, mask, dy, dx, n, blend), n > 0, [&] {
+  return checked_launch(fn, check_backward_from_mask(fn, act, mask, dy, dx, n, blend), n, [&] {
     return cuda_impl::launch_backward_from_mask(act, mask, dy, dx, n, stream, blend);
   });
 }

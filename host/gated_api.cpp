@@ -28,7 +28,7 @@ Status gated_forward(const Gated& g, const T* in, T* y, GatedShape shape, cudaSt
   const char* const fn = "actlayer::gated_forward";
   std::size_t n = 0;
   const Status s = check_gated_forward(fn, g, in, y, shape, blend, &n);
-  return checked_launch(fn, s, n > 0, [&] {
+  return checked_launch(fn, s, n, [&] {
     const Halves h = halves(g, shape.hidden);
     return cuda_impl::launch_gated_forward(g, in + h.a, in + h.b, y, n, shape.hidden, stream,
                                            blend);
@@ -41,7 +41,7 @@ Status gated_backward(const Gated& g, const T* in, const T* dy, T* din, GatedSha
   const char* const fn = "actlayer::gated_backward";
   std::size_t n = 0;
   const Status s = check_gated_backward(fn, g, in, dy, din, shape, blend, &n);
-  return checked_launch(fn, s, n > 0, [&] {
+  return checked_launch(fn, s, n, [&] {
     const Halves h = halves(g, shape.hidden);
     return cuda_impl::launch_gated_backward(g, in + h.a, in + h.b, dy, din + h.a, din + h.b, n,
                                             shape.hidden, stream, blend);
@@ -52,7 +52,7 @@ template <class T, class>
 Status gated_forward_split(const Gated& g, const T* a, const T* b, T* y, std::size_t n,
                            cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::gated_forward_split";
-  return checked_launch(fn, check_gated_forward(fn, g, a, b, y, n, blend), n > 0, [&] {
+  return checked_launch(fn, check_gated_forward(fn, g, a, b, y, n, blend), n, [&] {
     return cuda_impl::launch_gated_forward(g, a, b, y, n, 0, stream, blend);
   });
 }
@@ -61,7 +61,7 @@ template <class T, class>
 Status gated_backward_split(const Gated& g, const T* a, const T* b, const T* dy, T* da, T* db,
                             std::size_t n, cudaStream_t stream, Blend blend) {
   const char* const fn = "actlayer::gated_backward_split";
-  return checked_launch(fn, check_gated_backward(fn, g, a, b, dy, da, db, n, blend), n > 0, [&] {
+  return checked_launch(fn, check_gated_backward(fn, g, a, b, dy, da, db, n, blend), n, [&] {
     return cuda_impl::launch_gated_backward(g, a, b, dy, da, db, n, 0, stream, blend);
   });
 }

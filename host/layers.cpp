@@ -1,10 +1,11 @@
-// The layer objects: argument checks on Buffers, then the CUDA call or the CPU reference.
+// The layer objects: argument checks on Buffers, then the CUDA call or the CPU backend.
 #include "actlayer/layers.hpp"
 
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "actlayer/cpu.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/reference.hpp"
 #include "common/checks.hpp"
@@ -75,7 +76,7 @@ void synchronize(const char* who, cudaStream_t stream) {
 }
 
 /// The one backend switch of the layers: on a Device::cuda output buffer `cuda(its stream)`,
-/// on a Device::cpu one `cpu()` (the reference); a failed call is thrown as an Error.
+/// on a Device::cpu one `cpu()` (the CPU backend, cpu.hpp); a failed call is thrown as an Error.
 /// The message names the layer function the user called, not the call it made: "<who>: <what>".
 template <class T, class Cuda, class Cpu>
 void run(const char* who, const Buffer<T>& out, Cuda&& cuda, Cpu&& cpu) {
@@ -86,7 +87,7 @@ void run(const char* who, const Buffer<T>& out, Cuda&& cuda, Cpu&& cpu) {
   throw Error(s, who + (colon == std::string::npos ? ": " + message : message.substr(colon)));
 }
 
-/// run() for an elementwise call: the reference's `cpu(args..., blend)` or cuda.hpp's
+/// run() for an elementwise call: the CPU backend's `cpu(args..., blend)` or cuda.hpp's
 /// `cuda(args..., stream, blend)` (the same signature with the stream before the Blend).
 template <class T, class Cuda, class Cpu, class... A>
 void run_elementwise(const char* who, const Buffer<T>& out, Cuda cuda, Cpu cpu, Blend blend,
@@ -130,8 +131,8 @@ template <class T>
 void ActivationLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, Blend blend) const {
   const char* const fn = "ActivationLayer::forward";
   check_buffers(fn, device_, arg("y", y), arg("x", x));
-  run_elementwise(fn, y, actlayer::forward<T>, reference::forward<T>, blend, act_, x.data(),
-                  y.data(), y.size());
+  run_elementwise(fn, y, actlayer::forward<T>, cpu::forward<T>, blend, act_, x.data(), y.data(),
+                  y.size());
 }
 
 template <class T>
@@ -139,8 +140,8 @@ void ActivationLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffe
                                   Blend blend) const {
   const char* const fn = "ActivationLayer::backward";
   check_buffers(fn, device_, arg("dx", dx), arg("x", x), arg("dy", dy));
-  run_elementwise(fn, dx, actlayer::backward<T>, reference::backward<T>, blend, act_, x.data(),
-                  dy.data(), dx.data(), dx.size());
+  run_elementwise(fn, dx, actlayer::backward<T>, cpu::backward<T>, blend, act_, x.data(), dy.data(),
+                  dx.data(), dx.size());
 }
 
 template <class T>
@@ -148,8 +149,8 @@ void ActivationLayer<T>::backward_from_output(const Buffer<T>& y, const Buffer<T
                                               Buffer<T>& dx, Blend blend) const {
   const char* const fn = "ActivationLayer::backward_from_output";
   check_buffers(fn, device_, arg("dx", dx), arg("y", y), arg("dy", dy));
-  run_elementwise(fn, dx, actlayer::backward_from_output<T>, reference::backward_from_output<T>,
-                  blend, act_, y.data(), dy.data(), dx.data(), dx.size());
+  run_elementwise(fn, dx, actlayer::backward_from_output<T>, cpu::backward_from_output<T>, blend,
+                  act_, y.data(), dy.data(), dx.data(), dx.size());
 }
 
 template <class T>
@@ -158,8 +159,8 @@ void ActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y, Ble
   check_buffers(fn, device_, arg("y", y), arg("x", x));
   size_mask(mask_, y.size(), device_, y.stream());
   mask_n_ = 0;  // no valid mask until this call succeeds
-  run_elementwise(fn, y, actlayer::forward_with_mask<T>, reference::forward_with_mask<T>, blend,
-                  act_, x.data(), y.data(), mask_.data(), y.size());
+  run_elementwise(fn, y, actlayer::forward_with_mask<T>, cpu::forward_with_mask<T>, blend, act_,
+                  x.data(), y.data(), mask_.data(), y.size());
   mask_n_ = y.size();
 }
 
@@ -169,8 +170,8 @@ void ActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer<T>&
   const char* const fn = "ActivationLayer::backward_from_kept_mask";
   check_buffers(fn, device_, arg("dx", dx), arg("dy", dy));
   require_kept_mask(fn, mask_n_, dx.size());
-  run_elementwise(fn, dx, actlayer::backward_from_mask<T>, reference::backward_from_mask<T>, blend,
-                  act_, mask_.data(), dy.data(), dx.data(), dx.size());
+  run_elementwise(fn, dx, actlayer::backward_from_mask<T>, cpu::backward_from_mask<T>, blend, act_,
+                  mask_.data(), dy.data(), dx.data(), dx.size());
 }
 
 template class ActivationLayer<float>;
@@ -249,7 +250,7 @@ void PReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, PReluShape shape) 
       [&](cudaStream_t s) {
         return actlayer::prelu_forward(x.data(), alpha_.data(), y.data(), shape, s);
       },
-      [&] { return reference::prelu_forward(x.data(), alpha_.data(), y.data(), shape); });
+      [&] { return cpu::prelu_forward(x.data(), alpha_.data(), y.data(), shape); });
 }
 
 template <class T>
@@ -267,8 +268,8 @@ void PReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>&
                                         dalpha_.data(), shape, ws, bytes, s, dalpha_blend);
       },
       [&] {
-        return reference::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(),
-                                         dalpha_.data(), shape, dalpha_blend);
+        return cpu::prelu_backward(x.data(), alpha_.data(), dy.data(), dx.data(), dalpha_.data(),
+                                   shape, dalpha_blend);
       });
 }
 
@@ -470,8 +471,8 @@ void RReluLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y) {
     }
     ++forwards_;  // the offset has moved (on CUDA, the device counter): count it, whatever follows
   }
-  run_elementwise(fn, y, actlayer::forward<T>, reference::forward<T>, Blend{}, act, x.data(),
-                  y.data(), y.size());
+  run_elementwise(fn, y, actlayer::forward<T>, cpu::forward<T>, Blend{}, act, x.data(), y.data(),
+                  y.size());
   if (training_ && track_ && y.size() > 0) {
     run(
         fn, y,
@@ -502,8 +503,8 @@ void RReluLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, Buffer<T>&
   }
   // A training forward's activation on CUDA reads the device counter, which only training
   // forwards advance: when its kernel runs, the counter still holds that forward's offset.
-  run_elementwise(fn, dx, actlayer::backward<T>, reference::backward<T>, Blend{}, last_forward_,
-                  x.data(), dy.data(), dx.data(), dx.size());
+  run_elementwise(fn, dx, actlayer::backward<T>, cpu::backward<T>, Blend{}, last_forward_, x.data(),
+                  dy.data(), dx.data(), dx.size());
 }
 
 template class RReluLayer<float>;

@@ -20,12 +20,12 @@ template <class T, class>
 Status prelu_forward(const T* x, const compute_t<T>* alpha, T* y, ChannelShape shape,
                      cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_forward";
-  std::size_t n = 0;
-  return checked_launch(fn, check_prelu_forward(fn, x, alpha, y, nullptr, false, shape, &n), n > 0,
-                        [&] {
-                          return cuda_impl::launch_prelu_forward(
-                              x, alpha, y, cuda_impl::make_channel_plan(shape), stream);
-                        });
+  std::size_t n = 0;  // set by the check: read after it (argument order is unspecified)
+  const Status checked = check_prelu_forward(fn, x, alpha, y, nullptr, false, shape, &n);
+  return checked_launch(fn, checked, n, [&] {
+    return cuda_impl::launch_prelu_forward(x, alpha, y, cuda_impl::make_channel_plan(shape),
+                                           stream);
+  });
 }
 
 template <class T, class>
@@ -50,9 +50,10 @@ Status prelu_forward_with_mask(const T* x, const compute_t<T>* alpha, T* y, std:
                                ChannelShape shape, cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_forward_with_mask";
   std::size_t n = 0;
-  return checked_launch(
-      fn, check_prelu_forward(fn, x, alpha, y, mask, true, shape, &n), n > 0,
-      [&] { return cuda_impl::launch_prelu_forward_with_mask(x, alpha, y, mask, shape, stream); });
+  const Status checked = check_prelu_forward(fn, x, alpha, y, mask, true, shape, &n);
+  return checked_launch(fn, checked, n, [&] {
+    return cuda_impl::launch_prelu_forward_with_mask(x, alpha, y, mask, shape, stream);
+  });
 }
 
 template <class T, class>
@@ -60,10 +61,10 @@ Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>
                                    const T* dy, T* dx, ChannelShape shape, cudaStream_t stream) {
   const char* const fn = "actlayer::prelu_backward_dx_from_mask";
   std::size_t n = 0;
-  return checked_launch(
-      fn, check_prelu_dx_from_mask(fn, mask, alpha, dy, dx, shape, &n), n > 0, [&] {
-        return cuda_impl::launch_prelu_backward_dx_from_mask(mask, alpha, dy, dx, shape, stream);
-      });
+  const Status checked = check_prelu_dx_from_mask(fn, mask, alpha, dy, dx, shape, &n);
+  return checked_launch(fn, checked, n, [&] {
+    return cuda_impl::launch_prelu_backward_dx_from_mask(mask, alpha, dy, dx, shape, stream);
+  });
 }
 
 ACTLAYER_ENTRY_POINTS(prelu_api_entry_points, &prelu_forward<T>, &prelu_backward<T>,

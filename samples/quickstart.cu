@@ -60,7 +60,7 @@ int raw_example() {
 
 int layer_example() {
   // [readme-layer-begin]
-  // A layer on CPU buffers: the same calls, run by the CPU reference; throws actlayer::Error.
+  // A layer on CPU buffers: the same calls, run by the CPU backend; throws actlayer::Error.
   using actlayer::Buffer;
   using actlayer::Device;
   auto x = Buffer<float>::from_host({-2.0f, -0.5f, 0.5f, 2.0f}, Device::cpu);

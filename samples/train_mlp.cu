@@ -3,11 +3,11 @@
 // deep (the linear-collapse slide); step cannot learn by gradient (its derivative is 0); the
 // others fit.
 //
-// Matrix products: cuBLAS on the GPU, plain loops on the CPU. Activations and their gradients:
-// actlayer. Parameter updates: Adam, with Thrust on the GPU. With --bias-fused the hidden
-// layers' bias is added by the activation's own call (bias_act: y = f(x W^T + b), and dx and db
-// from one backward) instead of a separate kernel and a separate sum, for every activation but
-// prelu and rrelu (their own layers): the same table, to within rounding.
+// Matrix products: cuBLAS on the GPU, loops on actlayer's CPU threads. Activations and their
+// gradients: actlayer. Parameter updates: Adam, with Thrust on the GPU. With --bias-fused the
+// hidden layers' bias is added by the activation's own call (bias_act: y = f(x W^T + b), and dx
+// and db from one backward) instead of a separate kernel and a separate sum, for every
+// activation but prelu and rrelu (their own layers): the same table, to within rounding.
 //
 // Each activation's row is printed as soon as it is trained; meanwhile the epoch, loss and
 // elapsed time go to stderr (a live line on a terminal, else a line every --progress-every

@@ -4,6 +4,7 @@
 
 #include "actlayer/activation.hpp"
 #include "actlayer/buffer.hpp"
+#include "actlayer/cpu.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/element.hpp"
 #include "actlayer/layers.hpp"

@@ -16,7 +16,7 @@
 namespace actlayer {
 
 /// Where a Buffer lives. Layers run the CUDA kernels on Device::cuda buffers and the CPU
-/// reference on Device::cpu buffers.
+/// backend (cpu.hpp) on Device::cpu buffers.
 enum class Device { cpu, cuda };
 
 /// "cpu" or "cuda".

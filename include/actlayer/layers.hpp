@@ -1,5 +1,5 @@
 // actlayer/layers.hpp — layer objects over Buffers. They run the CUDA kernels on Device::cuda
-// buffers and the CPU reference on Device::cpu buffers, and throw actlayer::Error on any
+// buffers and the CPU backend (cpu.hpp) on Device::cpu buffers, and throw actlayer::Error on any
 // failure.
 //
 // Streams: a call is enqueued on its output buffer's stream (y for forward, dx for backward),

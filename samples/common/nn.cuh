@@ -1,7 +1,7 @@
 // samples/common/nn.cuh — the rest of a small float MLP around actlayer's activations: dense
-// layers (cuBLAS on the GPU, plain loops on the CPU), Adam (Thrust on the GPU), softmax cross-
-// entropy, and the samples' activation choices as one interface. This is "your training code";
-// actlayer supplies only the activations.
+// layers (cuBLAS on the GPU, loops on actlayer's CPU threads), Adam (Thrust on the GPU), softmax
+// cross- entropy, and the samples' activation choices as one interface. This is "your training
+// code"; actlayer supplies only the activations.
 #pragma once
 
 #include <algorithm>
@@ -166,15 +166,24 @@ class Linear {
       SAMPLE_CUDA(cudaGetLastError());
       return;
     }
+    // W transposed, so that the inner loop runs over contiguous outputs (what the vectoriser
+    // wants); each output is still b + x_0 w_0 + x_1 w_1 + ... in that order. Blocks of rows
+    // on actlayer's CPU threads.
     const float *x_ = x.data(), *w = w_.data(), *b = b_.data();
     float* y_ = y.data();
-    for (std::size_t r = 0; r < rows; ++r) {
-      for (std::size_t o = 0; o < out_; ++o) {
-        float s = bias_ ? b[o] : 0.0f;
-        for (std::size_t i = 0; i < in_; ++i) s += x_[r * in_ + i] * w[o * in_ + i];
-        y_[r * out_ + o] = s;
-      }
+    wt_.resize(in_ * out_);
+    for (std::size_t o = 0; o < out_; ++o) {
+      for (std::size_t i = 0; i < in_; ++i) wt_[i * out_ + o] = w[o * in_ + i];
     }
+    const float* wt = wt_.data();
+    for_row_blocks(rows, [&](std::size_t r) {
+      float* yr = y_ + r * out_;
+      std::copy(b, b + out_, yr);
+      for (std::size_t i = 0; i < in_; ++i) {
+        const float xi = x_[r * in_ + i];
+        for (std::size_t o = 0; o < out_; ++o) yr[o] += xi * wt[i * out_ + o];
+      }
+    });
   }
 
   /// dW = dy^T x and db = sum of dy over rows; dx = dy W when dx is given.
@@ -199,27 +208,40 @@ class Linear {
       }
       return;
     }
+    // A task per output (its row of dW, summed over the batch rows in order) and per block of
+    // batch rows (dx): the same sums in the same order on any number of threads.
     const float *x_ = x.data(), *dy_ = dy.data(), *w = w_.data();
     float *dw = dw_.data(), *db = db_.data();
-    std::fill(dw, dw + in_ * out_, 0.0f);
-    std::fill(db, db + out_, 0.0f);
-    for (std::size_t r = 0; r < rows; ++r) {
-      for (std::size_t o = 0; o < out_; ++o) {
+    actlayer::cpu::parallel_for(out_, [&](std::size_t o) {
+      float* dwo = dw + o * in_;
+      std::fill(dwo, dwo + in_, 0.0f);
+      db[o] = 0.0f;
+      for (std::size_t r = 0; r < rows; ++r) {
         const float g = dy_[r * out_ + o];
         db[o] += g;
-        for (std::size_t i = 0; i < in_; ++i) dw[o * in_ + i] += g * x_[r * in_ + i];
+        for (std::size_t i = 0; i < in_; ++i) dwo[i] += g * x_[r * in_ + i];
       }
-    }
+    });
     if (dx) {
       float* dx_ = dx->data();
-      for (std::size_t r = 0; r < rows; ++r) {
-        for (std::size_t i = 0; i < in_; ++i) dx_[r * in_ + i] = 0.0f;
+      for_row_blocks(rows, [&](std::size_t r) {
+        float* dxr = dx_ + r * in_;
+        std::fill(dxr, dxr + in_, 0.0f);
         for (std::size_t o = 0; o < out_; ++o) {
           const float g = dy_[r * out_ + o];
-          for (std::size_t i = 0; i < in_; ++i) dx_[r * in_ + i] += g * w[o * in_ + i];
+          for (std::size_t i = 0; i < in_; ++i) dxr[i] += g * w[o * in_ + i];
         }
-      }
+      });
     }
+  }
+
+  /// row(r) for r < rows, in blocks of 32 rows on actlayer's CPU threads.
+  template <class Row>
+  static void for_row_blocks(std::size_t rows, Row&& row) {
+    constexpr std::size_t kBlock = 32;
+    actlayer::cpu::parallel_for((rows + kBlock - 1) / kBlock, [&](std::size_t k) {
+      for (std::size_t r = k * kBlock; r < std::min(rows, (k + 1) * kBlock); ++r) row(r);
+    });
   }
 
   void adam(float lr, int step) {
@@ -253,6 +275,7 @@ class Linear {
   bool bias_;
   Buffer<float> w_, b_, dw_, db_, mw_, vw_, mb_, vb_;
   Buffer<float> ones_;
+  mutable std::vector<float> wt_;  // W transposed, for the CPU forward
 };
 
 // ============================================================================================

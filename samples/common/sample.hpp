@@ -288,7 +288,7 @@ class Args {
 
 struct Backend {
   actlayer::Device device;
-  std::string name;  // "NVIDIA H100 80GB HBM3" or "CPU (actlayer reference)"
+  std::string name;  // "NVIDIA H100 80GB HBM3" or "CPU (actlayer CPU backend)"
   /// The JSON's "device": "cpu" or "cuda" (the descriptive name goes in "backend").
   std::string id() const { return device == actlayer::Device::cuda ? "cuda" : "cpu"; }
 };
@@ -306,7 +306,7 @@ inline Backend choose_backend(const Args& args) {
   if (want == "cpu" || !gpu) {
     if (want == "auto")
       std::printf("NOTICE: no CUDA device: running on the CPU (actlayer's reference backend)\n");
-    return {actlayer::Device::cpu, "CPU (actlayer reference)"};
+    return {actlayer::Device::cpu, "CPU (actlayer CPU backend)"};
   }
   cudaDeviceProp prop{};
   int id = 0;

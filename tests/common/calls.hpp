@@ -1,8 +1,8 @@
 // tests/common/calls.hpp — every public call that takes arrays, described once: its arrays
 // (name, kind, length, read or written) and how to call it on a set of pointers. The argument
 // tests walk this table for aliasing and for outputs poisoned with NaN where beta = 0, on the
-// reference and on the CUDA entry points (whose checks run before any CUDA call, so a CPU
-// machine tests them too); the GPU suite walks it again with device memory.
+// reference, the CPU backend and the CUDA entry points (whose checks run before any CUDA call,
+// so a CPU machine tests them too); the GPU suite walks it again with device memory.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "actlayer/cpu.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/reference.hpp"
 #include "common/numeric.hpp"
@@ -271,6 +272,77 @@ std::vector<CallSpec> call_specs(bool cuda, cudaStream_t stream = nullptr) {
         [=](void* const* p, Blend) { return r::rrelu_slopes(train, f(p[0]), n); });
   }
   return c;
+}
+
+/// The rows of the CPU backend (actlayer/cpu.hpp): the reference's calls under
+/// actlayer::cpu::, whose arrays and checks are the CUDA calls' (less the workspace).
+template <class T>
+std::vector<CallSpec> cpu_call_specs() {
+  std::vector<CallSpec> rows;
+  for (CallSpec c : call_specs<T>(false)) {
+    const std::string name = c.name.substr(std::string("actlayer::reference::").size());
+    c.name = "actlayer::cpu::" + name;
+    const auto d = [](void* p) { return static_cast<T*>(p); };
+    const auto a = [](void* p) { return static_cast<compute_t<T>*>(p); };
+    const auto m = [](void* p) { return static_cast<std::uint32_t*>(p); };
+    const auto f = [](void* p) { return static_cast<float*>(p); };
+    const Activation sig = Activation::sigmoid();
+    const Activation leaky = Activation::leaky_relu(0.25f);
+    const Activation train = Activation::rrelu_training({7, 3});
+    // forward and backward come twice: sigmoid, then rrelu in training mode.
+    const bool again =
+        std::any_of(rows.begin(), rows.end(), [&](const CallSpec& r) { return r.name == c.name; });
+    const Activation act = again ? train : sig;
+    constexpr std::size_t n = kCallN;
+    const PReluShape s = kCallShape;
+    if (name == "forward") {
+      c.run = [=](void* const* p, Blend b) { return cpu::forward(act, d(p[0]), d(p[1]), n, b); };
+    } else if (name == "backward") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::backward(act, d(p[0]), d(p[1]), d(p[2]), n, b);
+      };
+    } else if (name == "backward_from_output") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::backward_from_output(sig, d(p[0]), d(p[1]), d(p[2]), n, b);
+      };
+    } else if (name == "rrelu_forward_save_noise") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::rrelu_forward_save_noise(train, d(p[0]), d(p[1]), f(p[2]), n, b);
+      };
+    } else if (name == "rrelu_backward_saved_noise") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::rrelu_backward_saved_noise(f(p[0]), d(p[1]), d(p[2]), n, b);
+      };
+    } else if (name == "forward_with_mask") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::forward_with_mask(leaky, d(p[0]), d(p[1]), m(p[2]), n, b);
+      };
+    } else if (name == "backward_from_mask") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::backward_from_mask(leaky, m(p[0]), d(p[1]), d(p[2]), n, b);
+      };
+    } else if (name == "prelu_forward") {
+      c.run = [=](void* const* p, Blend) {
+        return cpu::prelu_forward(d(p[0]), a(p[1]), d(p[2]), s);
+      };
+    } else if (name == "prelu_backward") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::prelu_backward(d(p[0]), a(p[1]), d(p[2]), d(p[3]), a(p[4]), s, b);
+      };
+    } else if (name == "prelu_forward_with_mask") {
+      c.run = [=](void* const* p, Blend) {
+        return cpu::prelu_forward_with_mask(d(p[0]), a(p[1]), d(p[2]), m(p[3]), s);
+      };
+    } else if (name == "prelu_backward_dx_from_mask") {
+      c.run = [=](void* const* p, Blend) {
+        return cpu::prelu_backward_dx_from_mask(m(p[0]), a(p[1]), d(p[2]), d(p[3]), s);
+      };
+    } else {
+      continue;  // rrelu_slopes: the reference's alone
+    }
+    rows.push_back(std::move(c));
+  }
+  return rows;
 }
 
 constexpr std::size_t kGap = 64;  // bytes between arrays, and their alignment

@@ -1,4 +1,5 @@
-// Every call of tests/common/calls.hpp, on the reference and on the CUDA entry points: arrays
+// Every call of tests/common/calls.hpp, on the reference, the CPU backend and the CUDA entry
+// points: arrays
 // that overlap in any way other than an output being exactly an input are rejected before
 // anything is written, whatever their lengths; and an output poisoned with NaN is never read
 // when beta = 0 (reference here; the GPU suite repeats it on the device).
@@ -36,8 +37,8 @@ void expect_overlap_rejected(const CallSpec& c, std::size_t a, std::size_t b, st
 }
 
 template <class T>
-void check_overlaps(bool cuda) {
-  for (const CallSpec& c : call_specs<T>(cuda)) {
+void check_overlaps(const std::vector<CallSpec>& calls) {
+  for (const CallSpec& c : calls) {
     for (std::size_t a = 0; a < c.arrays.size(); ++a) {
       for (std::size_t b = 0; b < c.arrays.size(); ++b) {
         const ArraySpec& A = c.arrays[a];
@@ -64,14 +65,37 @@ template <class T>
 class Calls : public ::testing::Test {};
 TYPED_TEST_SUITE(Calls, ElementTypes);
 
-TYPED_TEST(Calls, ReferenceRejectsEveryOverlap) { check_overlaps<TypeParam>(false); }
-TYPED_TEST(Calls, CudaEntryPointsRejectEveryOverlap) { check_overlaps<TypeParam>(true); }
+TYPED_TEST(Calls, ReferenceRejectsEveryOverlap) {
+  check_overlaps<TypeParam>(call_specs<TypeParam>(false));
+}
+TYPED_TEST(Calls, CpuBackendRejectsEveryOverlap) {
+  check_overlaps<TypeParam>(cpu_call_specs<TypeParam>());
+}
+TYPED_TEST(Calls, CudaEntryPointsRejectEveryOverlap) {
+  check_overlaps<TypeParam>(call_specs<TypeParam>(true));
+}
 
-/// Runs every reference call with its outputs zero-filled and again NaN-poisoned, with beta =
-/// 0: the results must be the same bits (an old output is never read when beta = 0).
-TYPED_TEST(Calls, ReferenceNeverReadsTheOutputWhenBetaIsZero) {
-  using T = TypeParam;
-  for (const CallSpec& c : call_specs<T>(false)) {
+/// Without a CUDA device, every CUDA entry point given valid arrays and work must try to launch
+/// and report cuda_error: success would mean it returned before launching (as prelu_forward and
+/// bias_act_forward did when `n > 0` was read before the check that sets n).
+TYPED_TEST(Calls, CudaEntryPointsLaunchWhenThereIsWork) {
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0) {
+    GTEST_SKIP() << "a CUDA device: the GPU suite runs these calls";
+  }
+  for (const CallSpec& c : call_specs<TypeParam>(true)) {
+    Arena arena(c);
+    fill<TypeParam>(c, arena.pointers, false);
+    EXPECT_EQ(c.run(arena.pointers.data(), Blend{}), Status::cuda_error)
+        << c.name << ": " << last_error();
+  }
+}
+
+/// Runs every call with its outputs zero-filled and again NaN-poisoned, with beta = 0: the
+/// results must be the same bits (an old output is never read when beta = 0).
+template <class T>
+void check_beta_zero(const std::vector<CallSpec>& calls) {
+  for (const CallSpec& c : calls) {
     for (Blend blend : {Blend{1.0f, 0.0f}, Blend{0.5f, 0.0f}, Blend{-2.0f, 0.0f}}) {
       if (!c.blends && blend.alpha != 1.0f) continue;
       SCOPED_TRACE(c.name + " alpha " + std::to_string(blend.alpha));
@@ -93,6 +117,13 @@ TYPED_TEST(Calls, ReferenceNeverReadsTheOutputWhenBetaIsZero) {
       }
     }
   }
+}
+
+TYPED_TEST(Calls, ReferenceNeverReadsTheOutputWhenBetaIsZero) {
+  check_beta_zero<TypeParam>(call_specs<TypeParam>(false));
+}
+TYPED_TEST(Calls, CpuBackendNeverReadsTheOutputWhenBetaIsZero) {
+  check_beta_zero<TypeParam>(cpu_call_specs<TypeParam>());
 }
 
 }  // namespace

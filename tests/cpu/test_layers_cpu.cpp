@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "actlayer/cpu.hpp"
 #include "actlayer/layers.hpp"
 #include "actlayer/reference.hpp"
 #include "common/element_types.hpp"
@@ -212,7 +213,9 @@ template <class T>
 class LayerCpu : public ::testing::Test {};
 TYPED_TEST_SUITE(LayerCpu, ElementTypes);
 
-TYPED_TEST(LayerCpu, RunsTheReferenceOnCpuBuffers) {
+/// A layer on CPU buffers runs the CPU backend (cpu.hpp): its bits exactly, and so the
+/// reference's within the published bounds (tests/cpu/test_cpu_backend.cpp).
+TYPED_TEST(LayerCpu, RunsTheCpuBackendOnCpuBuffers) {
   using T = TypeParam;
   const std::vector<T> x = random_values<T>(999, 3);
   const std::vector<T> dy = random_gradients<T>(999, 4);
@@ -226,21 +229,21 @@ TYPED_TEST(LayerCpu, RunsTheReferenceOnCpuBuffers) {
 
     std::vector<T> want_y(x.size()), want_dx = old;
     layer.forward(bx, by);
-    ASSERT_EQ(reference::forward(c.act, x.data(), want_y.data(), x.size()), Status::success);
+    ASSERT_EQ(cpu::forward(c.act, x.data(), want_y.data(), x.size()), Status::success);
     const std::vector<T> y = by.to_host();
     for (std::size_t i = 0; i < x.size(); ++i) ASSERT_TRUE(same(y[i], want_y[i])) << c.name << i;
 
     layer.backward(bx, bdy, bdx, blend);
-    ASSERT_EQ(reference::backward(c.act, x.data(), dy.data(), want_dx.data(), x.size(), blend),
+    ASSERT_EQ(cpu::backward(c.act, x.data(), dy.data(), want_dx.data(), x.size(), blend),
               Status::success);
     const std::vector<T> dx = bdx.to_host();
     for (std::size_t i = 0; i < x.size(); ++i) ASSERT_TRUE(same(dx[i], want_dx[i])) << c.name << i;
 
     if (c.from_output) {
       layer.backward_from_output(by, bdy, bdx);
-      ASSERT_EQ(reference::backward_from_output(c.act, want_y.data(), dy.data(), want_dx.data(),
-                                                x.size()),
-                Status::success);
+      ASSERT_EQ(
+          cpu::backward_from_output(c.act, want_y.data(), dy.data(), want_dx.data(), x.size()),
+          Status::success);
       const std::vector<T> dx2 = bdx.to_host();
       for (std::size_t i = 0; i < x.size(); ++i) ASSERT_TRUE(same(dx2[i], want_dx[i])) << c.name;
     }

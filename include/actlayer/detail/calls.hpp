@@ -20,11 +20,13 @@ Status check_elementwise_call(const char* function, const void* const* inputs,
 /// success, or cuda_error with "<function>: <call> failed with <error> (<text>) at <file>:<line>".
 Status launched(const CudaResult& result, const char* function);
 
-/// The end of every CUDA entry point: the checks' Status when they failed or there is no work,
-/// else the launch's, as a Status.
+/// The end of every CUDA entry point: the checks' Status when they failed or there are no
+/// elements, else the launch's, as a Status. `n` is taken by reference and read here, after the
+/// checks ran: a check may set it (shape calls), and the order in which a call's arguments are
+/// evaluated is unspecified (with `n > 0` as an argument GCC read n before the check set it).
 template <class Launch>
-Status checked_launch(const char* function, Status checked, bool work, Launch&& launch) {
-  if (checked != Status::success || !work) return checked;
+Status checked_launch(const char* function, Status checked, const std::size_t& n, Launch&& launch) {
+  if (checked != Status::success || n == 0) return checked;
   return launched(launch(), function);
 }
 

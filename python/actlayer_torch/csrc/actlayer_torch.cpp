@@ -18,7 +18,7 @@
 #endif
 #include "actlayer/activation.hpp"
 #include "actlayer/cuda.hpp"
-#include "actlayer/reference.hpp"
+#include "actlayer/cpu.hpp"
 
 namespace {
 
@@ -28,29 +28,30 @@ using actlayer::Status;
 using at::Tensor;
 
 // ---- The CPU backend: every CPU pass of the extension goes through these five functions ----
-// They call the reference today; point them at actlayer::cpu:: (same signatures) to switch.
+// They call actlayer's CPU backend (cpu.hpp: the GPU kernels' functors, the same bits where
+// docs/design.md §1 says so); the reference stays the tests' independent oracle.
 // (Gated and bias-fused forms: add their dispatch functions here, next to these.)
 namespace host {
 template <class T>
 Status forward(const Activation& act, const T* x, T* y, std::size_t n) {
-  return actlayer::reference::forward(act, x, y, n);
+  return actlayer::cpu::forward(act, x, y, n);
 }
 template <class T>
 Status backward(const Activation& act, const T* x, const T* dy, T* dx, std::size_t n) {
-  return actlayer::reference::backward(act, x, dy, dx, n);
+  return actlayer::cpu::backward(act, x, dy, dx, n);
 }
 template <class T>
 Status backward_from_output(const Activation& act, const T* y, const T* dy, T* dx, std::size_t n) {
-  return actlayer::reference::backward_from_output(act, y, dy, dx, n);
+  return actlayer::cpu::backward_from_output(act, y, dy, dx, n);
 }
 template <class T>
 Status prelu_forward(const T* x, const actlayer::compute_t<T>* alpha, T* y, PReluShape shape) {
-  return actlayer::reference::prelu_forward(x, alpha, y, shape);
+  return actlayer::cpu::prelu_forward(x, alpha, y, shape);
 }
 template <class T>
 Status prelu_backward(const T* x, const actlayer::compute_t<T>* alpha, const T* dy, T* dx,
                       actlayer::compute_t<T>* dalpha, PReluShape shape) {
-  return actlayer::reference::prelu_backward(x, alpha, dy, dx, dalpha, shape);
+  return actlayer::cpu::prelu_backward(x, alpha, dy, dx, dalpha, shape);
 }
 }  // namespace host
 

@@ -1,0 +1,266 @@
+// GPU == CPU backend, bit for bit (NaNs compared as NaN: the GPU does not keep a NaN's
+// payload): every op case, pass and element type at the sizes and pointer offsets of the
+// elementwise sweep, mismatched alignments, RReLU's training passes, the masks, and PReLU's
+// y, dx and dalpha for every layout. A stronger check than the ulp distances of the other GPU
+// tests, and a simpler one: no reference in it.
+//
+// Where ops.cuh calls the platform's math library (tanhf, double-precision exp, the exp and
+// GELU families computed in double: the smooth ops, less sigmoid's forward in float, half and
+// bfloat16, which uses the library's own exp), CUDA's libm and the host's may differ in the
+// last bit. There the two must agree within twice the published bound; the count of differing
+// elements is printed.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "actlayer/cpu.hpp"
+#include "actlayer/cuda.hpp"
+#include "common/cases.hpp"
+#include "common/element_types.hpp"
+#include "common/numeric.hpp"
+#include "gpu/gpu_harness.cuh"
+
+namespace actlayer::testing {
+namespace {
+
+const std::size_t kSizes[] = {0, 1, 15, 16, 17, 127, 128, 129, 4095, 4096, 4097, 65537, 1u << 20};
+constexpr std::size_t kLargest = (1u << 24) + 3;  // at one offset only: the CPU side takes time
+
+/// True where the result is the GPU's bits by construction (no math library call on either
+/// side): the piecewise-linear ops, and sigmoid's forward on the library's own float exp.
+template <class T>
+bool own_math(const OpCase& c, Pass pass) {
+  if (!c.smooth) return true;
+  return !std::is_same_v<T, double> && c.act.op == Op::sigmoid && pass == Pass::forward;
+}
+
+template <class T>
+void upload(const std::vector<T>& host, DeviceArray<T>& d) {
+  if (!host.empty()) {
+    EXPECT_EQ(cudaMemcpy(d.get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice),
+              cudaSuccess);
+  }
+}
+
+/// Compares the GPU's and the CPU's results: identical bits (or both NaN) when `exact`, else
+/// within `bound` ulp (the count of differing elements printed: how often the two math
+/// libraries disagree).
+template <class T>
+void expect_same(const std::vector<T>& gpu, const std::vector<T>& cpu, bool exact,
+                 std::uint64_t bound, const std::string& what) {
+  ASSERT_EQ(gpu.size(), cpu.size());
+  std::size_t differ = 0, beyond = 0, first = gpu.size();
+  for (std::size_t i = 0; i < gpu.size(); ++i) {
+    if (same(gpu[i], cpu[i])) continue;
+    if (differ++ == 0) first = i;
+    beyond += ulp_distance(gpu[i], cpu[i]) > bound;
+  }
+  if (exact) {
+    EXPECT_EQ(differ, 0u) << what << ": first at " << first << ": gpu " << show(gpu[first])
+                          << ", cpu " << show(cpu[first]);
+  } else {
+    EXPECT_EQ(beyond, 0u) << what;
+    if (differ > 0)
+      std::printf("  %s: %zu of %zu differ (math library)\n", what.c_str(), differ, gpu.size());
+  }
+}
+
+template <class T>
+class CpuBackendGpu : public ::testing::Test {};
+TYPED_TEST_SUITE(CpuBackendGpu, ElementTypes);
+
+/// One pass over n elements at `offset` (inputs shifted by `shift` more) on both backends.
+template <class T>
+void run_both(const OpCase& c, Pass pass, std::size_t n, std::size_t offset, std::size_t shift,
+              const std::vector<T>& x, const std::vector<T>& dy, DeviceArray<T>& d_x,
+              DeviceArray<T>& d_dy, DeviceArray<T>& d_out) {
+  const std::string what = std::string(c.name) + " " + to_string(pass) + " " + element_name<T>() +
+                           " n " + std::to_string(n) + " offset " + std::to_string(offset) +
+                           " shift " + std::to_string(shift);
+  const std::size_t in = offset + shift;
+  std::vector<T> cpu_out(n);
+  const T* hx = x.data() + in;
+  const T* hdy = dy.data() + in;
+  const T* gx = d_x.get() + in;
+  const T* gdy = d_dy.get() + in;
+  T* gout = d_out.get() + offset;
+  Status g = Status::success, h = Status::success;
+  switch (pass) {
+    case Pass::forward:
+      g = forward(c.act, gx, gout, n);
+      h = cpu::forward(c.act, hx, cpu_out.data(), n);
+      break;
+    case Pass::backward:
+      g = backward(c.act, gx, gdy, gout, n);
+      h = cpu::backward(c.act, hx, hdy, cpu_out.data(), n);
+      break;
+    case Pass::backward_from_output:
+      g = backward_from_output(c.act, gx, gdy, gout, n);
+      h = cpu::backward_from_output(c.act, hx, hdy, cpu_out.data(), n);
+      break;
+  }
+  ASSERT_EQ(g, Status::success) << what << ": " << last_error();
+  ASSERT_EQ(h, Status::success) << what << ": " << last_error();
+  CUDA_OK(cudaDeviceSynchronize());
+  expect_same(download(gout, n), cpu_out, own_math<T>(c, pass), 2 * ulp_bound<T>(c, pass), what);
+}
+
+TYPED_TEST(CpuBackendGpu, EveryOpPassSizeAndAlignment) {
+  SKIP_WITHOUT_GPU();
+  using T = TypeParam;
+  const std::size_t total = std::min(kLargest, max_test_n()) + 8;
+  std::vector<T> x = random_values<T>(total, 101), dy = random_gradients<T>(total, 102);
+  const std::vector<T> special = extremal_values<T>();
+  for (std::size_t i = 0; i < special.size(); ++i) x[(i * 131) % total] = special[i];
+  DeviceArray<T> d_x(total), d_dy(total), d_out(total);
+  ASSERT_TRUE(d_x && d_dy && d_out);
+  upload(x, d_x);
+  upload(dy, d_dy);
+  for (const OpCase& c : op_cases()) {
+    for (Pass pass : kPasses) {
+      if (pass == Pass::backward_from_output && !c.from_output) continue;
+      for (std::size_t n : kSizes) {
+        if (n > max_test_n()) continue;
+        for (std::size_t offset : {0, 1, 2, 3})
+          run_both(c, pass, n, offset, 0, x, dy, d_x, d_dy, d_out);
+        run_both(c, pass, n, 0, 1, x, dy, d_x, d_dy, d_out);  // mismatched alignment
+      }
+      if (kLargest <= max_test_n()) run_both(c, pass, kLargest, 1, 0, x, dy, d_x, d_dy, d_out);
+    }
+  }
+}
+
+TYPED_TEST(CpuBackendGpu, RReluTrainingAndSavedNoise) {
+  SKIP_WITHOUT_GPU();
+  using T = TypeParam;
+  const Activation act = Activation::rrelu_training({0xfeedull, 5});
+  for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{4097}, std::size_t{1} << 20}) {
+    for (std::size_t offset : {0, 1, 3}) {
+      const std::size_t total = n + offset;
+      const std::vector<T> x = random_values<T>(total, 111), dy = random_gradients<T>(total, 112);
+      DeviceArray<T> d_x(total), d_dy(total), d_y(total), d_dx(total);
+      DeviceArray<float> d_noise(total);
+      upload(x, d_x);
+      upload(dy, d_dy);
+      std::vector<T> y(n), dx(n);
+      std::vector<float> noise(n);
+      const std::string what = std::string(element_name<T>()) + " n " + std::to_string(n) +
+                               " offset " + std::to_string(offset);
+      ASSERT_EQ(rrelu_forward_save_noise(act, d_x.get() + offset, d_y.get() + offset,
+                                         d_noise.get() + offset, n),
+                Status::success);
+      ASSERT_EQ(cpu::rrelu_forward_save_noise(act, x.data() + offset, y.data(), noise.data(), n),
+                Status::success);
+      ASSERT_EQ(backward(act, d_x.get() + offset, d_dy.get() + offset, d_dx.get() + offset, n),
+                Status::success);
+      ASSERT_EQ(cpu::backward(act, x.data() + offset, dy.data() + offset, dx.data(), n),
+                Status::success);
+      CUDA_OK(cudaDeviceSynchronize());
+      expect_same(download(d_y.get() + offset, n), y, true, 0, what + " y");
+      expect_same(download(d_noise.get() + offset, n), noise, true, 0, what + " noise");
+      expect_same(download(d_dx.get() + offset, n), dx, true, 0, what + " dx");
+    }
+  }
+}
+
+TYPED_TEST(CpuBackendGpu, Masks) {
+  SKIP_WITHOUT_GPU();
+  using T = TypeParam;
+  for (std::size_t n : {std::size_t{33}, std::size_t{4097}, (std::size_t{1} << 20) + 5}) {
+    const std::vector<T> x = random_values<T>(n, 121), dy = random_gradients<T>(n, 122);
+    DeviceArray<T> d_x(n), d_dy(n), d_y(n), d_dx(n);
+    DeviceArray<std::uint32_t> d_mask(mask_words(n));
+    upload(x, d_x);
+    upload(dy, d_dy);
+    for (const Activation& act : {Activation::relu(), Activation::leaky_relu(0.1f),
+                                  Activation::step(), Activation::rrelu()}) {
+      const std::string what = std::string(to_string(act.op)) + " " + element_name<T>();
+      std::vector<T> y(n), dx(n);
+      std::vector<std::uint32_t> mask(mask_words(n));
+      ASSERT_EQ(forward_with_mask(act, d_x.get(), d_y.get(), d_mask.get(), n), Status::success);
+      ASSERT_EQ(cpu::forward_with_mask(act, x.data(), y.data(), mask.data(), n), Status::success);
+      ASSERT_EQ(backward_from_mask(act, d_mask.get(), d_dy.get(), d_dx.get(), n), Status::success);
+      ASSERT_EQ(cpu::backward_from_mask(act, mask.data(), dy.data(), dx.data(), n),
+                Status::success);
+      CUDA_OK(cudaDeviceSynchronize());
+      EXPECT_EQ(download(d_mask.get(), mask.size()), mask) << what;
+      expect_same(download(d_y.get(), n), y, true, 0, what + " y");
+      expect_same(download(d_dx.get(), n), dx, true, 0, what + " dx");
+    }
+  }
+}
+
+const PReluShape kShapes[] = {
+    {4, 16, 56 * 56}, {8, 64, 49},
+    {2, 5, 3 * 5},    {4, 4, 6},
+    {3, 6, 6},        {4 * 28 * 28, 32, 1},
+    {1000, 3, 1},     {1, 1, (1u << 20) + 7},
+    {3, 7, 16385},    {5, 1, 2048},
+    {5, 1, 2049},     {33, 2049, 1},
+    {1, 100003, 1},   {129, 1, 1},
+    {0, 3, 5},        {40, 700, 3},
+    {300, 67, 1},     {9, 5, 7},
+};
+
+TYPED_TEST(CpuBackendGpu, PReluAndItsDalpha) {
+  SKIP_WITHOUT_GPU();
+  using T = TypeParam;
+  using P = compute_t<T>;
+  for (const PReluShape& s : kShapes) {
+    for (std::size_t offset : {0, 1}) {
+      for (Blend blend : {Blend{}, Blend{0.5f, 1.0f}}) {
+        const std::size_t n = s.outer * s.channels * s.inner, total = n + offset;
+        const std::string what = "shape {" + std::to_string(s.outer) + ", " +
+                                 std::to_string(s.channels) + ", " + std::to_string(s.inner) +
+                                 "} " + element_name<T>() + " offset " + std::to_string(offset);
+        const std::vector<T> x = random_values<T>(total, 131), dy = random_gradients<T>(total, 132);
+        std::vector<P> alpha(s.channels), dalpha(s.channels);
+        for (std::size_t c = 0; c < s.channels; ++c) {
+          alpha[c] = P(0.3) - P(0.05) * P(c % 11);
+          dalpha[c] = P(0.125) * P(c % 3);
+        }
+        DeviceArray<T> d_x(total), d_dy(total), d_y(total), d_dx(total);
+        DeviceArray<P> d_alpha(s.channels), d_dalpha(s.channels);
+        DeviceArray<std::uint32_t> d_mask(mask_words(n));
+        const std::size_t ws_bytes = prelu_backward_workspace_bytes(s);
+        DeviceArray<double> d_ws(ws_bytes / sizeof(double) + 1);
+        upload(x, d_x);
+        upload(dy, d_dy);
+        upload(alpha, d_alpha);
+        upload(dalpha, d_dalpha);
+        std::vector<T> y(n), dx(n), dx_mask(n);
+        std::vector<std::uint32_t> mask(mask_words(n));
+        const T* gx = d_x.get() + offset;
+        ASSERT_EQ(prelu_forward_with_mask(gx, d_alpha.get(), d_y.get() + offset, d_mask.get(), s),
+                  Status::success);
+        ASSERT_EQ(
+            cpu::prelu_forward_with_mask(x.data() + offset, alpha.data(), y.data(), mask.data(), s),
+            Status::success);
+        ASSERT_EQ(prelu_backward(gx, d_alpha.get(), d_dy.get() + offset, d_dx.get() + offset,
+                                 d_dalpha.get(), s, d_ws.get(), ws_bytes, nullptr, blend),
+                  Status::success);
+        ASSERT_EQ(cpu::prelu_backward(x.data() + offset, alpha.data(), dy.data() + offset,
+                                      dx.data(), dalpha.data(), s, blend),
+                  Status::success);
+        CUDA_OK(cudaDeviceSynchronize());
+        expect_same(download(d_y.get() + offset, n), y, true, 0, what + " y");
+        EXPECT_EQ(download(d_mask.get(), mask.size()), mask) << what;
+        expect_same(download(d_dx.get() + offset, n), dx, true, 0, what + " dx");
+        expect_same(download(d_dalpha.get(), s.channels), dalpha, true, 0, what + " dalpha");
+        ASSERT_EQ(prelu_backward_dx_from_mask(d_mask.get(), d_alpha.get(), d_dy.get() + offset,
+                                              d_dx.get() + offset, s),
+                  Status::success);
+        ASSERT_EQ(cpu::prelu_backward_dx_from_mask(mask.data(), alpha.data(), dy.data() + offset,
+                                                   dx_mask.data(), s),
+                  Status::success);
+        CUDA_OK(cudaDeviceSynchronize());
+        expect_same(download(d_dx.get() + offset, n), dx_mask, true, 0, what + " dx from mask");
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace actlayer::testing
