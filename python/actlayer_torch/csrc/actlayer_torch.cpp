@@ -270,52 +270,72 @@ PerChannel per_channel(const char* fn, const char* name, const Tensor& x, const 
   return {x.contiguous(), weight.contiguous(), {outer, cs, outer * cs == 0 ? 0 : n / (outer * cs)}};
 }
 
-Tensor prelu_forward(const Tensor& x_in, const Tensor& weight_in) {
-  constexpr const char* fn = "actlayer::prelu_forward";
-  const PerChannel v = per_channel(fn, "weight", x_in, weight_in, true);
+// y = forward(x, weight, y, shape) with T's pointers, cpu or cuda (which also takes the stream).
+template <class Cpu, class Cuda>
+Tensor per_channel_forward(const char* fn, const char* name, bool one_for_all, const Tensor& x_in,
+                           const Tensor& weight_in, Cpu&& cpu, Cuda&& cuda) {
+  const PerChannel v = per_channel(fn, name, x_in, weight_in, one_for_all);
   const Tensor &x = v.x, &weight = v.weight;
-  const ChannelShape shape = v.shape;
   Tensor y = at::empty_like(x);
   with_element(fn, "x", x, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using C = actlayer::compute_t<T>;
+    if (x.numel() == 0) return;
     run(
-        x, [&] { return host::prelu_forward(ptr<T>(x), ptr<C>(weight), ptr<T>(y), shape); },
-        [&](auto stream) {
-          return actlayer::prelu_forward(ptr<T>(x), ptr<C>(weight), ptr<T>(y), shape, stream);
-        });
+        x, [&] { return cpu(ptr<T>(x), ptr<C>(weight), ptr<T>(y), v.shape); },
+        [&](auto stream) { return cuda(ptr<T>(x), ptr<C>(weight), ptr<T>(y), v.shape, stream); });
   });
   return y;
 }
 
-// (dx, dweight); dweight summed in an order fixed by the shape (bitwise reproducible).
-std::tuple<Tensor, Tensor> prelu_backward(const Tensor& x_in, const Tensor& weight_in,
-                                          const Tensor& dy_in) {
-  constexpr const char* fn = "actlayer::prelu_backward";
+// (dx, dweight) = backward(x, weight, dy, dx, dweight, shape) with T's pointers, cpu or cuda
+// (which also takes a workspace of bytes_for(shape) bytes and the stream); dweight summed in an
+// order fixed by the shape (bitwise reproducible).
+template <class Cpu, class Cuda>
+std::tuple<Tensor, Tensor> per_channel_backward(const char* fn, const char* name, bool one_for_all,
+                                                const Tensor& x_in, const Tensor& weight_in,
+                                                const Tensor& dy_in,
+                                                std::size_t (*bytes_for)(ChannelShape) noexcept,
+                                                Cpu&& cpu, Cuda&& cuda) {
   check_like(fn, "dy", dy_in, x_in);
-  const PerChannel v = per_channel(fn, "weight", x_in, weight_in, true);
+  const PerChannel v = per_channel(fn, name, x_in, weight_in, one_for_all);
   const Tensor &x = v.x, &weight = v.weight;
-  const ChannelShape shape = v.shape;
   const Tensor dy = strided_as(dy_in, x);
   Tensor dx = at::empty_like(x);
-  Tensor dweight = at::empty_like(weight);
+  Tensor dweight = at::zeros_like(weight);
   with_element(fn, "x", x, [&](auto tag) {
     using T = typename decltype(tag)::type;
     using C = actlayer::compute_t<T>;
+    if (x.numel() == 0) return;
     run(
         x,
         [&] {
-          return host::prelu_backward(ptr<T>(x), ptr<C>(weight), ptr<T>(dy), ptr<T>(dx),
-                                      ptr<C>(dweight), shape);
+          return cpu(ptr<T>(x), ptr<C>(weight), ptr<T>(dy), ptr<T>(dx), ptr<C>(dweight), v.shape);
         },
         [&](auto stream) {
-          const auto bytes = actlayer::prelu_backward_workspace_bytes(shape);
+          const std::size_t bytes = bytes_for(v.shape);
           const Tensor ws = workspace(bytes, x);
-          return actlayer::prelu_backward(ptr<T>(x), ptr<C>(weight), ptr<T>(dy), ptr<T>(dx),
-                                          ptr<C>(dweight), shape, ws.data_ptr(), bytes, stream);
+          return cuda(ptr<T>(x), ptr<C>(weight), ptr<T>(dy), ptr<T>(dx), ptr<C>(dweight), v.shape,
+                      ws.data_ptr(), bytes, stream);
         });
   });
   return {dx, dweight};
+}
+
+// PReLU: the slopes along dim 1, or one slope for all of x.
+Tensor prelu_forward(const Tensor& x, const Tensor& weight) {
+  return per_channel_forward(
+      "actlayer::prelu_forward", "weight", true, x, weight,
+      [](auto... a) { return host::prelu_forward(a...); },
+      [](auto... a) { return actlayer::prelu_forward(a...); });
+}
+
+std::tuple<Tensor, Tensor> prelu_backward(const Tensor& x, const Tensor& weight, const Tensor& dy) {
+  return per_channel_backward(
+      "actlayer::prelu_backward", "weight", true, x, weight, dy,
+      actlayer::prelu_backward_workspace_bytes,
+      [](auto... a) { return host::prelu_backward(a...); },
+      [](auto... a) { return actlayer::prelu_backward(a...); });
 }
 
 // ---- Gated (GLU family): x's last dim packs [a | b] (gate_first) or [b | a] (gate_second) ----
@@ -397,58 +417,23 @@ Tensor gated_backward(const Tensor& x_in, const Tensor& dy_in, c10::string_view 
 
 // ---- Bias-fused: y = f(x + bias[c]), the channels along dim 1 (a 2-d x: its features) ----
 
-Tensor bias_act_forward(const Tensor& x_in, const Tensor& bias_in, c10::string_view op,
+Tensor bias_act_forward(const Tensor& x, const Tensor& bias, c10::string_view op,
                         at::ArrayRef<double> params) {
   constexpr const char* fn = "actlayer::bias_act_forward";
   const Activation act = activation(fn, op, params, {});
-  const PerChannel v = per_channel(fn, "bias", x_in, bias_in, false);
-  const Tensor &x = v.x, &bias = v.weight;
-  const ChannelShape shape = v.shape;
-  Tensor y = at::empty_like(x);
-  with_element(fn, "x", x, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    using C = actlayer::compute_t<T>;
-    if (x.numel() == 0) return;
-    run(
-        x, [&] { return host::bias_act_forward(act, ptr<T>(x), ptr<C>(bias), ptr<T>(y), shape); },
-        [&](auto stream) {
-          return actlayer::bias_act_forward(act, ptr<T>(x), ptr<C>(bias), ptr<T>(y), shape, stream);
-        });
-  });
-  return y;
+  return per_channel_forward(
+      fn, "bias", false, x, bias, [&](auto... a) { return host::bias_act_forward(act, a...); },
+      [&](auto... a) { return actlayer::bias_act_forward(act, a...); });
 }
 
-// (dx, dbias); dbias summed in an order fixed by the shape (bitwise reproducible).
-std::tuple<Tensor, Tensor> bias_act_backward(const Tensor& x_in, const Tensor& bias_in,
-                                             const Tensor& dy_in, c10::string_view op,
-                                             at::ArrayRef<double> params) {
+std::tuple<Tensor, Tensor> bias_act_backward(const Tensor& x, const Tensor& bias, const Tensor& dy,
+                                             c10::string_view op, at::ArrayRef<double> params) {
   constexpr const char* fn = "actlayer::bias_act_backward";
   const Activation act = activation(fn, op, params, {});
-  check_like(fn, "dy", dy_in, x_in);
-  const PerChannel v = per_channel(fn, "bias", x_in, bias_in, false);
-  const Tensor &x = v.x, &bias = v.weight;
-  const ChannelShape shape = v.shape;
-  const Tensor dy = strided_as(dy_in, x);
-  Tensor dx = at::empty_like(x);
-  Tensor dbias = at::zeros_like(bias);
-  with_element(fn, "x", x, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    using C = actlayer::compute_t<T>;
-    if (x.numel() == 0) return;
-    run(
-        x,
-        [&] {
-          return host::bias_act_backward(act, ptr<T>(x), ptr<C>(bias), ptr<T>(dy), ptr<T>(dx),
-                                         ptr<C>(dbias), shape);
-        },
-        [&](auto stream) {
-          const auto bytes = actlayer::bias_act_backward_workspace_bytes(shape);
-          const Tensor ws = workspace(bytes, x);
-          return actlayer::bias_act_backward(act, ptr<T>(x), ptr<C>(bias), ptr<T>(dy), ptr<T>(dx),
-                                             ptr<C>(dbias), shape, ws.data_ptr(), bytes, stream);
-        });
-  });
-  return {dx, dbias};
+  return per_channel_backward(
+      fn, "bias", false, x, bias, dy, actlayer::bias_act_backward_workspace_bytes,
+      [&](auto... a) { return host::bias_act_backward(act, a...); },
+      [&](auto... a) { return actlayer::bias_act_backward(act, a...); });
 }
 
 // For bench/torch_extension.py: `calls` raw forward calls into y, looped in C++; the host
