@@ -195,9 +195,90 @@ def prelu(input, weight):
     return _PRelu.apply(input, weight)
 
 
-# Gated (GLU family) and bias-fused forms come here once the library has them: an operator
-# pair in csrc/actlayer_torch.cpp (its CPU backend functions next to host::forward), an
-# autograd.Function like _Activation, and a function with torch.nn.functional's name.
+class _Gated(torch.autograd.Function):
+    """y = g(a') * (b' + linear_offset) over x's last dim packing a and b; dx holds da and db."""
+
+    @staticmethod
+    def forward(ctx, x, args):
+        ctx.save_for_backward(x)
+        ctx.args = args
+        return _ops.gated_forward(x, *args)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy):
+        (x,) = ctx.saved_tensors
+        return _ops.gated_backward(x, dy, *ctx.args), None
+
+
+def gated(input, activation="silu", layout="gate_first", limit=float("inf"), linear_offset=0.0,
+          **fields):
+    """y = g(a') * (b' + linear_offset) with g actlayer's op ``activation`` (its parameters as
+    ``fields``), a and b the halves of the last dim: [a | b] for layout 'gate_first', [b | a]
+    for 'gate_second' (F.glu's); a' = min(a, limit), b' = clamp(b, -limit, limit) (inf: none).
+    The result's last dim is half the input's."""
+    args = (activation, params(**fields), layout, float(limit), float(linear_offset))
+    return _Gated.apply(input, args)
+
+
+def glu(input, dim=-1):
+    """torch.nn.functional.glu: y = a * sigmoid(b), [a | b] the halves of the last dim (only
+    dim=-1, or its non-negative index, is supported)."""
+    if dim not in (-1, input.dim() - 1):
+        raise ValueError(f"glu: actlayer_torch supports only dim=-1 (the last dim), got dim={dim}"
+                         f" for input of {input.dim()} dimensions")
+    return gated(input, "sigmoid", layout="gate_second")
+
+
+def swiglu(input):
+    """y = silu(a) * b, [a | b] the halves of the last dim (LLaMA's fused gate_up order)."""
+    return gated(input, "silu")
+
+
+def geglu(input, approximate="none"):
+    """y = gelu(a) * b, [a | b] the halves of the last dim; approximate='tanh': the tanh gelu."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"geglu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return gated(input, "gelu" if approximate == "none" else "gelu_tanh")
+
+
+def reglu(input):
+    """y = relu(a) * b, [a | b] the halves of the last dim."""
+    return gated(input, "relu")
+
+
+def clamped_swiglu(input, limit=7.0, alpha=1.702):
+    """GPT-OSS's: a' = min(a, limit), b' = clamp(b, -limit, limit), y = a' sigmoid(alpha a')
+    (b' + 1), [a | b] the halves of the last dim (de-interleaved)."""
+    return gated(input, "swish", limit=limit, linear_offset=1.0, beta=alpha)
+
+
+class _BiasAct(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, bias, op, p):
+        ctx.save_for_backward(x, bias)
+        ctx.args = (op, p)
+        return _ops.bias_act_forward(x, bias, op, p)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy):
+        x, bias = ctx.saved_tensors
+        dx, dbias = _ops.bias_act_backward(x, bias, dy, *ctx.args)
+        return dx, dbias, None, None
+
+
+def bias_act(input, bias, activation="relu", **fields):
+    """y = f(x + bias[c]) in one pass, f actlayer's op ``activation`` (its parameters as
+    ``fields``), c the index along dim 1 (a 2-d input: its features, as a Linear's output).
+    The bias is used in float32 for float32, float16 and bfloat16 input and in float64 for
+    float64 (another float dtype is cast, and its gradient cast back); its gradient is summed
+    in an order fixed by the shape: bitwise the same every run."""
+    compute = torch.float64 if input.dtype == torch.float64 else torch.float32
+    if bias.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        bias = bias.to(compute)
+    return _BiasAct.apply(input, bias, activation, params(**fields))
+
 
 # Every actlayer op (include/actlayer/activation.hpp's ACTLAYER_OPS) has a function here.
 OPS = ("identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "rrelu", "elu", "selu",

@@ -4,7 +4,8 @@
 torch.nn's own. Each activation module here subclasses torch.nn's module of the same name (the
 same constructor, defaults, parameters, state_dict keys and repr) and runs actlayer's op in its
 forward; ``inplace=True`` is accepted and ignored. Modules for actlayer's ops that torch.nn lacks:
-Step, Swish, QuickGELU, SquaredReLU.
+Step, Swish, QuickGELU, SquaredReLU; the gated SwiGLU (GLU is torch.nn's) and the bias-fused
+BiasAct.
 """
 import torch
 from torch.nn import *  # noqa: F401,F403
@@ -48,6 +49,8 @@ Softsign = _module(torch.nn.Softsign, lambda self, x: F.softsign(x))
 Tanhshrink = _module(torch.nn.Tanhshrink, lambda self, x: F.tanhshrink(x))
 Hardsigmoid = _module(torch.nn.Hardsigmoid, lambda self, x: F.hardsigmoid(x))
 Hardswish = _module(torch.nn.Hardswish, lambda self, x: F.hardswish(x))
+GLU = _module(torch.nn.GLU, lambda self, x: F.glu(x, self.dim), doc="""\
+torch.nn.GLU(dim=-1): y = a * sigmoid(b), [a | b] the halves of the last dim (dim=-1 only).""")
 Identity = _module(torch.nn.Identity, lambda self, x: F.identity(x))
 Step = _module(torch.nn.Module, lambda self, x: F.step(x), "Step", "y = 1 if x >= 0, else 0.")
 QuickGELU = _module(torch.nn.Module, lambda self, x: F.quick_gelu(x), "QuickGELU",
@@ -68,3 +71,30 @@ class Swish(torch.nn.Module):
 
     def extra_repr(self):
         return f"beta={self.beta}"
+
+
+class SwiGLU(torch.nn.Module):
+    """y = silu(a) * b, [a | b] the halves of the last dim: (*, 2H) -> (*, H)."""
+
+    def forward(self, input):
+        return F.swiglu(input)
+
+
+class BiasAct(torch.nn.Module):
+    """y = f(x + bias[c]) in one pass: actlayer's op ``activation`` (its parameters as keyword
+    arguments) after a learnable bias (zeros at first) of ``num_features`` values along dim 1
+    (the features of a 2-d input, as after a Linear(bias=False))."""
+
+    def __init__(self, num_features, activation="relu", device=None, dtype=None, **fields):
+        super().__init__()
+        F.params(**fields)  # unknown names fail here, not at the first forward
+        self.activation = activation
+        self.fields = fields
+        self.bias = torch.nn.Parameter(torch.zeros(num_features, device=device, dtype=dtype))
+
+    def forward(self, input):
+        return F.bias_act(input, self.bias, self.activation, **self.fields)
+
+    def extra_repr(self):
+        extra = "".join(f", {k}={v}" for k, v in self.fields.items())
+        return f"{self.bias.numel()}, activation={self.activation!r}{extra}"

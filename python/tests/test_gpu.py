@@ -99,3 +99,39 @@ def test_gpu_training_matches_cpu():
     loss = torch.nn.functional.cross_entropy(model(x), (x[:, 0] > 0).long())
     loss.backward()
     assert torch.isfinite(loss)
+
+
+CLOSE = {torch.float32: dict(rtol=1e-5, atol=1e-6), torch.float64: dict(rtol=1e-12, atol=1e-14),
+         torch.float16: dict(rtol=2e-3, atol=1e-3), torch.bfloat16: dict(rtol=2e-2, atol=1e-2)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: str(d)[6:])
+@pytest.mark.parametrize("fn", [A.glu, A.swiglu, A.geglu, A.reglu, A.clamped_swiglu],
+                         ids=lambda f: f.__name__)
+def test_gpu_gated(fn, dtype):
+    x = (torch.randn(7, 3, 2 * 1031) * 3).to(dtype)
+    dy = torch.randn(7, 3, 1031).to(dtype)
+    (y, dx), (ry, rdx) = both(fn, x, dy)
+    torch.testing.assert_close(y, ry, **CLOSE[dtype])
+    torch.testing.assert_close(dx, rdx, **CLOSE[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: str(d)[6:])
+@pytest.mark.parametrize("shape", [(4099, 96), (8, 16, 33, 31)])
+def test_gpu_bias_act(shape, dtype):
+    x = torch.randn(shape).to(dtype)
+    dy = torch.randn_like(x)
+    b = torch.randn(shape[1], dtype=torch.float64 if dtype == torch.float64 else torch.float32)
+    (y, dx), (ry, rdx) = both(lambda t: A.bias_act(t, b.to(t.device), "gelu"), x, dy)
+    torch.testing.assert_close(y, ry, **CLOSE[dtype])
+    torch.testing.assert_close(dx, rdx, **CLOSE[dtype])
+    layer = nn.BiasAct(shape[1], "gelu", device="cuda", dtype=b.dtype)
+    grads = []
+    for _ in range(3):
+        layer.bias.grad = None
+        layer(x.cuda()).backward(dy.cuda())
+        grads.append(layer.bias.grad.clone())
+    assert all(torch.equal(g, grads[0]) for g in grads)  # bitwise, run to run
+    bias = b.clone().requires_grad_()
+    A.bias_act(x, bias, "gelu").backward(dy)  # the CPU path
+    torch.testing.assert_close(grads[0].cpu(), bias.grad, rtol=1e-4, atol=1e-3)
