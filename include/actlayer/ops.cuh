@@ -137,13 +137,12 @@ struct Sigmoid {
   static constexpr bool kSmooth = true;
   static constexpr bool kSignOnly = false;
   static constexpr unsigned kParams = kNoParams;
-  /// For z < 0 the form e^z / (1 + e^z): no cancellation, and subnormal results stay subnormal
-  /// (not 0) down to z = -103.9 in float.
+  /// With e = e^-|z|: 1 / (1 + e), and for z < 0 the form e / (1 + e): no cancellation, and
+  /// subnormal results stay subnormal (not 0) down to z = -103.9 in float. One exp either way.
   template <class F>
   ACTLAYER_HD F value(F z) const {
-    if (z >= F(0)) return F(1) / (F(1) + math::exp(-z));
-    const F e = math::exp(z);
-    return e / (F(1) + e);
+    const F e = math::exp(-math::abs(z));
+    return (z >= F(0) ? F(1) : e) / (F(1) + e);
   }
   /// sigma(z) * sigma(-z) = e / (1 + e)^2 with e = e^-|z|: relative accuracy for every z, where
   /// the naive sigma(1 - sigma) returns 0 for z > 17 (float).
@@ -155,9 +154,7 @@ struct Sigmoid {
   }
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
-    const F a = math::abs(z);
-    if (a <= detail::exp_tail<F>()) return dy * derivative(z);
-    return detail::saturated_grad(z, dy, F(1), a);  // sigma'(z) = e^-|z| there (or NaN)
+    return detail::exp_grad(z, dy, dy * derivative(z), F(1), math::abs(z));  // e^-|z| far out
   }
   template <class F>
   ACTLAYER_HD F derivative_from_output(F y) const {
@@ -184,9 +181,7 @@ struct Tanh {
   }
   template <class F>
   ACTLAYER_HD F grad(F z, F dy) const {
-    const F a = math::abs(z);
-    if (F(2) * a <= detail::exp_tail<F>()) return dy * derivative(z);
-    return detail::saturated_grad(z, dy, F(4), F(2) * a);  // tanh'(z) = 4 e^-2|z| there
+    return detail::exp_grad(z, dy, dy * derivative(z), F(4), F(2) * math::abs(z));  // 4 e^-2|z|
   }
   /// (1 - y)(1 + y): one factor is exact (Sterbenz) wherever the other is near 0.
   template <class F>

@@ -4,11 +4,10 @@
 // y, dx and dalpha for every layout. A stronger check than the ulp distances of the other GPU
 // tests, and a simpler one: no reference in it.
 //
-// Where ops.cuh calls the platform's math library (tanhf, double-precision exp, the exp and
-// GELU families computed in double: the smooth ops, less sigmoid's forward in float, half and
-// bfloat16, which uses the library's own exp), CUDA's libm and the host's may differ in the
-// last bit. There the two must agree within twice the published bound; the count of differing
-// elements is printed.
+// Where ops.cuh calls the platform's math library (double-precision exp, the exp and GELU
+// families computed in double), CUDA's libm and the host's may differ in the last bit. There
+// the two must agree within twice the published bound; the count of differing elements is
+// printed.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -29,11 +28,23 @@ const std::size_t kSizes[] = {0, 1, 15, 16, 17, 127, 128, 129, 4095, 4096, 4097,
 constexpr std::size_t kLargest = (1u << 24) + 3;  // at one offset only: the CPU side takes time
 
 /// True where the result is the GPU's bits by construction (no math library call on either
-/// side): the piecewise-linear ops, and sigmoid's forward on the library's own float exp.
+/// side): the piecewise-linear ops; hardswish, squared_relu and softsign (arithmetic, fma and
+/// sqrt, correctly rounded on both); sigmoid and tanh on the library's own float exp and tanh,
+/// and in double their output form (arithmetic only).
 template <class T>
 bool own_math(const OpCase& c, Pass pass) {
   if (!c.smooth) return true;
-  return !std::is_same_v<T, double> && c.act.op == Op::sigmoid && pass == Pass::forward;
+  switch (c.act.op) {
+    case Op::hardswish:
+    case Op::squared_relu:
+    case Op::softsign:
+      return true;
+    case Op::sigmoid:
+    case Op::tanh:
+      return !std::is_same_v<T, double> || pass == Pass::backward_from_output;
+    default:
+      return false;
+  }
 }
 
 template <class T>

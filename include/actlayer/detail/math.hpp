@@ -6,6 +6,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "actlayer/detail/config.hpp"
@@ -51,7 +52,24 @@ ACTLAYER_HD float exp(float x) {
 }
 
 ACTLAYER_HD double exp(double x) { return ::exp(x); }
-ACTLAYER_HD float tanh(float x) { return ::tanhf(x); }
+
+/// tanh x in float within 2 ulp, on the library's exp (the same bits on the host and the
+/// device, where CUDA's tanhf and glibc's differ). Below 0.55, x + x^3 P(x^2) with P a degree-4
+/// fit of (tanh x / x - 1) / x^2 (relative error 1e-9, 0.8 ulp after rounding); above,
+/// 1 - 2 / (e^2x + 1), whose quotient is below 0.5 (1.6 ulp; e^2x = inf gives 1). Both are
+/// computed on |x| and the sign put back (tanh(-0) = -0); the select keeps the loop branch-free.
+ACTLAYER_HD float tanh(float x) {
+  const float a = ::fabsf(x);
+  const float z = a * a;
+  float p = -6.28244691e-3f;
+  p = ::fmaf(p, z, 2.10777391e-2f);
+  p = ::fmaf(p, z, -5.38538508e-2f);
+  p = ::fmaf(p, z, 1.33326009e-1f);
+  p = ::fmaf(p, z, -3.33333194e-1f);
+  const float small = ::fmaf(a, z * p, a);
+  const float large = 1.0f - 2.0f / (exp(2.0f * a) + 1.0f);
+  return ::copysignf(a < 0.55f ? small : large, x);
+}
 ACTLAYER_HD double tanh(double x) { return ::tanh(x); }
 ACTLAYER_HD float abs(float x) { return ::fabsf(x); }
 ACTLAYER_HD double abs(double x) { return ::fabs(x); }
@@ -82,17 +100,32 @@ ACTLAYER_HD constexpr F exp_tail() {
 }
 
 /// dy * k * e^-c for c > exp_tail<F>() (k = 1 or 4), keeping dy's relative precision where e^-c
-/// itself would be subnormal or zero. float: one double-precision product (e^-c is normal in
-/// double for every c where the float result is not 0). double: exponent arithmetic (below).
+/// itself would be subnormal or zero. float: the library's exp and exact double products, one
+/// rounding (no math-library call: the GPU's bits). double: exponent arithmetic (below).
 ACTLAYER_HD float mul_exp_neg(float dy, float k, float c) {
+  // c = n ln2 + r (exp's reduction), then dy k e^-r 2^-n in double: every product is exact
+  // (24 + 24 + 2 bits; 2^-n normal in double) and the conversion to float rounds once. c is
+  // clamped to 200 (no branch; n stays in range for any c, inf and NaN included): beyond it
+  // the result rounds to 0 for every finite dy.
+  const float m = c < 200.0f ? c : 200.0f;
+  const float n = ::rintf(m * 1.44269502f);
+  float r = ::fmaf(n, -0.693145751953125f, m);
+  r = ::fmaf(n, -1.42860677e-6f, r);
+  const std::uint64_t bits = static_cast<std::uint64_t>(1023 - static_cast<int>(n)) << 52;
+  double scale;
+#if defined(__CUDA_ARCH__)
+  scale = __longlong_as_double(static_cast<long long>(bits));
+#else
+  std::memcpy(&scale, &bits, sizeof scale);
+#endif
   return static_cast<float>(static_cast<double>(dy) * static_cast<double>(k) *
-                            ::exp(-static_cast<double>(c)));
+                            static_cast<double>(math::exp(-r)) * scale);
 }
 ACTLAYER_HD double mul_exp_neg(double dy, double k, double c) {
   // Cody-Waite: c = m ln2 + r with |r| <= ln2/2, then dy * k * e^-c = (m(dy) k e^-r) 2^(e(dy)-m)
   // with dy = m(dy) 2^e(dy): one exp of a small argument, and the scaling is exact until the
   // final ldexp rounds once into the subnormals.
-  if (c > 1500.0) return dy * 0.0;  // below the smallest subnormal for every finite dy
+  if (!(c <= 1500.0)) return dy * 0.0;  // below the smallest subnormal for every finite dy
   const double m = ::rint(c * 1.4426950408889634);
   const double r = (c - m * 6.93147180369123816490e-01) - m * 1.90821492927058770002e-10;
   int e = 0;
@@ -103,12 +136,26 @@ ACTLAYER_HD double mul_exp_neg(double dy, double k, double c) {
 /// dy * k * e^-c where f'(z) = k e^-c to F's precision (sigmoid: k = 1, c = |z|; tanh: k = 4,
 /// c = 2|z|) beyond exp_tail: NaN propagates, +-inf z is flat (+0), an infinite dy stays
 /// infinite (f' > 0 for finite z), and the product keeps dy's precision.
+/// The product is computed first and the special cases selected, without a branch.
 template <class F>
 ACTLAYER_HD F saturated_grad(F z, F dy, F k, F c) {
-  if (math::is_nan(z) || math::is_nan(dy)) return z + dy;
-  if (math::is_inf(z)) return F(0);
-  if (math::is_inf(dy)) return dy;
-  return mul_exp_neg(dy, k, c);
+  const F product = mul_exp_neg(dy, k, c);
+  return math::is_nan(z) || math::is_nan(dy) ? z + dy
+         : math::is_inf(z)                   ? F(0)
+         : math::is_inf(dy)                  ? dy
+                                             : product;
+}
+
+/// dy * f'(z) for f'(z) = k e^-c: `head` (dy times f'(z)'s closed form) up to exp_tail, then
+/// saturated_grad. In float both are computed and one is selected, with no branch, so that the
+/// CPU loop vectorises (the tail is a dozen instructions); in double the tail calls the math
+/// library, and is branched to.
+ACTLAYER_HD float exp_grad(float z, float dy, float head, float k, float c) {
+  const float tail = saturated_grad(z, dy, k, c);
+  return c <= exp_tail<float>() ? head : tail;
+}
+ACTLAYER_HD double exp_grad(double z, double dy, double head, double k, double c) {
+  return c <= exp_tail<double>() ? head : saturated_grad(z, dy, k, c);
 }
 
 // ---- The exponential family (elu ... tanhshrink): evaluated in double ---------------------
