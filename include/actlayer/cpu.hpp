@@ -6,10 +6,9 @@
 // Results do not depend on the thread count, the pointers' alignment or the CPU's vector width.
 // Where ops.cuh uses its own arithmetic (the piecewise-linear ops, hardswish, squared_relu,
 // softsign, PReLU and its dalpha, RReLU's slopes, the masks, sigmoid and tanh on the library's
-// own float exp and tanh) they are the GPU's bits exactly, NaNs compared as NaN (a NaN's payload
-// is not kept on the GPU). Where an op calls the math library (double-precision exp and tanh,
-// the exp and GELU families computed in double) the host's libm and CUDA's can differ in the
-// last bit; both are within the published
+// own exp and tanh) they are the GPU's bits exactly, NaNs compared as NaN (a NaN's payload is
+// not kept on the GPU). Where an op calls the math library (the exp and GELU families, computed
+// in double) the host's libm and CUDA's can differ in the last bit; both are within the published
 // bounds (README "Accuracy"). The reference (reference.hpp) stays the independent check of both.
 //
 // Arguments are checked exactly as the CUDA calls check them (the same messages, under

@@ -5,8 +5,12 @@
 // every hardware thread. Bounds: docs/design.md §4 (tests/common/cases.hpp).
 #include <gtest/gtest.h>
 
+#include <quadmath.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <random>
@@ -261,20 +265,89 @@ TEST(OpsMath, FloatExpIsWithinOneUlpEverywhere) {
   EXPECT_TRUE(std::isnan(ops::math::exp(std::nanf(""))));
 }
 
-TEST(OpsMath, DoubleTailProductKeepsPrecision) {
-  // dy * k * e^-c for c beyond double's exp underflow, against long double.
-  std::mt19937_64 rng(12);
-  std::uniform_real_distribution<double> cs(700, 1500), exps(-300, 308);
+/// The largest ulp distance of mul_exp_neg's dy * k * e^-c from long double's, over c in
+/// [c_lo, c_hi] (beyond exp_tail) and |dy| = 10^[e_lo, e_hi], both signs, k = 1 and 4.
+template <class F>
+std::uint64_t worst_tail_product(F c_lo, F c_hi, F e_lo, F e_hi, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<F> cs(c_lo, c_hi), exps(e_lo, e_hi);
   std::uint64_t worst = 0;
   for (int i = 0; i < 200000; ++i) {
-    const double c = cs(rng), dy = std::pow(10.0, exps(rng)) * (i % 2 ? 1 : -1), k = i % 3 ? 1 : 4;
-    const double got = ops::detail::mul_exp_neg(dy, k, c);
-    const double want = static_cast<double>(static_cast<long double>(dy) * k *
-                                            std::exp(-static_cast<long double>(c)));
+    const F c = cs(rng), k = i % 3 ? F(1) : F(4);
+    const F dy = static_cast<F>(std::pow(10.0, static_cast<double>(exps(rng)))) * (i % 2 ? 1 : -1);
+    const F got = ops::detail::mul_exp_neg(dy, k, c);
+    const F want =
+        static_cast<F>(static_cast<long double>(dy) * k * std::exp(-static_cast<long double>(c)));
     worst = std::max(worst, ulp_distance(got, want));
   }
-  std::printf("double tail dy*k*e^-c: max %llu ulp\n", static_cast<unsigned long long>(worst));
-  EXPECT_LE(worst, 2u);
+  return worst;
+}
+
+TEST(OpsMath, TailProductKeepsPrecision) {
+  // double: c beyond double's exp underflow; float: beyond exp_tail (80) up to where every
+  // product is 0, with no math-library call. Against long double, within 2 ulp.
+  const std::uint64_t d = worst_tail_product<double>(700, 1500, -300, 308, 12);
+  const std::uint64_t f = worst_tail_product<float>(80, 210, -44, 38, 13);
+  std::printf("tail dy*k*e^-c: double max %llu ulp, float max %llu ulp\n",
+              static_cast<unsigned long long>(d), static_cast<unsigned long long>(f));
+  EXPECT_LE(d, 2u);
+  EXPECT_LE(f, 2u);
+  EXPECT_EQ(ops::detail::mul_exp_neg(3e38f, 4.0f, 1e30f), 0.0f);
+  EXPECT_TRUE(std::signbit(ops::detail::mul_exp_neg(-3e38f, 4.0f, 300.0f)));
+}
+
+TEST(OpsMath, FloatTanhIsWithinTwoUlpEverywhere) {
+  // Every 61st float up to 10 (beyond, tanh rounds to 1), both signs, against tanhl rounded once.
+  std::uint64_t worst = 0;
+  float worst_x = 0;
+  for (std::uint32_t b = 0; b <= bits(10.0f); b += 61) {
+    for (const float x : {from_bits<float>(b), -from_bits<float>(b)}) {
+      const float want = static_cast<float>(std::tanh(static_cast<long double>(x)));
+      const std::uint64_t d = ulp_distance(ops::math::tanh(x), want);
+      if (d > worst) worst = d, worst_x = x;
+    }
+  }
+  std::printf("float tanh: max %llu ulp (at %.9g)\n", static_cast<unsigned long long>(worst),
+              worst_x);
+  EXPECT_LE(worst, 2u) << "at x = " << worst_x;
+  EXPECT_TRUE(std::signbit(ops::math::tanh(-0.0f)));
+  EXPECT_EQ(ops::math::tanh(-1e-40f), -1e-40f);
+  EXPECT_EQ(ops::math::tanh(20.0f), 1.0f);
+  EXPECT_EQ(ops::math::tanh(-std::numeric_limits<float>::infinity()), -1.0f);
+  EXPECT_TRUE(std::isnan(ops::math::tanh(std::nanf(""))));
+}
+
+TEST(OpsMath, DoubleExpAndTanhAgainstQuad) {
+  // 2e6 random inputs over exp's whole range, near 0 and around tanh's switch at 0.55, against
+  // __float128 rounded once: exp within 1 ulp, tanh within 2.
+  std::mt19937_64 rng(21);
+  std::uniform_real_distribution<double> wide(-745.2, 709.78), mid(-20, 20), unit(-1, 1);
+  std::uniform_int_distribution<int> scale(-60, 0);
+  std::uint64_t worst_exp = 0, worst_tanh = 0;
+  double at_exp = 0, at_tanh = 0;
+  for (int i = 0; i < 2000000; ++i) {
+    const double x = i % 3 == 0   ? wide(rng)
+                     : i % 3 == 1 ? mid(rng)
+                                  : std::ldexp(unit(rng), scale(rng));
+    const auto e = ulp_distance(ops::math::exp(x), static_cast<double>(expq(x)));
+    const auto t = ulp_distance(ops::math::tanh(x), static_cast<double>(tanhq(x)));
+    if (e > worst_exp) worst_exp = e, at_exp = x;
+    if (t > worst_tanh) worst_tanh = t, at_tanh = x;
+  }
+  std::printf("double exp: max %llu ulp (at %.17g); tanh: max %llu ulp (at %.17g)\n",
+              static_cast<unsigned long long>(worst_exp), at_exp,
+              static_cast<unsigned long long>(worst_tanh), at_tanh);
+  EXPECT_LE(worst_exp, 1u) << "at x = " << at_exp;
+  EXPECT_LE(worst_tanh, 2u) << "at x = " << at_tanh;
+  // The edges: overflow, the last subnormals, the signs of tanh.
+  EXPECT_TRUE(std::isinf(ops::math::exp(709.79)));
+  EXPECT_LE(ulp_distance(ops::math::exp(709.78), static_cast<double>(expq(709.78))), 1u);
+  EXPECT_EQ(ops::math::exp(-745.1), std::numeric_limits<double>::denorm_min());
+  EXPECT_EQ(ops::math::exp(-745.2), 0.0);
+  EXPECT_TRUE(std::isnan(ops::math::exp(std::nan(""))));
+  EXPECT_TRUE(std::signbit(ops::math::tanh(-0.0)));
+  EXPECT_EQ(ops::math::tanh(400.0), 1.0);
+  EXPECT_EQ(ops::math::tanh(-1e-310), -1e-310);
 }
 
 }  // namespace
