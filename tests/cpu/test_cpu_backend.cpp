@@ -648,7 +648,17 @@ TYPED_TEST(CpuBackend, ChannelGradientsAreTheGpuOrdersOnAnyThreadCount) {
   const Activation act = Activation::leaky_relu(0.2f);  // all three bias_act backwards
   for (const PReluShape& s : kShapes) {
     const std::size_t n = s.outer * s.channels * s.inner;
-    const std::vector<T> x = random_values<T>(n, 211), dy = random_gradients<T>(n, 212);
+    // Moderate x, and dy over 20 binades (half: 2^-10 to 2^10) of both signs: sums in double
+    // that round, so that another order gives other bits.
+    std::vector<T> x(n), dy(n);
+    std::mt19937_64 rng(211);
+    std::uniform_real_distribution<double> moderate(-3.0, 3.0), unit(-1.0, 1.0);
+    const int spread = std::is_same_v<T, __half> ? 10 : 20;
+    for (std::size_t i = 0; i < n; ++i) {
+      x[i] = from_double<T>(moderate(rng));
+      dy[i] = from_double<T>(
+          std::ldexp(unit(rng), static_cast<int>(rng() % (2 * spread + 1)) - spread));
+    }
     std::vector<P> alpha(s.channels), old(s.channels);
     for (std::size_t c = 0; c < s.channels; ++c) {
       alpha[c] = P(0.25) - P(0.1) * P(c % 5);
