@@ -2,7 +2,8 @@
 #   include/actlayer  includes only actlayer/ headers (and system ones)
 #   cuda/             includes only cuda/ and actlayer/ headers: nothing of host/
 #   cpu/              includes only cpu/ and actlayer/ headers and the plain-C++ plans of cuda/
-#                     (prelu_plan.hpp, rrelu_plan.hpp): nothing of host/, no kernel
+#                     (channel_plan.hpp, rrelu_plan.hpp, channel_math.hpp, gated_math.hpp):
+#                     nothing of host/, no kernel
 #   host/reference/   must not include ops.cuh or anything of cuda/ or cpu/ (the reference is
 #                     written independently of the kernels' math)
 #   host/             reaches into cuda/ through launch.hpp only and into cpu/ through
@@ -28,7 +29,7 @@ endfunction()
 
 check_dir(include/actlayer "^actlayer/" "public headers include only actlayer/ headers")
 check_dir(cuda "^(actlayer/([a-z_]+/)?[a-z_]+\\.(hpp|cuh)|[a-z_]+\\.(hpp|cuh))$" "cuda/ must not depend on host/")
-check_dir(cpu "^(actlayer/([a-z_]+/)?[a-z_]+\\.(hpp|cuh)|[a-z_]+\\.hpp|\\.\\./cuda/(channel|rrelu)_plan\\.hpp)$"
+check_dir(cpu "^(actlayer/([a-z_]+/)?[a-z_]+\\.(hpp|cuh)|[a-z_]+\\.hpp|\\.\\./cuda/((channel|rrelu)_plan|(channel|gated)_math)\\.hpp)$"
           "cpu/ reaches cuda/ for its plain-C++ plans only, and never host/")
 check_dir(host/reference "^(actlayer/(activation|element|reference|detail/instantiate)\\.hpp|common/(validate|checks)\\.hpp|round\\.hpp|philox\\.hpp|elementwise\\.hpp)$"
           "the reference must not include ops.cuh or cuda/")

@@ -98,16 +98,27 @@ struct MaskBackwardBody {
   }
 };
 
-/// The mask words of x over [begin, end), begin a multiple of 32; the bits past n are 0.
-template <class T>
+/// The value whose sign is element i's bit: x itself (bias_act's is x + bias[c]).
+struct OwnSign {
+  template <class F>
+  F operator()(F x, std::size_t) const {
+    return x;
+  }
+};
+
+/// The mask words of pre(x[i], i) > 0 over [begin, end), begin a multiple of 32; the bits past
+/// n are 0.
+template <class T, class Pre = OwnSign>
 ACTLAYER_CPU_HOT void write_mask(const T* x, std::uint32_t* mask, std::size_t begin,
-                                 std::size_t end) {
+                                 std::size_t end, Pre pre = {}) {
   using F = compute_t<T>;
   for (std::size_t w = begin / kMaskBits; w * kMaskBits < end; ++w) {
     std::uint32_t bits = 0;
     const std::size_t i0 = w * kMaskBits;
     const int count = static_cast<int>(end - i0 < kMaskBits ? end - i0 : kMaskBits);
-    for (int l = 0; l < count; ++l) bits |= std::uint32_t{ops::widen(x[i0 + l]) > F(0)} << l;
+    for (int l = 0; l < count; ++l) {
+      bits |= std::uint32_t{pre(ops::widen(x[i0 + l]), i0 + l) > F(0)} << l;
+    }
     mask[w] = bits;
   }
 }
@@ -122,9 +133,9 @@ void run_with_mask(const Body& body, T* out, const T* x, std::uint32_t* mask, st
   parallel_ranges(n, kTaskElements, [&](std::size_t begin, std::size_t end) {
     write_mask(x, mask, begin, end);
     if (plain) {
-      run_range<false, T, 1>(body, out, {x}, begin, end, blend);
+      run_range<false, T, 1, 1>(body, {out}, {x}, begin, end, blend);
     } else {
-      run_range<true, T, 1>(body, out, {x}, begin, end, blend);
+      run_range<true, T, 1, 1>(body, {out}, {x}, begin, end, blend);
     }
   });
 }

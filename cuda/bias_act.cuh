@@ -10,49 +10,20 @@
 #include "actlayer/detail/instantiate.hpp"
 #include "activation.cuh"
 #include "channel.cuh"
+#include "channel_math.hpp"
 #include "mask.cuh"
 
 namespace actlayer::cuda_impl {
 
-/// The gradient share of every bias_act policy: dx itself.
-struct DxTerm {
-  template <class F>
-  __device__ __forceinline__ double term(F, F, F, F dx) const {
-    return static_cast<double>(dx);
-  }
-};
-
-/// From x: y = f(x + b), dx = dy f'(x + b).
+/// The policies: channel_math.hpp's, loading x, y or the mask's proxies.
 template <class Op>
-struct BiasActPolicy : InputStream, DxTerm {
-  static constexpr bool kParam = true;
-  Op op;
-  template <class F>
-  __device__ __forceinline__ F value(F x, F bias) const {
-    return op.value(x + bias);
-  }
-  template <class F>
-  __device__ __forceinline__ F grad(F x, F bias, F dy) const {
-    return ops::backward(op, x + bias, dy);
-  }
-};
+struct BiasActPolicy : InputStream, BiasActMath<Op> {};
 
-/// From the forward's output y: dx = dy f'(z) written in y (no bias read).
 template <class Op>
-struct BiasActFromOutputPolicy : InputStream, DxTerm {
-  static constexpr bool kParam = false;
-  Op op;
-  template <class F>
-  __device__ __forceinline__ F grad(F y, F, F dy) const {
-    return ops::backward_from_output(op, y, dy);
-  }
-};
+struct BiasActFromOutputPolicy : InputStream, BiasActFromOutputMath<Op> {};
 
-/// From the mask of z > 0: the op's gradient at the proxy input (+1 or -1, mask.cuh).
 template <class Op>
-struct BiasActFromMaskPolicy : DxTerm {
-  static constexpr bool kParam = false;
-  Op op;
+struct BiasActFromMaskPolicy : BiasActFromMaskMath<Op> {
   const std::uint32_t* mask;
   template <class T>
   __device__ __forceinline__ void load(const T*, std::size_t i, std::size_t count, bool,
@@ -61,10 +32,6 @@ struct BiasActFromMaskPolicy : DxTerm {
     for (int j = 0; j < static_cast<int>(kGranule); ++j) {
       v[j] = j < static_cast<int>(count) ? proxy<compute_t<T>>(mask, i + j) : compute_t<T>(0);
     }
-  }
-  template <class F>
-  __device__ __forceinline__ F grad(F z, F, F dy) const {
-    return ops::backward(op, z, dy);
   }
 };
 
@@ -90,7 +57,7 @@ CudaResult launch_bias_act_forward(const Activation& act, const T* x, const comp
   return with_op(act, [&](auto, auto op) {
     using Policy = BiasActPolicy<decltype(op)>;
     return launch_channel_main<T, false>(
-        ChannelArgs<T, Policy>{x, bias, nullptr, y, nullptr, plan, Policy{{}, {}, op}}, stream);
+        ChannelArgs<T, Policy>{x, bias, nullptr, y, nullptr, plan, Policy{{}, {{}, op}}}, stream);
   });
 }
 
@@ -104,13 +71,13 @@ CudaResult launch_bias_act_backward(const Activation& act, Pass pass, const T* i
     if (pass == Pass::backward) {
       using Policy = BiasActPolicy<Op>;
       return launch_channel_backward(
-          ChannelArgs<T, Policy>{in, bias, dy, dx, workspace, plan, Policy{{}, {}, op}}, dbias,
+          ChannelArgs<T, Policy>{in, bias, dy, dx, workspace, plan, Policy{{}, {{}, op}}}, dbias,
           dbias_blend, stream);
     }
     if constexpr (ops::has_output_form_v<Op>) {
       using Policy = BiasActFromOutputPolicy<Op>;
       return launch_channel_backward(
-          ChannelArgs<T, Policy>{in, nullptr, dy, dx, workspace, plan, Policy{{}, {}, op}}, dbias,
+          ChannelArgs<T, Policy>{in, nullptr, dy, dx, workspace, plan, Policy{{}, {{}, op}}}, dbias,
           dbias_blend, stream);
     } else {
       return kNoSuchPass;
@@ -145,7 +112,7 @@ CudaResult launch_bias_act_backward_from_mask(const Activation& act, const std::
     if constexpr (decltype(row)::kSignOnly && Op::kSignOnly) {
       using Policy = BiasActFromMaskPolicy<Op>;
       return launch_channel_backward(
-          ChannelArgs<T, Policy>{nullptr, nullptr, dy, dx, workspace, plan, Policy{{}, op, mask}},
+          ChannelArgs<T, Policy>{nullptr, nullptr, dy, dx, workspace, plan, Policy{{{}, op}, mask}},
           dbias, dbias_blend, stream);
     } else {
       return kNoSuchPass;

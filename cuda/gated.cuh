@@ -15,36 +15,10 @@
 #include "actlayer/detail/elementwise.cuh"
 #include "actlayer/detail/instantiate.hpp"
 #include "actlayer/ops.cuh"
+#include "gated_math.hpp"
 #include "launch.hpp"
 
 namespace actlayer::cuda_impl {
-
-/// The clamp and the offset of a Gated, in the working precision F.
-struct GatedClamp {
-  bool clamped;  // limit finite
-  float limit;
-  float offset;  // 0: b' is b itself (its -0 kept)
-
-  static GatedClamp of(const Gated& g) {
-    return {g.limit < Gated{}.limit, g.limit, g.linear_offset};
-  }
-  /// a' = min(a, limit), b' = clamp(b, -limit, limit) + offset; NaN stays NaN.
-  template <class F>
-  ACTLAYER_HD void apply(F& a, F& b) const {
-    if (clamped) {
-      a = a > F(limit) ? F(limit) : a;
-      b = b > F(limit) ? F(limit) : b < F(-limit) ? F(-limit) : b;
-    }
-    if (offset != 0.0f) b = b + F(offset);
-  }
-  /// v where the clamp passes the gradient of x (inside [-inf or -limit, limit], ends included;
-  /// not NaN), else 0.
-  template <class F>
-  ACTLAYER_HD F pass(F v, F x, bool two_sided) const {
-    if (!clamped) return v;
-    return x <= F(limit) && (!two_sided || x >= F(-limit)) ? v : F(0);
-  }
-};
 
 template <class Op>
 struct GatedForwardBody {
@@ -54,16 +28,12 @@ struct GatedForwardBody {
   __device__ __forceinline__ void operator()(std::size_t, const F (&in)[2][W], F (&r)[W]) const {
 #pragma unroll
     for (int j = 0; j < W; ++j) {
-      F a = in[0][j], b = in[1][j];
-      clamp.apply(a, b);
-      r[j] = op.value(a) * b;
+      r[j] = gated_value(op, clamp, in[0][j], in[1][j]);
     }
   }
 };
 
-/// da = g'(a') * ((b' + offset) * dy): the product with dy first, so that the functor's grad()
-/// keeps its accuracy where g' underflows (and for half and bfloat16 data b*dy is exact in
-/// float). db = g(a') * dy.
+/// da and db: gated_grads (gated_math.hpp).
 template <class Op>
 struct GatedBackwardBody {
   Op op;
@@ -72,19 +42,13 @@ struct GatedBackwardBody {
   __device__ __forceinline__ void operator()(std::size_t, const F (&in)[3][W], F (&r)[2][W]) const {
 #pragma unroll
     for (int j = 0; j < W; ++j) {
-      F a = in[0][j], b = in[1][j];
-      const F dy = in[2][j];
-      clamp.apply(a, b);
-      r[0][j] = clamp.pass(ops::backward(op, a, b * dy), in[0][j], false);
-      r[1][j] = clamp.pass(op.value(a) * dy, in[1][j], true);
+      gated_grads(op, clamp, in[0][j], in[1][j], in[2][j], r[0][j], r[1][j]);
     }
   }
 };
 
-/// Rows: a and b (inputs 0, 1) packed, dy (input 2) flat; forward's y flat, backward's da and
-/// db (outputs 0, 1) packed.
-using GatedForwardRows = detail::Rows<0b011u>;
-using GatedBackwardRows = detail::Rows<0b11011u>;
+using GatedForwardRows = detail::Rows<kGatedForwardRows>;
+using GatedBackwardRows = detail::Rows<kGatedBackwardRows>;
 
 template <class Geometry>
 Geometry gated_geometry(std::size_t hidden) {

@@ -4,26 +4,13 @@
 
 #include "actlayer/detail/instantiate.hpp"
 #include "channel.cuh"
+#include "channel_math.hpp"
 #include "mask.cuh"
 
 namespace actlayer::cuda_impl {
 
-/// y = prelu(x, alpha[c]); dx = prelu'(x)*dy, dalpha's share x*dy where x <= 0.
-struct PReluPolicy : InputStream {
-  static constexpr bool kParam = true;
-  template <class F>
-  __device__ __forceinline__ F value(F x, F alpha) const {
-    return ops::PRelu::value(x, alpha);
-  }
-  template <class F>
-  __device__ __forceinline__ F grad(F x, F alpha, F dy) const {
-    return ops::PRelu::grad(x, alpha, dy);
-  }
-  template <class F>
-  __device__ __forceinline__ double term(F x, F, F dy, F) const {
-    return ops::PRelu::alpha_term<double>(x, dy);
-  }
-};
+/// PReluMath (channel_math.hpp) loading x.
+struct PReluPolicy : InputStream, PReluMath {};
 
 template <class T>
 using PReluArgs = ChannelArgs<T, PReluPolicy>;

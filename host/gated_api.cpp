@@ -10,18 +10,6 @@ namespace actlayer {
 
 using namespace detail;  // the checks
 
-namespace {
-
-/// Offsets of a's and b's halves in a packed row of 2H.
-struct Halves {
-  std::size_t a, b;
-};
-Halves halves(const Gated& g, std::size_t hidden) {
-  return g.layout == GatedLayout::gate_first ? Halves{0, hidden} : Halves{hidden, 0};
-}
-
-}  // namespace
-
 template <class T, class>
 Status gated_forward(const Gated& g, const T* in, T* y, GatedShape shape, cudaStream_t stream,
                      Blend blend) {
@@ -29,7 +17,7 @@ Status gated_forward(const Gated& g, const T* in, T* y, GatedShape shape, cudaSt
   std::size_t n = 0;
   const Status s = check_gated_forward(fn, g, in, y, shape, blend, &n);
   return checked_launch(fn, s, n, [&] {
-    const Halves h = halves(g, shape.hidden);
+    const GatedHalves h = gated_halves(g, shape.hidden);
     return cuda_impl::launch_gated_forward(g, in + h.a, in + h.b, y, n, shape.hidden, stream,
                                            blend);
   });
@@ -42,7 +30,7 @@ Status gated_backward(const Gated& g, const T* in, const T* dy, T* din, GatedSha
   std::size_t n = 0;
   const Status s = check_gated_backward(fn, g, in, dy, din, shape, blend, &n);
   return checked_launch(fn, s, n, [&] {
-    const Halves h = halves(g, shape.hidden);
+    const GatedHalves h = gated_halves(g, shape.hidden);
     return cuda_impl::launch_gated_backward(g, in + h.a, in + h.b, dy, din + h.a, din + h.b, n,
                                             shape.hidden, stream, blend);
   });

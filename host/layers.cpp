@@ -306,7 +306,7 @@ void BiasActivationLayer<T>::forward(const Buffer<T>& x, Buffer<T>& y, ChannelSh
       [&](cudaStream_t s) {
         return actlayer::bias_act_forward(act_, x.data(), bias_.data(), y.data(), shape, s);
       },
-      [&] { return reference::bias_act_forward(act_, x.data(), bias_.data(), y.data(), shape); });
+      [&] { return cpu::bias_act_forward(act_, x.data(), bias_.data(), y.data(), shape); });
 }
 
 template <class T>
@@ -324,8 +324,8 @@ void BiasActivationLayer<T>::backward(const Buffer<T>& x, const Buffer<T>& dy, B
                                            dbias_.data(), shape, ws, bytes, s, blend);
       },
       [&] {
-        return reference::bias_act_backward(act_, x.data(), bias_.data(), dy.data(), dx.data(),
-                                            dbias_.data(), shape, blend);
+        return cpu::bias_act_backward(act_, x.data(), bias_.data(), dy.data(), dx.data(),
+                                      dbias_.data(), shape, blend);
       });
 }
 
@@ -345,8 +345,8 @@ void BiasActivationLayer<T>::backward_from_output(const Buffer<T>& y, const Buff
                                                        dbias_.data(), shape, ws, bytes, s, blend);
       },
       [&] {
-        return reference::bias_act_backward_from_output(act_, y.data(), dy.data(), dx.data(),
-                                                        dbias_.data(), shape, blend);
+        return cpu::bias_act_backward_from_output(act_, y.data(), dy.data(), dx.data(),
+                                                  dbias_.data(), shape, blend);
       });
 }
 
@@ -366,8 +366,8 @@ void BiasActivationLayer<T>::forward_keep_mask(const Buffer<T>& x, Buffer<T>& y,
                                                     mask_.data(), shape, s);
       },
       [&] {
-        return reference::bias_act_forward_with_mask(act_, x.data(), bias_.data(), y.data(),
-                                                     mask_.data(), shape);
+        return cpu::bias_act_forward_with_mask(act_, x.data(), bias_.data(), y.data(), mask_.data(),
+                                               shape);
       });
   mask_n_ = y.size();
 }
@@ -388,8 +388,8 @@ void BiasActivationLayer<T>::backward_from_kept_mask(const Buffer<T>& dy, Buffer
                                                      dbias_.data(), shape, ws, bytes, s, blend);
       },
       [&] {
-        return reference::bias_act_backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
-                                                      dbias_.data(), shape, blend);
+        return cpu::bias_act_backward_from_mask(act_, mask_.data(), dy.data(), dx.data(),
+                                                dbias_.data(), shape, blend);
       });
 }
 
@@ -516,9 +516,6 @@ template class RReluLayer<__nv_bfloat16>;
 
 namespace {
 
-/// The CPU backend of GatedActivationLayer, in one place: the reference for now.
-namespace gated_cpu = reference;
-
 /// Throws unless `count` elements are what `shape` needs for `name` (`halves` = 2 for the
 /// packed input and its gradient, 1 for y and dy).
 void require_gated_size(const char* function, GatedShape shape, const char* name, std::size_t count,
@@ -551,7 +548,7 @@ void GatedActivationLayer<T>::forward(const Buffer<T>& in, Buffer<T>& y, GatedSh
   check_buffers(fn, device_, arg("in", in));
   require_gated_size(fn, shape, "in", in.size(), 2);
   require_gated_size(fn, shape, "y", y.size(), 1);
-  run_elementwise(fn, y, actlayer::gated_forward<T>, gated_cpu::gated_forward<T>, blend, gated_,
+  run_elementwise(fn, y, actlayer::gated_forward<T>, cpu::gated_forward<T>, blend, gated_,
                   in.data(), y.data(), shape);
 }
 
@@ -563,7 +560,7 @@ void GatedActivationLayer<T>::backward(const Buffer<T>& in, const Buffer<T>& dy,
   check_buffers(fn, device_, arg("dy", dy));
   require_gated_size(fn, shape, "in", in.size(), 2);
   require_gated_size(fn, shape, "dy", dy.size(), 1);
-  run_elementwise(fn, din, actlayer::gated_backward<T>, gated_cpu::gated_backward<T>, blend, gated_,
+  run_elementwise(fn, din, actlayer::gated_backward<T>, cpu::gated_backward<T>, blend, gated_,
                   in.data(), dy.data(), din.data(), shape);
 }
 
@@ -572,7 +569,7 @@ void GatedActivationLayer<T>::forward(const Buffer<T>& a, const Buffer<T>& b, Bu
                                       Blend blend) const {
   const char* const fn = "GatedActivationLayer::forward";
   check_buffers(fn, device_, arg("y", y), arg("a", a), arg("b", b));
-  run_elementwise(fn, y, actlayer::gated_forward_split<T>, gated_cpu::gated_forward_split<T>, blend,
+  run_elementwise(fn, y, actlayer::gated_forward_split<T>, cpu::gated_forward_split<T>, blend,
                   gated_, a.data(), b.data(), y.data(), y.size());
 }
 
@@ -582,8 +579,8 @@ void GatedActivationLayer<T>::backward(const Buffer<T>& a, const Buffer<T>& b, c
   const char* const fn = "GatedActivationLayer::backward";
   check_buffers(fn, device_, arg("da", da), arg("a", a), arg("b", b), arg("dy", dy));
   check_buffers(fn, device_, arg("db", db), arg("a", a));
-  run_elementwise(fn, da, actlayer::gated_backward_split<T>, gated_cpu::gated_backward_split<T>,
-                  blend, gated_, a.data(), b.data(), dy.data(), da.data(), db.data(), da.size());
+  run_elementwise(fn, da, actlayer::gated_backward_split<T>, cpu::gated_backward_split<T>, blend,
+                  gated_, a.data(), b.data(), dy.data(), da.data(), db.data(), da.size());
 }
 
 template class GatedActivationLayer<float>;

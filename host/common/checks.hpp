@@ -195,6 +195,15 @@ Status check_bias_act_backward(const char* fn, const Activation& act, Saved save
 
 // ---- Gated activations: the packed calls check the shape and set *n = rows * hidden --------
 
+/// Offsets of a's and b's halves in a packed row of 2H (the CUDA and the CPU entry points pass
+/// their loops a and b's first elements).
+struct GatedHalves {
+  std::size_t a, b;
+};
+inline GatedHalves gated_halves(const Gated& g, std::size_t hidden) {
+  return g.layout == GatedLayout::gate_first ? GatedHalves{0, hidden} : GatedHalves{hidden, 0};
+}
+
 template <class T>
 Status check_gated_forward(const char* fn, const Gated& g, const T* in, T* y, GatedShape shape,
                            Blend blend, std::size_t* n) {

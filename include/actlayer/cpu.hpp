@@ -125,6 +125,99 @@ template <class T, class = if_element_t<T>>
 Status prelu_backward_dx_from_mask(const std::uint32_t* mask, const compute_t<T>* alpha,
                                    const T* dy, T* dx, PReluShape shape);
 
+/// The gated forward over a packed input on host memory: the kernels' per-element expression
+/// (the same clamp, g(a') * (b' + offset) in compute_t<T>, rounded once). See
+/// actlayer::gated_forward.
+///
+/// @code
+///   actlayer::Status s = actlayer::cpu::gated_forward(actlayer::Gated::swiglu(), in, y, {rows,
+///   h});
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status gated_forward(const Gated& gated, const T* in, T* y, GatedShape shape, Blend blend = {});
+
+/// The packed gated backward on host memory: da and db into din in in's layout. See
+/// actlayer::gated_backward.
+///
+/// @code
+///   actlayer::Status s = actlayer::cpu::gated_backward(gated, in, dy, din, {rows, h});
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status gated_backward(const Gated& gated, const T* in, const T* dy, T* din, GatedShape shape,
+                      Blend blend = {});
+
+/// gated_forward with a and b in two arrays on host memory. See actlayer::gated_forward_split.
+///
+/// @code
+///   actlayer::Status s = actlayer::cpu::gated_forward_split(actlayer::Gated::geglu(), a, b, y, n);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status gated_forward_split(const Gated& gated, const T* a, const T* b, T* y, std::size_t n,
+                           Blend blend = {});
+
+/// gated_backward with a, b, da and db in arrays on host memory. See
+/// actlayer::gated_backward_split.
+///
+/// @code
+///   actlayer::Status s = actlayer::cpu::gated_backward_split(gated, a, b, dy, da, db, n);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status gated_backward_split(const Gated& gated, const T* a, const T* b, const T* dy, T* da, T* db,
+                            std::size_t n, Blend blend = {});
+
+/// y = f(x + bias[c]) on host memory. See actlayer::bias_act_forward.
+///
+/// @code
+///   actlayer::Status s = actlayer::cpu::bias_act_forward(act, x, bias, y, {rows, features, 1});
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_forward(const Activation& act, const T* x, const compute_t<T>* bias, T* y,
+                        ChannelShape shape);
+
+/// bias_act backward on host memory, dbias summed in the GPU plan's order: the GPU's dbias bit
+/// for bit. No workspace argument (it allocates its partial sums, as prelu_backward). See
+/// actlayer::bias_act_backward.
+///
+/// @code
+///   actlayer::Status s = actlayer::cpu::bias_act_backward(act, x, bias, dy, dx, dbias, shape);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_backward(const Activation& act, const T* x, const compute_t<T>* bias, const T* dy,
+                         T* dx, compute_t<T>* dbias, ChannelShape shape, Blend dbias_blend = {});
+
+/// bias_act_backward from the forward's output y on host memory. See
+/// actlayer::bias_act_backward_from_output.
+///
+/// @code
+///   actlayer::Status s = actlayer::cpu::bias_act_backward_from_output(act, y, dy, dx, dbias,
+///   shape);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_backward_from_output(const Activation& act, const T* y, const T* dy, T* dx,
+                                     compute_t<T>* dbias, ChannelShape shape,
+                                     Blend dbias_blend = {});
+
+/// bias_act_forward and the mask of x + bias[c] > 0 on host memory. See
+/// actlayer::bias_act_forward_with_mask.
+///
+/// @code
+///   actlayer::Status s = actlayer::cpu::bias_act_forward_with_mask(act, x, bias, y, mask, shape);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_forward_with_mask(const Activation& act, const T* x, const compute_t<T>* bias, T* y,
+                                  std::uint32_t* mask, ChannelShape shape);
+
+/// bias_act_backward from the mask on host memory. See actlayer::bias_act_backward_from_mask.
+///
+/// @code
+///   actlayer::Status s = actlayer::cpu::bias_act_backward_from_mask(act, mask, dy, dx, dbias,
+///   shape);
+/// @endcode
+template <class T, class = if_element_t<T>>
+Status bias_act_backward_from_mask(const Activation& act, const std::uint32_t* mask, const T* dy,
+                                   T* dx, compute_t<T>* dbias, ChannelShape shape,
+                                   Blend dbias_blend = {});
+
 /// The threads the backend's calls use, the calling thread included: 0 (the default) means
 /// std::thread::hardware_concurrency(). Takes effect at the next call; calls made while another
 /// thread's call is running use the calling thread alone. The results are the same bits for

@@ -305,7 +305,7 @@ inline Backend choose_backend(const Args& args) {
   }
   if (want == "cpu" || !gpu) {
     if (want == "auto")
-      std::printf("NOTICE: no CUDA device: running on the CPU (actlayer's reference backend)\n");
+      std::printf("NOTICE: no CUDA device: running on the CPU (actlayer's CPU backend)\n");
     return {actlayer::Device::cpu, "CPU (actlayer CPU backend)"};
   }
   cudaDeviceProp prop{};

@@ -289,6 +289,11 @@ std::vector<CallSpec> cpu_call_specs() {
     const Activation sig = Activation::sigmoid();
     const Activation leaky = Activation::leaky_relu(0.25f);
     const Activation train = Activation::rrelu_training({7, 3});
+    const Activation gelu = Activation::gelu();
+    const Activation relu = Activation::relu();
+    const Gated swiglu = Gated::clamped_swiglu();
+    const Gated glu = Gated::glu();
+    const GatedShape g = kCallGatedShape;
     // forward and backward come twice: sigmoid, then rrelu in training mode.
     const bool again =
         std::any_of(rows.begin(), rows.end(), [&](const CallSpec& r) { return r.name == c.name; });
@@ -336,6 +341,42 @@ std::vector<CallSpec> cpu_call_specs() {
     } else if (name == "prelu_backward_dx_from_mask") {
       c.run = [=](void* const* p, Blend) {
         return cpu::prelu_backward_dx_from_mask(m(p[0]), a(p[1]), d(p[2]), d(p[3]), s);
+      };
+    } else if (name == "bias_act_forward") {
+      c.run = [=](void* const* p, Blend) {
+        return cpu::bias_act_forward(gelu, d(p[0]), a(p[1]), d(p[2]), s);
+      };
+    } else if (name == "bias_act_backward") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::bias_act_backward(gelu, d(p[0]), a(p[1]), d(p[2]), d(p[3]), a(p[4]), s, b);
+      };
+    } else if (name == "bias_act_backward_from_output") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::bias_act_backward_from_output(sig, d(p[0]), d(p[1]), d(p[2]), a(p[3]), s, b);
+      };
+    } else if (name == "bias_act_forward_with_mask") {
+      c.run = [=](void* const* p, Blend) {
+        return cpu::bias_act_forward_with_mask(relu, d(p[0]), a(p[1]), d(p[2]), m(p[3]), s);
+      };
+    } else if (name == "bias_act_backward_from_mask") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::bias_act_backward_from_mask(relu, m(p[0]), d(p[1]), d(p[2]), a(p[3]), s, b);
+      };
+    } else if (name == "gated_forward") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::gated_forward(glu, d(p[0]), d(p[1]), g, b);
+      };
+    } else if (name == "gated_backward") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::gated_backward(swiglu, d(p[0]), d(p[1]), d(p[2]), g, b);
+      };
+    } else if (name == "gated_forward_split") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::gated_forward_split(swiglu, d(p[0]), d(p[1]), d(p[2]), n, b);
+      };
+    } else if (name == "gated_backward_split") {
+      c.run = [=](void* const* p, Blend b) {
+        return cpu::gated_backward_split(glu, d(p[0]), d(p[1]), d(p[2]), d(p[3]), d(p[4]), n, b);
       };
     } else {
       continue;  // rrelu_slopes: the reference's alone

@@ -1,6 +1,6 @@
 // bias_act on the CPU: the reference against the composite it fuses (add the bias, the
 // elementwise reference, a sum) for every op, against finite differences, the saved-y and mask
-// forms, special values, blends, argument errors and the layer.
+// forms, special values, blends, argument errors and the layer (on the CPU backend).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "actlayer/cpu.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/layers.hpp"
 #include "actlayer/reference.hpp"
@@ -389,7 +390,7 @@ TEST(BiasActArguments, RejectedBeforeAnythingRuns) {
 
 // ---- The layer on CPU buffers ---------------------------------------------------------------
 
-TEST(BiasActivationLayerCpu, TrainsItsBiasThroughTheReference) {
+TEST(BiasActivationLayerCpu, TrainsItsBiasThroughTheCpuBackend) {
   const ChannelShape shape{2, 3, 4};
   BiasActivationLayer<float> layer(3, Activation::gelu(), Device::cpu);
   EXPECT_EQ(layer.bias().to_host(), (std::vector<float>{0, 0, 0}));  // zero-initialised
@@ -406,11 +407,10 @@ TEST(BiasActivationLayerCpu, TrainsItsBiasThroughTheReference) {
   layer.forward(x, y, shape);
   layer.backward(x, dy, dx, shape, ParamGrad::overwrite);
   std::vector<float> want_y(24), want_dx(24), want_db(3);
-  ASSERT_EQ(
-      reference::bias_act_forward(Activation::gelu(), xs.data(), bias.data(), want_y.data(), shape),
-      Status::success);
-  ASSERT_EQ(reference::bias_act_backward(Activation::gelu(), xs.data(), bias.data(), gs.data(),
-                                         want_dx.data(), want_db.data(), shape),
+  ASSERT_EQ(cpu::bias_act_forward(Activation::gelu(), xs.data(), bias.data(), want_y.data(), shape),
+            Status::success);
+  ASSERT_EQ(cpu::bias_act_backward(Activation::gelu(), xs.data(), bias.data(), gs.data(),
+                                   want_dx.data(), want_db.data(), shape),
             Status::success);
   EXPECT_EQ(y.to_host(), want_y);
   EXPECT_EQ(dx.to_host(), want_dx);
@@ -423,10 +423,9 @@ TEST(BiasActivationLayerCpu, TrainsItsBiasThroughTheReference) {
   BiasActivationLayer<float> relu(3, Activation::relu(), Device::cpu);
   relu.forward(x, y, shape);
   relu.backward_from_output(y, dy, dx, shape, ParamGrad::overwrite);
-  ASSERT_EQ(
-      reference::bias_act_backward(Activation::relu(), xs.data(), std::vector<float>(3, 0).data(),
+  ASSERT_EQ(cpu::bias_act_backward(Activation::relu(), xs.data(), std::vector<float>(3, 0).data(),
                                    gs.data(), want_dx.data(), want_db.data(), shape),
-      Status::success);
+            Status::success);
   EXPECT_EQ(dx.to_host(), want_dx);
   EXPECT_EQ(relu.dbias().to_host(), want_db);
   // The kept mask: the same dx and dbias as from x (relu), and refused before a forward.

@@ -1,8 +1,9 @@
 // The CPU backend (actlayer/cpu.hpp) against the independent reference within the published
 // bounds, for every op, pass and element type (every half and bfloat16 bit pattern); the same
 // bits as the ops.cuh functor evaluated element by element (so nothing of the loop — threads,
-// tasks, vector blocks, alignment — changes a result); RReLU's slopes, the masks, PReLU and its
-// dalpha order; argument errors identical to the CUDA calls'.
+// tasks, vector blocks, alignment — changes a result); RReLU's slopes, the masks, PReLU, the
+// gated forms and bias_act, and the GPU's order of dalpha and dbias (re-derived thread by
+// thread); argument errors identical to the CUDA calls'.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "../cpu/prelu.hpp"
+#include "../cuda/gated_math.hpp"
 #include "actlayer/cpu.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/detail/blend.hpp"
@@ -22,6 +24,7 @@
 #include "common/cases.hpp"
 #include "common/compare.hpp"
 #include "common/element_types.hpp"
+#include "common/fused.hpp"
 #include "common/numeric.hpp"
 
 namespace actlayer::testing {
@@ -371,6 +374,350 @@ TEST(CpuBackendPlan, BlockSumIsTheShuffleTree) {
   }
 }
 
+// ---- Gated ---------------------------------------------------------------------------------
+
+constexpr Form kForms[] = {Form::gate_first, Form::gate_second, Form::split};
+
+TYPED_TEST(CpuBackend, GatedEveryGateFormAndBlendWithinTheBoundsOfTheReference) {
+  using T = TypeParam;
+  for (const GateCase& c : gate_cases<T>()) {
+    for (Form form : kForms) {
+      for (const auto& [shape, blend] :
+           {std::pair{GatedShape{33, 7}, Blend{}}, std::pair{GatedShape{4, 67}, Blend{}},
+            std::pair{GatedShape{5, 64}, Blend{0.5f, -2.0f}}}) {
+        check_gated_case<T>(c, form, shape, blend,
+                            [&](const std::vector<T>& in, const std::vector<T>& dy,
+                                std::vector<T>& y, std::vector<T>& din) {
+                              run_gated(CpuGated{}, c.gated, form, in.data(), dy.data(), y.data(),
+                                        din.data(), shape, blend);
+                            });
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
+/// What the kernels compute for every element of a packed input (the split form is one row of
+/// gate_first): gated_math.hpp's expressions, blended and rounded once.
+template <class T>
+void gated_expected(const Gated& g, GatedShape s, const std::vector<T>& in,
+                    const std::vector<T>& dy, std::vector<T>& y, std::vector<T>& din, Blend b) {
+  using F = compute_t<T>;
+  const std::size_t ha = g.layout == GatedLayout::gate_first ? 0 : s.hidden, hb = s.hidden - ha;
+  const cuda_impl::GatedClamp clamp = cuda_impl::GatedClamp::of(g);
+  ops::visit(g.gate, [&](auto, auto op) {
+    for (std::size_t r = 0; r < s.rows; ++r) {
+      for (std::size_t j = 0; j < s.hidden; ++j) {
+        const std::size_t ia = r * 2 * s.hidden + ha + j, ib = r * 2 * s.hidden + hb + j;
+        const std::size_t iy = r * s.hidden + j;
+        const F a = ops::widen(in[ia]), bv = ops::widen(in[ib]);
+        F da, db;
+        cuda_impl::gated_grads(op, clamp, a, bv, ops::widen(dy[iy]), da, db);
+        y[iy] =
+            detail::blend_result(cuda_impl::gated_value(op, clamp, a, bv), b.alpha, b.beta, y[iy]);
+        din[ia] = detail::blend_result(da, b.alpha, b.beta, din[ia]);
+        din[ib] = detail::blend_result(db, b.alpha, b.beta, din[ib]);
+      }
+    }
+  });
+}
+
+/// Rows across a task's end, one element per row, empty shapes, 1 to 3 threads: every element
+/// the per-element expression's bits (so neither the rows nor the tasks change a result).
+TYPED_TEST(CpuBackend, GatedSameBitsAsThePerElementExpression) {
+  using T = TypeParam;
+  for (const GatedShape& s : {GatedShape{3, cpu_impl::kTaskElements / 3 + 5}, GatedShape{1000, 1},
+                              GatedShape{2, 0}, GatedShape{0, 5}}) {
+    const std::size_t n = s.rows * s.hidden;
+    const std::vector<T> in = gated_inputs<T>(2 * n, 201, 8.0), dy = gated_inputs<T>(n, 202, 2.0);
+    const std::vector<T> old_y = gated_inputs<T>(n, 203, 4.0);
+    const std::vector<T> old_din = gated_inputs<T>(2 * n, 204, 4.0);
+    for (const GateCase& c : gate_cases<T>()) {
+      for (Form form : kForms) {
+        for (Blend blend : {Blend{}, Blend{0.5f, -2.0f}}) {
+          const Threads t(1 + (static_cast<unsigned>(form) + c.name.size()) % 3);
+          SCOPED_TRACE(c.name + " " + element_name<T>() + " form " + std::to_string(int(form)) +
+                       " rows " + std::to_string(s.rows) + " H " + std::to_string(s.hidden) +
+                       " beta " + std::to_string(blend.beta));
+          std::vector<T> y = old_y, din = old_din, want_y = old_y, want_din = old_din;
+          run_gated(CpuGated{}, c.gated, form, in.data(), dy.data(), y.data(), din.data(), s,
+                    blend);
+          Gated g = c.gated;  // the split form is one row of gate_first
+          g.layout = form == Form::gate_second ? GatedLayout::gate_second : GatedLayout::gate_first;
+          gated_expected(g, form == Form::split ? GatedShape{1, n} : s, in, dy, want_y, want_din,
+                         blend);
+          EXPECT_EQ(compare(y, want_y, 0, [](std::size_t) { return ""; }).failures, 0u);
+          EXPECT_EQ(compare(din, want_din, 0, [](std::size_t) { return ""; }).failures, 0u);
+          if (::testing::Test::HasFailure()) return;
+        }
+      }
+    }
+  }
+}
+
+TYPED_TEST(CpuBackend, GatedInPlaceAndPackedEqualsSplit) {
+  using T = TypeParam;
+  const GatedShape shape{17, 64};
+  const std::size_t n = shape.rows * shape.hidden;
+  const Gated g = Gated::swiglu();
+  const std::vector<T> in = gated_inputs<T>(2 * n, 5, 6.0), dy = gated_inputs<T>(n, 6, 2.0);
+  std::vector<T> din(2 * n), y(n);
+  ASSERT_EQ(cpu::gated_backward(g, in.data(), dy.data(), din.data(), shape), Status::success);
+  ASSERT_EQ(cpu::gated_forward(g, in.data(), y.data(), shape), Status::success);
+  std::vector<T> inplace = in;  // din = in
+  ASSERT_EQ(cpu::gated_backward(g, inplace.data(), dy.data(), inplace.data(), shape),
+            Status::success);
+  EXPECT_EQ(std::memcmp(inplace.data(), din.data(), 2 * n * sizeof(T)), 0);
+  // Split, one row at a time (a row's halves are two arrays of H), y in place over a.
+  std::vector<T> split = in;
+  for (std::size_t r = 0; r < shape.rows; ++r) {
+    T* a = split.data() + r * 2 * shape.hidden;
+    ASSERT_EQ(cpu::gated_forward_split(g, a, a + shape.hidden, a, shape.hidden), Status::success);
+    EXPECT_EQ(std::memcmp(a, y.data() + r * shape.hidden, shape.hidden * sizeof(T)), 0) << r;
+  }
+}
+
+// ---- bias_act ------------------------------------------------------------------------------
+
+/// y, dx (from x, from y, from the mask) and the mask of every op against the reference within
+/// the published bounds and against the per-element expression bit for bit; dbias within the
+/// summation bound of the reference's.
+TYPED_TEST(CpuBackend, BiasActEveryOpAsTheReferenceAndThePerElementExpression) {
+  using T = TypeParam;
+  using P = compute_t<T>;
+  using F = compute_t<T>;
+  const Blend accumulate{1.0f, 1.0f};
+  const auto none = [](std::size_t) { return std::string(); };
+  for (const OpCase& c : op_cases()) {
+    bool sign_only = false;
+    ops::visit(c.act, [&](auto row, auto) { sign_only = decltype(row)::kSignOnly; });
+    for (const ChannelShape& s : kBiasActShapes) {
+      SCOPED_TRACE(::testing::Message() << c.name << " " << type_name<T>() << " shape {" << s.outer
+                                        << ", " << s.channels << ", " << s.inner << "}");
+      const BiasActData<T> d(s);
+      const std::size_t n = shape_elements(s);
+      std::vector<T> y(n), want_y(n), dx(n), want_dx(n), f_y(n), f_dx(n), f_dy(n), f_dm(n);
+      std::vector<P> db = d.dbias_old, want_db = d.dbias_old;
+      std::vector<std::uint32_t> mask(mask_words(n)), f_mask(mask_words(n), 0);
+      ops::visit(c.act, [&](auto, auto op) {
+        for (std::size_t i = 0; i < n; ++i) {
+          const F z = ops::widen(d.x[i]) + F(d.bias[(i / s.inner) % s.channels]);
+          const F g = ops::widen(d.dy[i]);
+          f_y[i] = ops::narrow<T>(op.value(z));
+          f_dx[i] = ops::narrow<T>(ops::backward(op, z, g));
+          if constexpr (ops::has_output_form_v<decltype(op)>) {
+            f_dy[i] = ops::narrow<T>(ops::backward_from_output(op, ops::widen(f_y[i]), g));
+          }
+          f_mask[i / 32] |= std::uint32_t{z > F(0)} << (i % 32);
+          f_dm[i] = ops::narrow<T>(ops::backward(op, z > F(0) ? F(1) : F(-1), g));
+        }
+      });
+      ASSERT_EQ(cpu::bias_act_forward(c.act, d.x.data(), d.bias.data(), y.data(), s),
+                Status::success)
+          << last_error();
+      ASSERT_EQ(reference::bias_act_forward(c.act, d.x.data(), d.bias.data(), want_y.data(), s),
+                Status::success);
+      EXPECT_EQ(compare(y, want_y, ulp_bound<T>(c, Pass::forward), none).failures, 0u);
+      EXPECT_EQ(compare(y, f_y, 0, none).failures, 0u) << "y";
+      ASSERT_EQ(cpu::bias_act_backward(c.act, d.x.data(), d.bias.data(), d.dy.data(), dx.data(),
+                                       db.data(), s, accumulate),
+                Status::success);
+      ASSERT_EQ(reference::bias_act_backward(c.act, d.x.data(), d.bias.data(), d.dy.data(),
+                                             want_dx.data(), want_db.data(), s, accumulate),
+                Status::success);
+      EXPECT_EQ(compare(dx, want_dx, ulp_bound<T>(c, Pass::backward), none).failures, 0u);
+      EXPECT_EQ(compare(dx, f_dx, 0, none).failures, 0u) << "dx";
+      expect_dbias_close(want_dx, d.dbias_old, s, db, want_db);
+      const std::vector<P> zeros(s.channels, P(0));
+      if (c.from_output) {  // from the backend's own y
+        std::vector<P> db_y(s.channels), want_db_y(s.channels);
+        ASSERT_EQ(cpu::bias_act_backward_from_output(c.act, y.data(), d.dy.data(), dx.data(),
+                                                     db_y.data(), s),
+                  Status::success);
+        ASSERT_EQ(reference::bias_act_backward_from_output(c.act, y.data(), d.dy.data(),
+                                                           want_dx.data(), want_db_y.data(), s),
+                  Status::success);
+        EXPECT_EQ(compare(dx, want_dx, ulp_bound<T>(c, Pass::backward_from_output), none).failures,
+                  0u);
+        EXPECT_EQ(compare(dx, f_dy, 0, none).failures, 0u) << "dx from y";
+        expect_dbias_close(want_dx, zeros, s, db_y, want_db_y);
+      }
+      if (sign_only) {
+        std::vector<std::uint32_t> want_mask(mask_words(n));
+        std::vector<P> db_m(s.channels), want_db_m(s.channels);
+        ASSERT_EQ(cpu::bias_act_forward_with_mask(c.act, d.x.data(), d.bias.data(), y.data(),
+                                                  mask.data(), s),
+                  Status::success);
+        ASSERT_EQ(reference::bias_act_forward_with_mask(c.act, d.x.data(), d.bias.data(),
+                                                        want_y.data(), want_mask.data(), s),
+                  Status::success);
+        EXPECT_EQ(mask, want_mask);
+        EXPECT_EQ(mask, f_mask);
+        EXPECT_EQ(compare(y, f_y, 0, none).failures, 0u) << "y with mask";
+        ASSERT_EQ(cpu::bias_act_backward_from_mask(c.act, mask.data(), d.dy.data(), dx.data(),
+                                                   db_m.data(), s),
+                  Status::success);
+        ASSERT_EQ(reference::bias_act_backward_from_mask(c.act, mask.data(), d.dy.data(),
+                                                         want_dx.data(), want_db_m.data(), s),
+                  Status::success);
+        EXPECT_EQ(compare(dx, want_dx, ulp_bound<T>(c, Pass::backward), none).failures, 0u);
+        EXPECT_EQ(compare(dx, f_dm, 0, none).failures, 0u) << "dx from mask";
+        expect_dbias_close(want_dx, zeros, s, db_m, want_db_m);
+      }
+    }
+  }
+}
+
+// ---- The per-channel gradients in the GPU's order -----------------------------------------
+
+/// cuda/channel.cuh's two kernels written again thread by thread from the plan (not block by
+/// block, as cpu/channel.hpp replays them): term[i] summed per channel in the GPU's order, then
+/// blended into grad.
+template <class P>
+void gpu_order_grad(const std::vector<double>& term, ChannelShape s, std::vector<P>& grad,
+                    Blend blend) {
+  using namespace cuda_impl;
+  const ChannelPlan p = make_channel_plan(s);
+  std::vector<double> ws(p.partials * p.channels, 0.0);
+  const std::size_t threads = kChannelThreads;
+  for (std::size_t b = 0; b < p.blocks; ++b) {
+    if (p.layout == ChannelPlan::Layout::rows) {  // channel_rows_kernel
+      const RowSegment seg = row_segment(p, b);
+      std::vector<double> acc(threads, 0.0);
+      for (std::size_t tid = 0; tid < threads; ++tid) {
+        for (std::size_t i = seg.begin + tid * kGranule; i < seg.end; i += threads * kGranule) {
+          for (std::size_t j = 0; j < kGranule && i + j < seg.end; ++j) acc[tid] += term[i + j];
+        }
+      }
+      double sum = 0.0;  // block_sum: the warps' trees in order
+      for (std::size_t w = 0; w < threads / cpu_impl::kWarp; ++w) {
+        sum += tree(acc.data() + w * cpu_impl::kWarp, 0, 1);
+      }
+      ws[seg.partial] = sum;
+    } else {  // channel_columns_kernel
+      const ColumnTile t = column_tile(p, b);
+      std::vector<double> sums(kTileEntries, 0.0);
+      for (std::size_t item = 0; item < p.lanes * t.groups; ++item) {
+        const std::size_t lane = item / t.groups, col = (item % t.groups) * t.group;
+        for (std::size_t k = 0; k < t.group; ++k) {
+          double acc = 0.0;
+          for (std::size_t o = t.o0 + lane; o < t.o1; o += p.lanes) {
+            acc += term[o * p.channels * p.inner + t.j0 + col + k];
+          }
+          sums[lane * t.width + col + k] = acc;
+        }
+      }
+      for (std::size_t lc = 0; lc < t.channels; ++lc) {
+        double total = 0.0;
+        for (std::size_t lane = 0; lane < p.lanes; ++lane) {
+          for (std::size_t k = 0; k < p.inner; ++k)
+            total += sums[lane * t.width + lc * p.inner + k];
+        }
+        ws[t.partial_base + lc] = total;
+      }
+    }
+  }
+  for (std::size_t c = 0; c < s.channels; ++c) {  // channel_sum_kernel
+    double total = 0.0;
+    if (s.channels < 32) {
+      std::vector<double> v(threads, 0.0);
+      for (std::size_t tid = 0; tid < threads; ++tid) {
+        for (std::size_t k = tid; k < p.partials; k += threads) v[tid] += ws[k * s.channels + c];
+      }
+      for (std::size_t w = 0; w < threads / cpu_impl::kWarp; ++w) {
+        total += tree(v.data() + w * cpu_impl::kWarp, 0, 1);
+      }
+    } else {
+      for (std::size_t lane = 0; lane < threads / 32; ++lane) {
+        double v = 0.0;
+        for (std::size_t k = lane; k < p.partials; k += threads / 32) v += ws[k * s.channels + c];
+        total += v;
+      }
+    }
+    const double old = blend.beta != 0.0f ? static_cast<double>(blend.beta) * grad[c] : 0.0;
+    grad[c] = static_cast<P>(static_cast<double>(blend.alpha) * total + old);
+  }
+}
+
+/// PReLU's dalpha and bias_act's dbias (from x, y and the mask) are the GPU order's bits, on
+/// 1, 2, 3 and 5 threads, for both plan layouts.
+TYPED_TEST(CpuBackend, ChannelGradientsAreTheGpuOrdersOnAnyThreadCount) {
+  using T = TypeParam;
+  using P = compute_t<T>;
+  using F = compute_t<T>;
+  const Activation act = Activation::leaky_relu(0.2f);  // all three bias_act backwards
+  for (const PReluShape& s : kShapes) {
+    const std::size_t n = s.outer * s.channels * s.inner;
+    // Moderate x, and dy over 20 binades (half: 2^-10 to 2^10) of both signs: sums in double
+    // that round, so that another order gives other bits.
+    std::vector<T> x(n), dy(n);
+    std::mt19937_64 rng(211);
+    std::uniform_real_distribution<double> moderate(-3.0, 3.0), unit(-1.0, 1.0);
+    const int spread = std::is_same_v<T, __half> ? 10 : 20;
+    for (std::size_t i = 0; i < n; ++i) {
+      x[i] = from_double<T>(moderate(rng));
+      dy[i] = from_double<T>(
+          std::ldexp(unit(rng), static_cast<int>(rng() % (2 * spread + 1)) - spread));
+    }
+    std::vector<P> alpha(s.channels), old(s.channels);
+    for (std::size_t c = 0; c < s.channels; ++c) {
+      alpha[c] = P(0.25) - P(0.1) * P(c % 5);
+      old[c] = P(0.375) * P(c % 3) - P(0.25);
+    }
+    // The terms: x * dy where x < 0 (dalpha); dx in F (dbias, from x with bias = alpha, and
+    // from the mask, which differs where x is NaN).
+    std::vector<double> dalpha_terms(n), dbias_terms(n), mask_terms(n);
+    std::vector<T> y(n), dx(n);
+    std::vector<std::uint32_t> mask(mask_words(n));
+    ASSERT_EQ(
+        cpu::bias_act_forward_with_mask(act, x.data(), alpha.data(), y.data(), mask.data(), s),
+        Status::success);
+    ops::visit(act, [&](auto, auto op) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const F xi = ops::widen(x[i]), g = ops::widen(dy[i]);
+        dalpha_terms[i] = ops::PRelu::alpha_term<double>(xi, g);
+        const F z = xi + F(alpha[(i / s.inner) % s.channels]);
+        dbias_terms[i] = static_cast<double>(ops::backward(op, z, g));
+        mask_terms[i] = static_cast<double>(ops::backward(op, z > F(0) ? F(1) : F(-1), g));
+      }
+    });
+    for (Blend blend : {Blend{}, Blend{0.5f, 1.0f}}) {
+      SCOPED_TRACE(::testing::Message() << "shape {" << s.outer << ", " << s.channels << ", "
+                                        << s.inner << "} beta " << blend.beta);
+      std::vector<P> want_dalpha = old, want_dbias = old, want_mask = old;
+      gpu_order_grad(dalpha_terms, s, want_dalpha, blend);
+      gpu_order_grad(dbias_terms, s, want_dbias, blend);
+      gpu_order_grad(mask_terms, s, want_mask, blend);
+      for (unsigned threads : {1u, 2u, 3u, 5u}) {
+        const Threads t(threads);
+        std::vector<P> dalpha = old, db_x = old, db_y = old, db_m = old;
+        ASSERT_EQ(cpu::prelu_backward(x.data(), alpha.data(), dy.data(), dx.data(), dalpha.data(),
+                                      s, blend),
+                  Status::success);
+        ASSERT_EQ(cpu::bias_act_backward(act, x.data(), alpha.data(), dy.data(), dx.data(),
+                                         db_x.data(), s, blend),
+                  Status::success);
+        ASSERT_EQ(cpu::bias_act_backward_from_output(act, y.data(), dy.data(), dx.data(),
+                                                     db_y.data(), s, blend),
+                  Status::success);
+        ASSERT_EQ(cpu::bias_act_backward_from_mask(act, mask.data(), dy.data(), dx.data(),
+                                                   db_m.data(), s, blend),
+                  Status::success);
+        // The same bits, a NaN's payload aside (its sign depends on which NaN an addition met
+        // first, on the GPU as here).
+        const auto same_bits = [&](const std::vector<P>& got, const std::vector<P>& want) {
+          return compare(got, want, 0, [](std::size_t c) { return std::to_string(c); }).failures;
+        };
+        EXPECT_EQ(same_bits(dalpha, want_dalpha), 0u) << threads;
+        EXPECT_EQ(same_bits(db_x, want_dbias), 0u) << threads;
+        EXPECT_EQ(same_bits(db_m, want_mask), 0u) << threads;
+        // From y: leaky_relu's output form reads the sign of y, the same as z's.
+        EXPECT_EQ(same_bits(db_y, want_dbias), 0u) << threads;
+      }
+    }
+  }
+}
+
 // ---- Argument errors: the CUDA calls' own, under actlayer::cpu:: ---------------------------
 
 /// "actlayer::cpu::<call>: ..." made "actlayer::<call>: ...".
@@ -450,7 +797,7 @@ TYPED_TEST(CpuBackend, ArgumentErrorsAreTheCudaCallsOwn) {
       });
     }
   }
-  EXPECT_GE(compared, 11u);
+  EXPECT_GE(compared, 20u);
   // Bad activations.
   std::vector<T> x(8), y(8);
   Activation bad_op = Activation::relu();

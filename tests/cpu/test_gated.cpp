@@ -1,7 +1,7 @@
 // Gated activations on the CPU: the reference against finite differences for every gate op and
 // output, the presets against hand-written formulas (PyTorch's glu takes its gate from the
 // second half), the clamp's edges, special values, the layouts against each other, argument
-// errors (nothing written), and the layer on Device::cpu.
+// errors (nothing written), and the layer on Device::cpu (the CPU backend).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "actlayer/cpu.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/layers.hpp"
 #include "actlayer/reference.hpp"
@@ -274,7 +275,7 @@ TEST(GatedArguments, BadGatedShapesAndPointersAreRefusedAndNothingIsWritten) {
   EXPECT_EQ(gated_forward(Gated::glu(), in.data(), y.data(), {3, 0}), Status::success);
 }
 
-TEST(GatedLayer, CpuLayerRunsTheReferenceAndChecksSizes) {
+TEST(GatedLayer, CpuLayerRunsTheCpuBackendAndChecksSizes) {
   const Gated g = Gated::geglu();
   GatedActivationLayer<float> layer(g, Device::cpu);
   const GatedShape shape{3, 4};
@@ -286,9 +287,8 @@ TEST(GatedLayer, CpuLayerRunsTheReferenceAndChecksSizes) {
   layer.forward(in, y, shape);
   layer.backward(in, dy, din, shape);
   std::vector<float> ry(12), rdin(24);
-  ASSERT_EQ(reference::gated_forward(g, host.data(), ry.data(), shape), Status::success);
-  ASSERT_EQ(reference::gated_backward(g, host.data(), dy.data(), rdin.data(), shape),
-            Status::success);
+  ASSERT_EQ(cpu::gated_forward(g, host.data(), ry.data(), shape), Status::success);
+  ASSERT_EQ(cpu::gated_backward(g, host.data(), dy.data(), rdin.data(), shape), Status::success);
   for (std::size_t k = 0; k < 12; ++k) EXPECT_EQ(y.data()[k], ry[k]) << k;
   for (std::size_t k = 0; k < 24; ++k) EXPECT_EQ(din.data()[k], rdin[k]) << k;
   // The split overloads.

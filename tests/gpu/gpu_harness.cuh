@@ -113,6 +113,18 @@ void gather(const std::vector<T>& pool, T* dst, std::size_t n, cudaStream_t stre
   CUDA_OK(cudaStreamSynchronize(stream));
 }
 
+/// Host data copied `offset` elements into a device allocation (16-byte misaligned for odd
+/// offsets); the pointer to its first element.
+template <class T>
+T* upload_at(DeviceArray<T>& d, const std::vector<T>& host, std::size_t offset = 0) {
+  if (!host.empty()) {
+    EXPECT_EQ(
+        cudaMemcpy(d.get() + offset, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice),
+        cudaSuccess);
+  }
+  return d.get() + offset;
+}
+
 template <class T>
 std::vector<T> download(const T* src, std::size_t n) {
   std::vector<T> out(n);

@@ -8,44 +8,13 @@
 
 #include "common/cases.hpp"
 #include "common/element_types.hpp"
+#include "common/fused.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/reference.hpp"
 #include "gpu_harness.cuh"
 
 namespace actlayer::testing {
 namespace {
-
-// Small enough for the reference to sweep every op in every dtype (double in __float128).
-const ChannelShape kShapes[] = {
-    {2, 5, 4099},        // NCHW, rows layout, odd maps
-    {8, 24, 49},         // NCHW 7x7 maps, columns layout
-    {3 * 5 * 5, 17, 1},  // NHWC, odd channel count
-    {100, 130, 1},       // rows x features
-    {1, 1, 20001},       // one shared bias
-    {0, 3, 5},           // empty: dbias is blended with 0
-};
-
-std::size_t count(ChannelShape s) { return s.outer * s.channels * s.inner; }
-
-template <class T>
-struct Data {
-  using P = compute_t<T>;
-  ChannelShape shape;
-  std::vector<T> x, dy;
-  std::vector<P> bias, dbias_old;
-  explicit Data(ChannelShape s, std::uint64_t seed = 1) : shape(s) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<double> u(-3, 3);
-    for (std::size_t i = 0; i < count(s); ++i) {
-      x.push_back(from_double<T>(u(rng)));
-      dy.push_back(from_double<T>(u(rng)));
-    }
-    for (std::size_t c = 0; c < s.channels; ++c) {
-      bias.push_back(static_cast<P>(u(rng) / 3));
-      dbias_old.push_back(static_cast<P>(u(rng)));
-    }
-  }
-};
 
 /// Device copies at `offset` elements from an allocation's start (16-byte misaligned for
 /// offset 1: the kernels fall back to scalar loads, the sums must not change).
@@ -59,9 +28,9 @@ struct DeviceRun {
   DeviceArray<std::uint32_t> mask;
   DeviceArray<double> ws;
   std::size_t ws_bytes;
-  DeviceRun(const Data<T>& d, std::size_t off)
+  DeviceRun(const BiasActData<T>& d, std::size_t off)
       : shape(d.shape),
-        n(count(d.shape)),
+        n(shape_elements(d.shape)),
         offset(off),
         x(n + off + 1),
         dy(n + off + 1),
@@ -108,28 +77,6 @@ void expect_close(const std::vector<T>& got, const std::vector<T>& want, std::ui
   EXPECT_EQ(bad, 0u) << what;
 }
 
-/// dbias within tol * (sum of |dx| + |old|) of the reference: the kernel's dx values are
-/// within a few ulp of F of the reference's, and it sums in double in another order.
-template <class T>
-void expect_dbias_close(const std::vector<T>& dx, const std::vector<compute_t<T>>& old,
-                        ChannelShape s, const std::vector<compute_t<T>>& got,
-                        const std::vector<compute_t<T>>& want) {
-  std::vector<double> magnitude(s.channels, 0);
-  for (std::size_t i = 0; i < dx.size(); ++i) {
-    magnitude[(i / s.inner) % s.channels] += std::fabs(to_double(dx[i]));
-  }
-  const double tol = std::is_same_v<T, double> ? 1e-12 : 1e-5;
-  for (std::size_t c = 0; c < s.channels; ++c) {
-    const double g = static_cast<double>(got[c]), w = static_cast<double>(want[c]);
-    if (std::isnan(w)) {
-      EXPECT_TRUE(std::isnan(g)) << "channel " << c;
-      continue;
-    }
-    const double bound = tol * (magnitude[c] + std::fabs(static_cast<double>(old[c]))) + 1e-30;
-    EXPECT_LE(std::fabs(g - w), bound) << "channel " << c << ": got " << g << ", want " << w;
-  }
-}
-
 template <class T>
 class BiasActGpu : public ::testing::Test {
  protected:
@@ -144,12 +91,12 @@ TYPED_TEST(BiasActGpu, EveryOpMatchesTheReference) {
   for (const OpCase& c : op_cases()) {
     bool sign_only = false;
     ops::visit(c.act, [&](auto row, auto) { sign_only = decltype(row)::kSignOnly; });
-    for (const ChannelShape& s : kShapes) {
-      if (count(s) > max_test_n()) continue;
+    for (const ChannelShape& s : kBiasActShapes) {
+      if (shape_elements(s) > max_test_n()) continue;
       SCOPED_TRACE(::testing::Message() << c.name << " " << type_name<T>() << " shape {" << s.outer
                                         << ", " << s.channels << ", " << s.inner << "}");
-      const Data<T> d(s);
-      const std::size_t n = count(s);
+      const BiasActData<T> d(s);
+      const std::size_t n = shape_elements(s);
       std::vector<T> want_y(n), want_dx(n), dx_from_y(n), dx_from_mask(n);
       std::vector<P> want_db = d.dbias_old, db_from_y(s.channels), db_from_mask(s.channels);
       std::vector<std::uint32_t> want_mask(mask_words(n));
@@ -223,10 +170,10 @@ TYPED_TEST(BiasActGpu, DbiasIsBitwiseDeterministic) {
   for (const Activation& act : {Activation::relu(), Activation::gelu()}) {
     for (const ChannelShape& s :
          {ChannelShape{8, 64, 49}, ChannelShape{4, 16, 3136}, ChannelShape{4096, 96, 1}}) {
-      if (count(s) > max_test_n()) continue;
+      if (shape_elements(s) > max_test_n()) continue;
       SCOPED_TRACE(::testing::Message() << to_string(act.op) << " " << type_name<T>() << " shape {"
                                         << s.outer << ", " << s.channels << ", " << s.inner << "}");
-      const Data<T> d(s, 42);
+      const BiasActData<T> d(s, 42);
       DeviceRun<T> aligned(d, 0);
       cudaStream_t stream;
       CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -256,9 +203,9 @@ TYPED_TEST(BiasActGpu, AccumulatesMicroBatchesAndWritesDbiasForEmptyShapes) {
   using T = TypeParam;
   using P = compute_t<T>;
   const ChannelShape s{6, 10, 100};
-  const Data<T> d(s, 3);
+  const BiasActData<T> d(s, 3);
   DeviceRun<T> run(d, 0);
-  std::vector<T> dx(count(s));
+  std::vector<T> dx(shape_elements(s));
   std::vector<P> want = d.dbias_old;
   // Two accumulating backwards over the same batch: old + 2 * sum (the reference twice).
   for (int k = 0; k < 2; ++k) {

@@ -1,7 +1,8 @@
 // GPU == CPU backend, bit for bit (NaNs compared as NaN: the GPU does not keep a NaN's
 // payload): every op case, pass and element type at the sizes and pointer offsets of the
-// elementwise sweep, mismatched alignments, RReLU's training passes, the masks, and PReLU's
-// y, dx and dalpha for every layout. A stronger check than the ulp distances of the other GPU
+// elementwise sweep, mismatched alignments, RReLU's training passes, the masks, PReLU's y, dx
+// and dalpha for every layout, the gated forms (every gate, both packed layouts and split) and
+// bias_act's y, mask, dx and dbias. A stronger check than the ulp distances of the other GPU
 // tests, and a simpler one: no reference in it.
 //
 // Where ops.cuh calls the platform's math library (exp, expm1, log1p, tanh in double: the exp
@@ -18,6 +19,7 @@
 #include "actlayer/cuda.hpp"
 #include "common/cases.hpp"
 #include "common/element_types.hpp"
+#include "common/fused.hpp"
 #include "common/numeric.hpp"
 #include "gpu/gpu_harness.cuh"
 
@@ -266,6 +268,153 @@ TYPED_TEST(CpuBackendGpu, PReluAndItsDalpha) {
                   Status::success);
         CUDA_OK(cudaDeviceSynchronize());
         expect_same(download(d_dx.get() + offset, n), dx_mask, true, 0, what + " dx from mask");
+      }
+    }
+  }
+}
+
+/// Every gate and the presets, packed both ways and split, H odd and even (the kernels'
+/// scalar and vector paths), aligned and not; blended where the gate is the GPU's bits.
+TYPED_TEST(CpuBackendGpu, GatedEveryGateFormAndShape) {
+  SKIP_WITHOUT_GPU();
+  using T = TypeParam;
+  for (const GateCase& c : gate_cases<T>()) {
+    const OpCase oc = op_case(c.name.c_str(), c.gated.gate);
+    const bool exact = own_math<T>(oc);
+    for (Form form : {Form::gate_first, Form::gate_second, Form::split}) {
+      for (const GatedShape& s : {GatedShape{33, 7}, GatedShape{5, 64}, GatedShape{300, 1027}}) {
+        for (std::size_t offset : {0, 1}) {
+          for (Blend blend : {Blend{}, Blend{0.5f, -2.0f}}) {
+            if (blend.beta != 0 && !exact) continue;  // ulps magnified
+            const std::size_t n = s.rows * s.hidden;
+            const std::string what = c.name + " " + element_name<T>() + " form " +
+                                     std::to_string(int(form)) + " rows " + std::to_string(s.rows) +
+                                     " H " + std::to_string(s.hidden) + " offset " +
+                                     std::to_string(offset) + " beta " + std::to_string(blend.beta);
+            const std::vector<T> in = gated_inputs<T>(2 * n, 301, 8.0);
+            const std::vector<T> dy = gated_inputs<T>(n, 302, 2.0);
+            std::vector<T> y = gated_inputs<T>(n, 303, 4.0), din = gated_inputs<T>(2 * n, 304, 4.0);
+            DeviceArray<T> d_in(2 * n + 1), d_dy(n + 1), d_y(n + 1), d_din(2 * n + 1);
+            ASSERT_TRUE(d_in && d_dy && d_y && d_din);
+            const T* pin = upload_at(d_in, in, offset);
+            const T* pdy = upload_at(d_dy, dy, offset);
+            T* py = upload_at(d_y, y, offset);
+            T* pdin = upload_at(d_din, din, offset);
+            run_gated(CudaGated{}, c.gated, form, pin, pdy, py, pdin, s, blend);
+            run_gated(CpuGated{}, c.gated, form, in.data(), dy.data(), y.data(), din.data(), s,
+                      blend);
+            CUDA_OK(cudaDeviceSynchronize());
+            expect_same(download(py, n), y, exact, 2 * c.bound[0], what + " y");
+            expect_same(download(pdin, 2 * n), din, exact, 2 * c.bound[1], what + " din");
+            if (::testing::Test::HasFailure()) return;
+          }
+        }
+      }
+    }
+  }
+}
+
+/// bias_act for every op on the PReLU shapes (both plan layouts), aligned and not: y, the mask,
+/// dx from x, from y and from the mask, and dbias accumulated into an old value. dbias is the
+/// GPU's bits where dx is; else within the summation bound of the libraries' differing dx.
+TYPED_TEST(CpuBackendGpu, BiasActEveryOpAndItsDbias) {
+  SKIP_WITHOUT_GPU();
+  using T = TypeParam;
+  using P = compute_t<T>;
+  const Blend accumulate{0.5f, 1.0f};
+  for (const OpCase& c : op_cases()) {
+    bool sign_only = false;
+    ops::visit(c.act, [&](auto row, auto) { sign_only = decltype(row)::kSignOnly; });
+    for (const ChannelShape& s : kShapes) {
+      const std::size_t n = shape_elements(s);
+      if (n > max_test_n()) continue;
+      const BiasActData<T> d(s, 141);
+      const std::size_t ws_bytes = bias_act_backward_workspace_bytes(s);
+      for (std::size_t offset : {0, 1}) {
+        const std::string what = std::string(c.name) + " " + element_name<T>() + " shape {" +
+                                 std::to_string(s.outer) + ", " + std::to_string(s.channels) +
+                                 ", " + std::to_string(s.inner) + "} offset " +
+                                 std::to_string(offset);
+        DeviceArray<T> d_x(n + 1), d_dy(n + 1), d_y(n + 1), d_dx(n + 1);
+        DeviceArray<P> d_bias(s.channels), d_dbias(s.channels);
+        DeviceArray<std::uint32_t> d_mask(mask_words(n) + 1);
+        DeviceArray<double> d_ws(ws_bytes / sizeof(double) + 1);
+        const T* gx = upload_at(d_x, d.x, offset);
+        const T* gdy = upload_at(d_dy, d.dy, offset);
+        T* gy = d_y.get() + offset;
+        T* gdx = d_dx.get() + offset;
+        upload_at(d_bias, d.bias, 0);
+        std::vector<T> y(n), dx(n);
+        std::vector<std::uint32_t> mask(mask_words(n));
+        // Each backward: GPU and CPU dx and dbias (from the old dbias) compared.
+        const auto backward_both = [&](const char* form, auto&& gpu, auto&& cpu_call, bool exact) {
+          std::vector<P> dbias = d.dbias_old;
+          upload_at(d_dbias, d.dbias_old, 0);
+          ASSERT_EQ(gpu(), Status::success) << what << " " << form << ": " << last_error();
+          ASSERT_EQ(cpu_call(dbias.data()), Status::success) << what << " " << form;
+          CUDA_OK(cudaDeviceSynchronize());
+          expect_same(download(gdx, n), dx, exact, 2 * ulp_bound<T>(c, Pass::backward),
+                      what + " " + form + " dx");
+          const std::vector<P> gpu_dbias = download(d_dbias.get(), s.channels);
+          if (exact) {
+            expect_same(gpu_dbias, dbias, true, 0, what + " " + form + " dbias");
+          } else {
+            expect_dbias_close(dx, d.dbias_old, s, gpu_dbias, dbias);
+          }
+        };
+        const bool exact = own_math<T>(c);
+        ASSERT_EQ(bias_act_forward(c.act, gx, d_bias.get(), gy, s), Status::success) << what;
+        ASSERT_EQ(cpu::bias_act_forward(c.act, d.x.data(), d.bias.data(), y.data(), s),
+                  Status::success);
+        CUDA_OK(cudaDeviceSynchronize());
+        expect_same(download(gy, n), y, exact, 2 * ulp_bound<T>(c, Pass::forward), what + " y");
+        backward_both(
+            "from x",
+            [&] {
+              return bias_act_backward(c.act, gx, d_bias.get(), gdy, gdx, d_dbias.get(), s,
+                                       d_ws.get(), ws_bytes, nullptr, accumulate);
+            },
+            [&](P* db) {
+              return cpu::bias_act_backward(c.act, d.x.data(), d.bias.data(), d.dy.data(),
+                                            dx.data(), db, s, accumulate);
+            },
+            exact);
+        if (c.from_output) {  // from the CPU's y on both
+          const T* gy_cpu = upload_at(d_y, y, offset);
+          backward_both(
+              "from y",
+              [&] {
+                return bias_act_backward_from_output(c.act, gy_cpu, gdy, gdx, d_dbias.get(), s,
+                                                     d_ws.get(), ws_bytes, nullptr, accumulate);
+              },
+              [&](P* db) {
+                return cpu::bias_act_backward_from_output(c.act, y.data(), d.dy.data(), dx.data(),
+                                                          db, s, accumulate);
+              },
+              own_math<T>(c));
+        }
+        if (sign_only) {
+          ASSERT_EQ(bias_act_forward_with_mask(c.act, gx, d_bias.get(), gy, d_mask.get(), s),
+                    Status::success);
+          ASSERT_EQ(cpu::bias_act_forward_with_mask(c.act, d.x.data(), d.bias.data(), y.data(),
+                                                    mask.data(), s),
+                    Status::success);
+          CUDA_OK(cudaDeviceSynchronize());
+          EXPECT_EQ(download(d_mask.get(), mask.size()), mask) << what;
+          expect_same(download(gy, n), y, true, 0, what + " y with mask");
+          backward_both(
+              "from mask",
+              [&] {
+                return bias_act_backward_from_mask(c.act, d_mask.get(), gdy, gdx, d_dbias.get(), s,
+                                                   d_ws.get(), ws_bytes, nullptr, accumulate);
+              },
+              [&](P* db) {
+                return cpu::bias_act_backward_from_mask(c.act, mask.data(), d.dy.data(), dx.data(),
+                                                        db, s, accumulate);
+              },
+              true);
+        }
+        if (::testing::Test::HasFailure()) return;
       }
     }
   }

@@ -21,7 +21,6 @@
 #include "actlayer/activation.hpp"
 #include "actlayer/cuda.hpp"
 #include "actlayer/cpu.hpp"
-#include "actlayer/reference.hpp"
 
 namespace {
 
@@ -34,9 +33,8 @@ using actlayer::Status;
 using at::Tensor;
 
 // ---- The CPU backend: every CPU pass of the extension goes through these functions ----------
-// The elementwise and PReLU passes call actlayer's CPU backend (cpu.hpp: the GPU kernels'
-// functors, the same bits where docs/design.md §1 says so); the gated and bias-fused forms call
-// the reference until the backend has them. The reference stays the tests' independent oracle.
+// They call actlayer's CPU backend (cpu.hpp: the GPU kernels' functors, the same bits where
+// docs/design.md §1 says so). The reference stays the tests' independent oracle.
 namespace host {
 template <class T>
 Status forward(const Activation& act, const T* x, T* y, std::size_t n) {
@@ -61,21 +59,21 @@ Status prelu_backward(const T* x, const actlayer::compute_t<T>* alpha, const T* 
 }
 template <class T>
 Status gated_forward(const Gated& gated, const T* in, T* y, GatedShape shape) {
-  return actlayer::reference::gated_forward(gated, in, y, shape);
+  return actlayer::cpu::gated_forward(gated, in, y, shape);
 }
 template <class T>
 Status gated_backward(const Gated& gated, const T* in, const T* dy, T* din, GatedShape shape) {
-  return actlayer::reference::gated_backward(gated, in, dy, din, shape);
+  return actlayer::cpu::gated_backward(gated, in, dy, din, shape);
 }
 template <class T>
 Status bias_act_forward(const Activation& act, const T* x, const actlayer::compute_t<T>* bias, T* y,
                         ChannelShape shape) {
-  return actlayer::reference::bias_act_forward(act, x, bias, y, shape);
+  return actlayer::cpu::bias_act_forward(act, x, bias, y, shape);
 }
 template <class T>
 Status bias_act_backward(const Activation& act, const T* x, const actlayer::compute_t<T>* bias,
                          const T* dy, T* dx, actlayer::compute_t<T>* dbias, ChannelShape shape) {
-  return actlayer::reference::bias_act_backward(act, x, bias, dy, dx, dbias, shape);
+  return actlayer::cpu::bias_act_backward(act, x, bias, dy, dx, dbias, shape);
 }
 }  // namespace host
 
