@@ -28,3 +28,17 @@ out=$repo/bench/results/cpu-$stamp-$(hostname -s)
   echo
   echo "Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)."
 } | tee "$out.md"
+# The run's facts into the JSON too: date, machine, commit, PyTorch.
+"$python" - "$out.json" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores" \
+  "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  "$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo absent)" <<'PY'
+import json, sys
+path, date, machine, commit, torch = sys.argv[1:]
+with open(path) as f:
+    rows = json.load(f)
+with open(path, "w") as f:
+    json.dump({"run": {"date": date, "machine": machine, "commit": commit, "torch": torch,
+                       "n": 2 ** 24, "dtype": "float"}, **rows}, f, indent=1)
+    f.write("\n")
+PY
