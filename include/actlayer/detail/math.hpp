@@ -195,12 +195,18 @@ ACTLAYER_HD F saturated_grad(F z, F dy, F k, F c) {
 }
 
 /// dy * f'(z) for f'(z) = k e^-c: `head` (dy times f'(z)'s closed form) up to exp_tail, then
-/// saturated_grad. In float both are computed and one is selected, with no branch, so that the
-/// CPU loop vectorises (the tail is a dozen instructions); in double the tail calls the math
-/// library, and is branched to.
+/// saturated_grad. The same values either way; in float the host computes both and selects one
+/// (no branch: the CPU loop vectorises), the device branches (a warp seldom diverges, and the
+/// tail's instructions would otherwise be spent on every element). In double the tail calls
+/// frexp and ldexp, and is branched to on both.
 ACTLAYER_HD float exp_grad(float z, float dy, float head, float k, float c) {
+#if defined(__CUDA_ARCH__)
+  if (c <= exp_tail<float>()) return head;
+  return saturated_grad(z, dy, k, c);
+#else
   const float tail = saturated_grad(z, dy, k, c);
   return c <= exp_tail<float>() ? head : tail;
+#endif
 }
 ACTLAYER_HD double exp_grad(double z, double dy, double head, double k, double c) {
   return c <= exp_tail<double>() ? head : saturated_grad(z, dy, k, c);
