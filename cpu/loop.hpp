@@ -42,7 +42,8 @@ inline void store_result(T& out, F r, Blend blend) {
 
 /// Elements [begin, end) one by one, in a loop the compiler vectorises where the Body's math
 /// if-converts into selects (hence the flags of CMakeLists.txt's actlayer_cpu, which change no
-/// value): the piecewise-linear ops, sigmoid's forward. Math-library calls stay scalar. Every
+/// value): the piecewise-linear ops, sigmoid and tanh (but double's gradients from x, whose tail
+/// is branched to). Math-library calls (the exp and GELU families) stay scalar. Every
 /// input of an element is read before its outputs are written (an output may be an input).
 template <bool kBlend, class T, std::size_t K, std::size_t M, class Body>
 inline void run_elements(const Body& body, const std::array<T*, M>& out,
